@@ -1,0 +1,1 @@
+"""Benchmarks of the training engine against a per-trial JAX loop and PyTorch (``jaxnn-nonconv bench``)."""

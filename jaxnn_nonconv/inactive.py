@@ -1,0 +1,491 @@
+"""Inactive neurons on the input box: exact, certified and empirical detectors (THEORY.md sec. 3).
+
+A hidden neuron is *inactive on the box* when its pre-activation is ``<= 0`` at every input of the
+box; then it and its incoming and outgoing weights get zero gradient. Every function here acts on
+the parameters of ONE network (a tuple of ``(W_k: (l_k, l_{k-1}), b_k: (l_k,))``, see
+:mod:`jaxnn_nonconv.nets`); :func:`make_detector` gives the jit-compiled version vmapped over a
+leading trial axis.
+
+Certificates, per hidden neuron:
+
+* first layer, exact in every mode: the maximum of ``w.x + c`` over the box is
+  ``c + sum_j max(a_j w_j, b_j w_j)`` (:func:`first_layer_max`), attained at a corner; inactive iff
+  it is ``<= 0``, otherwise active (the maximizing corner is a witness).
+* ``sign_dead`` (layers ``k >= 2``): every incoming weight and the bias ``<= 0``; since the inputs
+  are post-ReLU, hence ``>= 0``, inactive for any upstream parameters, and forever.
+* ``mode="ibp"`` (any ``d``): inactive when an upper bound of the pre-activation over the box is
+  ``<= 0``. The bound is interval bound propagation on each sub-box of a fixed ``grid^d`` grid (max
+  over the sub-boxes), with every bound widened by the worst-case float rounding error of its dot
+  product, so the certificate also holds for the float network. Active when the pre-activation is
+  ``> 0`` at some point of a fixed sample plus the box's corners and grid-cell centers. Neither:
+  ``unknown``.
+* ``mode="exact"`` (``d = 1``): the network is piecewise linear in ``x``. On the intervals between
+  the breakpoints of layers ``< k`` (points where an earlier neuron changes sign) the
+  pre-activations of layer ``k`` are linear, so their maximum over ``[a, b]`` is their maximum over
+  those breakpoints and ``a, b``. Layer by layer this decides every neuron; nothing is unknown
+  unless the breakpoints overflow ``max_points`` (reported).
+* ``empirical_inactive``: the practitioner's check, never ``> 0`` on a fixed random sample of the
+  box (not a certificate: it over-reports neurons active only on a small part of the box).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxnn_nonconv import nets
+
+MODES: tuple[str, ...] = ("auto", "exact", "ibp")
+DEFAULT_CELLS = 256  # sub-boxes of the IBP grid when ``grid`` is not given
+DEFAULT_PROBES = 64  # size of the fixed random sample (a training batch's worth)
+DEFAULT_MAX_POINTS = 4096  # breakpoint capacity of the exact d = 1 mode
+PROBE_SEED = 20240607  # the probe sample is fixed: a trial's status never depends on the run
+
+
+class Status(NamedTuple):
+    """Per hidden layer ``k = 1..L``, one ``(l_k,)`` bool mask per field (batched: trials first).
+
+    ``unknown = ~inactive & ~active``.
+    """
+
+    inactive: tuple[jax.Array, ...]  # certified: pre-activation <= 0 on the whole box
+    active: tuple[jax.Array, ...]  # certified: > 0 at some input of the box
+    sign_dead: tuple[jax.Array, ...]  # incoming weights and bias <= 0 (layers >= 2; layer 1 False)
+    empirical_inactive: tuple[jax.Array, ...]  # never > 0 on the random sample
+    overflow: (
+        jax.Array
+    )  # () bool: the exact mode dropped breakpoints (its deep results are partial)
+
+
+class Counts(NamedTuple):
+    """Network-level summary of a :class:`Status` (shapes for one net; batched: ``(M, ...)``).
+
+    Attributes:
+      inactive: ``(L,)`` int, certified inactive neurons per hidden layer.
+      unknown: ``(L,)`` int, neither certified inactive nor certified active.
+      sign_dead: ``(L,)`` int.
+      empirical: ``(L,)`` int, never active on the random sample.
+      sampled_inactive: ``(L,)`` bool, certified inactive status of ONE neuron per layer
+        (neuron ``trial mod l_k``), an exchangeable Bernoulli sample for per-layer intervals.
+      sampled_unknown: ``(L,)`` bool, the same neuron is unknown.
+      dead_layer: ``()`` bool, some hidden layer is entirely certified inactive (constant net).
+      dead_layer_possible: ``()`` bool, some hidden layer has no certified active neuron.
+      overflow: ``()`` bool, the exact mode ran out of breakpoint capacity.
+    """
+
+    inactive: jax.Array
+    unknown: jax.Array
+    sign_dead: jax.Array
+    empirical: jax.Array
+    sampled_inactive: jax.Array
+    sampled_unknown: jax.Array
+    dead_layer: jax.Array
+    dead_layer_possible: jax.Array
+    overflow: jax.Array
+
+
+def first_layer_max(params: nets.Params, lo: jax.Array, hi: jax.Array) -> jax.Array:
+    """Maximum over the box of each first-layer pre-activation: ``c + sum_j max(a_j w_j, b_j w_j)``.
+
+    Args:
+      params: one network.
+      lo, hi: ``(d,)`` box bounds.
+
+    Returns:
+      ``(l_1,)``.
+
+    >>> params = ((jnp.array([[1.0], [-2.0]]), jnp.array([-1.5, 1.0])),
+    ...           (jnp.ones((1, 2)), jnp.zeros(1)))
+    >>> first_layer_max(params, jnp.array([0.0]), jnp.array([1.0]))
+    Array([-0.5,  1. ], dtype=float32)
+    """
+    w, c = params[0]
+    return c + jnp.sum(jnp.maximum(w * lo[None, :], w * hi[None, :]), axis=1)
+
+
+def first_layer_inactive(params: nets.Params, lo: jax.Array, hi: jax.Array) -> jax.Array:
+    """Exact first-layer test: ``(l_1,)`` bool, inactive iff :func:`first_layer_max` ``<= 0``.
+
+    >>> params = nets.init_params(jax.random.key(0), (2, 5, 1), zero_bias=True)
+    >>> dead = first_layer_inactive(params, jnp.zeros(2), jnp.ones(2))
+    >>> bool(jnp.all(dead == jnp.all(params[0][0] <= 0, axis=1)))  # zero bias on [0,1]^2
+    True
+    """
+    return first_layer_max(params, lo, hi) <= 0
+
+
+def sign_dead(params: nets.Params) -> tuple[jax.Array, ...]:
+    """Per hidden layer, ``(l_k,)`` bool: all incoming weights and the bias ``<= 0``.
+
+    Defined for layers ``k >= 2`` (their inputs are ``>= 0``); layer 1 sees the raw input, which
+    may be negative, and is always ``False`` here (its exact test is :func:`first_layer_inactive`).
+
+    >>> params = ((jnp.ones((2, 1)), jnp.zeros(2)),
+    ...           (jnp.array([[-1.0, 0.0], [1.0, -1.0]]), jnp.array([0.0, -1.0])),
+    ...           (jnp.ones((1, 2)), jnp.zeros(1)))
+    >>> [m.tolist() for m in sign_dead(params)]
+    [[False, False], [True, False]]
+    """
+    hidden = params[:-1]
+    out = [jnp.zeros(hidden[0][1].shape, bool)]
+    for w, b in hidden[1:]:
+        out.append(jnp.all(w <= 0, axis=1) & (b <= 0))
+    return tuple(out)
+
+
+def _rounding_gamma(n_terms: int, dtype) -> float:
+    """Relative bound on the rounding error of a float sum of ``n_terms`` products (generous)."""
+    return 2.0 * (n_terms + 2) * float(jnp.finfo(dtype).eps)
+
+
+def _ibp_cell(params: nets.Params, lo: jax.Array, hi: jax.Array) -> list[jax.Array]:
+    """Sound upper bounds of every hidden pre-activation over one box; list of ``(l_k,)``."""
+    ups = []
+    low, up = lo, hi
+    for w, b in params[:-1]:
+        wp, wn = jnp.maximum(w, 0), jnp.minimum(w, 0)
+        up_terms = wp * up[None, :] + wn * low[None, :]
+        lo_terms = wp * low[None, :] + wn * up[None, :]
+        gamma = _rounding_gamma(2 * w.shape[1] + 1, w.dtype)
+        err_up = gamma * (
+            jnp.sum(jnp.abs(wp * up[None, :]) + jnp.abs(wn * low[None, :]), 1) + abs(b)
+        )
+        err_lo = gamma * (
+            jnp.sum(jnp.abs(wp * low[None, :]) + jnp.abs(wn * up[None, :]), 1) + abs(b)
+        )
+        z_up = jnp.sum(up_terms, axis=1) + b + err_up
+        z_lo = jnp.sum(lo_terms, axis=1) + b - err_lo
+        ups.append(z_up)
+        low, up = jax.nn.relu(z_lo), jax.nn.relu(z_up)
+    return ups
+
+
+def grid_cells(lo: jax.Array, hi: jax.Array, grid: int) -> tuple[jax.Array, jax.Array]:
+    """The ``grid^d`` sub-boxes of the box: ``(cells_lo, cells_hi)``, each ``(grid^d, d)``.
+
+    Neighbouring cells share their float boundary and the outer boundary is exactly ``lo, hi``,
+    so the cells cover the box.
+
+    >>> clo, chi = grid_cells(jnp.array([0.0, 0.0]), jnp.array([1.0, 2.0]), 2)
+    >>> clo.tolist(), chi[-1].tolist()
+    ([[0.0, 0.0], [0.0, 1.0], [0.5, 0.0], [0.5, 1.0]], [1.0, 2.0])
+    """
+    d = lo.shape[0]
+    t = jnp.arange(grid + 1, dtype=lo.dtype) / grid  # (G+1,)
+    edges = lo[:, None] + (hi - lo)[:, None] * t[None, :]  # (d, G+1)
+    edges = edges.at[:, 0].set(lo).at[:, grid].set(hi)
+    idx = np.indices((grid,) * d).reshape(d, -1)  # (d, G^d)
+    dims = np.arange(d)[:, None]
+    return edges[dims, idx].T, edges[dims, idx + 1].T
+
+
+def ibp_upper(
+    params: nets.Params, lo: jax.Array, hi: jax.Array, grid: int = 1
+) -> tuple[jax.Array, ...]:
+    """Sound upper bounds of every hidden pre-activation over the box, refined on a grid.
+
+    Args:
+      params: one network.
+      lo, hi: ``(d,)`` box bounds.
+      grid: sub-boxes per coordinate (``grid^d`` in all).
+
+    Returns:
+      Per hidden layer, ``(l_k,)``: max over sub-boxes of the interval bound (plus float rounding).
+
+    >>> params = ((jnp.array([[1.0], [-1.0]]), jnp.array([0.0, 0.0])),
+    ...           (jnp.array([[-1.0, -1.0]]), jnp.array([0.5])),
+    ...           (jnp.ones((1, 1)), jnp.zeros(1)))  # layer 2: 0.5 - |x| on [-1, 1], max 0.5
+    >>> [round(float(u[0]), 4) for u in ibp_upper(params, jnp.array([-1.0]), jnp.array([1.0]), 4)]
+    [1.0, 0.5]
+    """
+    clo, chi = grid_cells(lo, hi, grid)
+    per_cell = jax.vmap(lambda a, b: _ibp_cell(params, a, b))(clo, chi)
+    return tuple(jnp.max(u, axis=0) for u in per_cell)
+
+
+def exact_1d_max(
+    params: nets.Params, a: jax.Array, b: jax.Array, max_points: int = DEFAULT_MAX_POINTS
+) -> tuple[tuple[jax.Array, ...], tuple[jax.Array, ...]]:
+    """Exact maximum over ``[a, b]`` of every hidden pre-activation of a ``d = 1`` network.
+
+    Evaluates layer ``k`` at ``a``, ``b`` and every breakpoint of layers ``< k`` (where the
+    network is not linear); between consecutive points layer ``k`` is linear, so this is its max.
+
+    Args:
+      params: one network with input dimension 1.
+      a, b: scalars, ``a < b``.
+      max_points: capacity of the breakpoint array (a static size).
+
+    Returns:
+      ``(maxes, overflow)``: per hidden layer an ``(l_k,)`` max and a ``()`` bool that is True when
+      breakpoints were dropped for lack of capacity (then ``maxes`` is only a lower bound).
+
+    >>> params = ((jnp.array([[1.0], [-1.0]]), jnp.array([0.0, 0.0])),
+    ...           (jnp.array([[-1.0, -1.0]]), jnp.array([0.5])),
+    ...           (jnp.ones((1, 1)), jnp.zeros(1)))
+    >>> maxes, _ = exact_1d_max(params, jnp.array(-1.0), jnp.array(1.0))
+    >>> [m.tolist() for m in maxes]
+    [[1.0, 1.0], [0.5]]
+    """
+    hidden = params[:-1]
+    if hidden[0][0].shape[1] != 1:
+        raise ValueError("exact mode needs input dimension 1; use mode='ibp'")
+    pts = jnp.stack([a, b])
+    overflow = jnp.zeros((), bool)
+    maxes, overflows = [], []
+    for k in range(len(hidden)):
+        z = nets.hidden_preactivations(params, pts[:, None])[k]  # (n, l_k)
+        maxes.append(jnp.max(z, axis=0))
+        overflows.append(overflow)
+        if k == len(hidden) - 1:
+            break
+        z0, z1 = z[:-1], z[1:]
+        x0, x1 = pts[:-1, None], pts[1:, None]
+        cross = ((z0 < 0) & (z1 > 0)) | ((z0 > 0) & (z1 < 0))
+        t = z0 / jnp.where(cross, z0 - z1, 1.0)
+        xc = jnp.clip(x0 + (x1 - x0) * t, x0, x1)
+        new = jnp.sort(jnp.concatenate([pts, jnp.where(cross, xc, b).reshape(-1)]))
+        cap = min(new.shape[0], max_points)
+        distinct = jnp.sum(new[1:] != new[:-1]) + 1
+        overflow = overflow | (distinct > cap)
+        pts = jnp.unique(new, size=cap, fill_value=b)
+    return tuple(maxes), tuple(overflows)
+
+
+def probe_points(lo: np.ndarray, hi: np.ndarray, grid: int = 4) -> np.ndarray:
+    """Structured probe points of the box: its corners (``d <= 10``) and grid-cell centers.
+
+    Args:
+      lo, hi: ``(d,)`` box bounds.
+      grid: centers of a ``grid^d`` grid are included while ``grid^d <= 4096``.
+
+    Returns:
+      ``(P, d)`` float64 array.
+
+    >>> probe_points(np.array([0.0]), np.array([1.0]), grid=2).ravel().tolist()
+    [0.0, 1.0, 0.25, 0.75]
+    """
+    lo, hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
+    d = lo.shape[0]
+    parts = [np.zeros((0, d))]
+    if d <= 10:
+        bits = np.indices((2,) * d).reshape(d, -1).T
+        parts.append(np.where(bits == 1, hi[None, :], lo[None, :]))
+    if grid > 0 and grid**d <= 4096:
+        centers = (np.indices((grid,) * d).reshape(d, -1).T + 0.5) / grid
+        parts.append(lo[None, :] + (hi - lo)[None, :] * centers)
+    return np.concatenate(parts)
+
+
+def sample_points(lo: np.ndarray, hi: np.ndarray, n: int = DEFAULT_PROBES) -> np.ndarray:
+    """A fixed uniform sample of the box (from :data:`PROBE_SEED`), like one training batch.
+
+    >>> x = sample_points(np.zeros(2), np.ones(2), 5)
+    >>> x.shape, bool(np.all((x >= 0) & (x <= 1)))
+    ((5, 2), True)
+    """
+    lo, hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
+    return np.random.default_rng(PROBE_SEED).uniform(lo, hi, size=(n, lo.shape[0]))
+
+
+def default_grid(d: int, cells: int = DEFAULT_CELLS) -> int:
+    """Largest ``G`` with ``G^d <= cells`` (at least 1).
+
+    >>> default_grid(1), default_grid(2), default_grid(3), default_grid(9)
+    (256, 16, 6, 1)
+    """
+    g = max(1, math.floor(cells ** (1.0 / d) + 1e-9))
+    while (g + 1) ** d <= cells:
+        g += 1
+    return g
+
+
+def resolve_mode(mode: str, d: int) -> str:
+    """``auto`` is ``exact`` for ``d = 1`` and ``ibp`` otherwise.
+
+    >>> resolve_mode("auto", 1), resolve_mode("auto", 3)
+    ('exact', 'ibp')
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
+    if mode == "auto":
+        return "exact" if d == 1 else "ibp"
+    if mode == "exact" and d != 1:
+        raise ValueError(f"exact mode needs input dimension 1, got {d}; use mode='ibp'")
+    return mode
+
+
+def classify(
+    params: nets.Params,
+    lo: jax.Array,
+    hi: jax.Array,
+    sample: jax.Array,
+    *,
+    probe: jax.Array | None = None,
+    mode: str = "auto",
+    grid: int | None = None,
+    max_points: int = DEFAULT_MAX_POINTS,
+) -> Status:
+    """Three-valued status of every hidden neuron of one network (see the module docstring).
+
+    Args:
+      params: one network.
+      lo, hi: ``(d,)`` box bounds.
+      sample: ``(S, d)`` points of the box (e.g. a training batch): the empirical check, and an
+        active certificate.
+      probe: optional ``(P, d)`` extra points of the box (:func:`probe_points`), used as active
+        certificates in ibp mode only.
+      mode: ``auto``, ``exact`` (``d = 1``) or ``ibp``.
+      grid: IBP sub-boxes per coordinate (default :func:`default_grid`).
+      max_points: breakpoint capacity of the exact mode.
+
+    Returns:
+      A :class:`Status`.
+
+    >>> params = ((jnp.array([[1.0], [-1.0]]), jnp.array([0.0, 0.0])),
+    ...           (jnp.array([[1.0, 1.0], [-1.0, -1.0]]), jnp.array([-1.5, 0.5])),
+    ...           (jnp.ones((1, 2)), jnp.zeros(1)))  # layer 2: |x| - 1.5 and 0.5 - |x|
+    >>> lo, hi = jnp.array([-1.0]), jnp.array([1.0])
+    >>> st = classify(params, lo, hi, jnp.array([[0.3]]), mode="exact")
+    >>> st.inactive[1].tolist(), st.active[1].tolist(), st.empirical_inactive[1].tolist()
+    ([True, False], [False, True], [True, False])
+    """
+    d = lo.shape[0]
+    mode = resolve_mode(mode, d)
+    hidden = params[:-1]
+    n_sample = sample.shape[0]
+    if mode == "ibp" and probe is not None and len(hidden) > 1:
+        points = jnp.concatenate([sample, probe.astype(sample.dtype)])
+    else:
+        points = sample
+    if len(hidden) == 1 and d == 1:
+        # A linear function's max over a 1-D sample is at the sample's extreme points.
+        x = jnp.stack([jnp.min(sample[:, 0]), jnp.max(sample[:, 0])])
+        z_points = [nets.hidden_preactivations(params, x[:, None])[0]]
+    else:
+        z_points = nets.hidden_preactivations(params, points)
+    empirical = tuple(~jnp.any(z[:n_sample] > 0, axis=0) for z in z_points)
+    witnessed = [jnp.any(z > 0, axis=0) for z in z_points]
+    dead_sign = sign_dead(params)
+    first = first_layer_inactive(params, lo, hi)
+    inactive, active = [first], [~first]
+    overflow = jnp.zeros((), bool)
+    if mode == "exact":
+        maxes, overflows = exact_1d_max(params, lo[0], hi[0], max_points)
+        for k in range(1, len(hidden)):
+            inactive.append(((maxes[k] <= 0) & ~overflows[k]) | dead_sign[k])
+            active.append((maxes[k] > 0) | witnessed[k])
+        overflow = jnp.any(jnp.stack(overflows))
+    else:
+        ups = ibp_upper(params, lo, hi, grid or default_grid(d))
+        for k in range(1, len(hidden)):
+            inactive.append((ups[k] <= 0) | dead_sign[k])
+            active.append(witnessed[k])
+    return Status(tuple(inactive), tuple(active), dead_sign, empirical, overflow)
+
+
+def counts(status: Status, trial: jax.Array | int = 0) -> Counts:
+    """Network-level :class:`Counts` of one network's :class:`Status`.
+
+    ``trial`` picks the sampled neuron ``trial mod l_k`` of each layer.
+
+    >>> st = Status((jnp.array([True, False]), jnp.array([True])),
+    ...             (jnp.array([False, True]), jnp.array([False])),
+    ...             (jnp.array([False, False]), jnp.array([True])),
+    ...             (jnp.array([True, False]), jnp.array([True])), jnp.array(False))
+    >>> c = counts(st)
+    >>> c.inactive.tolist(), c.unknown.tolist(), bool(c.dead_layer)
+    ([1, 1], [0, 0], True)
+    """
+    unknown = [~i & ~a for i, a in zip(status.inactive, status.active, strict=True)]
+    pick = [jnp.asarray(trial) % m.shape[0] for m in status.inactive]
+
+    def per_layer(masks):
+        return jnp.stack([jnp.sum(m, dtype=jnp.int32) for m in masks])
+
+    return Counts(
+        inactive=per_layer(status.inactive),
+        unknown=per_layer(unknown),
+        sign_dead=per_layer(status.sign_dead),
+        empirical=per_layer(status.empirical_inactive),
+        sampled_inactive=jnp.stack([m[j] for m, j in zip(status.inactive, pick, strict=True)]),
+        sampled_unknown=jnp.stack([m[j] for m, j in zip(unknown, pick, strict=True)]),
+        dead_layer=jnp.any(jnp.stack([jnp.all(m) for m in status.inactive])),
+        dead_layer_possible=jnp.any(jnp.stack([~jnp.any(m) for m in status.active])),
+        overflow=status.overflow,
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def make_detector(
+    box: tuple[tuple[float, float], ...],
+    *,
+    mode: str = "auto",
+    grid: int | None = None,
+    n_probe: int = DEFAULT_PROBES,
+    max_points: int = DEFAULT_MAX_POINTS,
+    dtype: str = "float32",
+):
+    """Jit-compiled, trial-vmapped detector ``(params_batch, trials: (M,)) -> Counts``.
+
+    Args:
+      box: ``((a_1, b_1), ..., (a_d, b_d))``.
+      mode, grid, max_points: see :func:`classify`.
+      n_probe: size of the fixed random sample (:func:`sample_points`): the empirical check;
+        with :func:`probe_points` also the active certificates of ibp mode.
+      dtype: ``float32`` or ``float64`` (the parameters' dtype).
+
+    >>> arch = (1, 8, 1)
+    >>> keys = jax.random.split(jax.random.key(0), 5)
+    >>> batch = jax.vmap(lambda k: nets.init_params(k, arch))(keys)
+    >>> c = make_detector(((0.0, 2.0),))(batch, jnp.arange(5))
+    >>> c.inactive.shape, c.dead_layer.shape
+    ((5, 1), (5,))
+    """
+    dt = jnp.dtype(dtype)
+    lo_np, hi_np = (np.array(v, np.float64) for v in zip(*box, strict=True))
+    d = len(box)
+    mode = resolve_mode(mode, d)
+    sample_np = sample_points(lo_np, hi_np, n_probe)
+    probe_np = probe_points(lo_np, hi_np)
+
+    def detect(params_batch, trials):
+        lo, hi = jnp.asarray(lo_np, dt), jnp.asarray(hi_np, dt)
+        sample, probe = jnp.asarray(sample_np, dt), jnp.asarray(probe_np, dt)
+
+        def one(params, trial):
+            st = classify(
+                params, lo, hi, sample, probe=probe, mode=mode, grid=grid, max_points=max_points
+            )
+            return counts(st, trial)
+
+        return jax.vmap(one)(params_batch, trials)
+
+    return jax.jit(detect)
+
+
+def detect_flat(
+    theta: jax.Array | np.ndarray,
+    arch: Sequence[int],
+    box: tuple[tuple[float, float], ...],
+    **kw,
+) -> Counts:
+    """:class:`Counts` of ``M`` networks given as flat vectors ``theta: (M, P)`` (as ``train.run``).
+
+    Keyword arguments go to :func:`make_detector`. Trial ``i`` is row ``i``.
+
+    >>> theta = jnp.zeros((3, nets.num_params((1, 4, 1))))  # all-zero nets: every neuron inactive
+    >>> detect_flat(theta, (1, 4, 1), ((0.0, 1.0),)).inactive[:, 0].tolist()
+    [4, 4, 4]
+    """
+    theta = jnp.asarray(theta)
+    arch = tuple(arch)
+    fn = make_detector(tuple(box), dtype=str(theta.dtype), **kw)
+    params_batch = jax.vmap(lambda t: nets.from_flat(t, arch))(theta)
+    return fn(params_batch, jnp.arange(theta.shape[0]))

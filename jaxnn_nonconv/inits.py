@@ -1,0 +1,126 @@
+"""Random initializations of fully connected layers.
+
+Every family draws the weight matrix ``W: (fan_out, fan_in)`` and the bias ``b: (fan_out,)`` of one
+layer. Biases are drawn from the same distribution as that layer's weights (so the zero-bias switch
+has a meaning for every family) unless ``zero_bias`` is set.
+
+| name | weights (and biases) | std for ``scale=1`` |
+|---|---|---|
+| ``pytorch`` | U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as ``torch.nn.Linear`` | 1/sqrt(3 fan_in) |
+| ``he_normal`` | N(0, 2/fan_in) | sqrt(2/fan_in) |
+| ``he_uniform`` | U(-sqrt(6/fan_in), sqrt(6/fan_in)) | sqrt(2/fan_in) |
+| ``glorot_normal`` | N(0, 2/(fan_in+fan_out)) | sqrt(2/(fan_in+fan_out)) |
+| ``glorot_uniform`` | U(+-sqrt(6/(fan_in+fan_out))) | sqrt(2/(fan_in+fan_out)) |
+| ``normal`` | N(0, 1) | 1 |
+| ``rai`` | randomized asymmetric init (Lu et al. 2019, arXiv 1903.06733) | see :func:`rai` |
+
+``scale`` multiplies the standard deviation (the uniform bounds) of every family.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+# RAI's variance constant 0.6007^2 (Lu et al. 2019, Sec. 6), per unit of fan_in.
+RAI_SIGMA = 0.6007
+
+
+def _normal(key, shape, std, dtype):
+    return std * jax.random.normal(key, shape, dtype)
+
+
+def _uniform(key, shape, bound, dtype):
+    return jax.random.uniform(key, shape, dtype, minval=-bound, maxval=bound)
+
+
+def layer_std(name: str, fan_in: int, fan_out: int, scale: float = 1.0) -> float:
+    """Standard deviation of one weight of a layer under init family ``name``.
+
+    >>> round(layer_std("he_normal", 8, 4), 4)
+    0.5
+    >>> round(layer_std("pytorch", 3, 1) ** 2, 6)  # U(+-1/sqrt 3) has variance 1/9
+    0.111111
+    """
+    if name == "pytorch":
+        return scale / math.sqrt(3.0 * fan_in)
+    if name in ("he_normal", "he_uniform"):
+        return scale * math.sqrt(2.0 / fan_in)
+    if name in ("glorot_normal", "glorot_uniform"):
+        return scale * math.sqrt(2.0 / (fan_in + fan_out))
+    if name == "normal":
+        return scale
+    if name == "rai":
+        return scale * RAI_SIGMA / math.sqrt(fan_in)
+    raise ValueError(f"unknown init {name!r}; valid: {', '.join(INITS)}")
+
+
+def _symmetric(family: str) -> Callable:
+    draw = _uniform if family == "uniform" else _normal
+    factor = math.sqrt(3.0) if family == "uniform" else 1.0
+
+    def init_layer(key, name, fan_in, fan_out, zero_bias, scale, dtype):
+        kw, kb = jax.random.split(key)
+        spread = factor * layer_std(name, fan_in, fan_out, scale)
+        w = draw(kw, (fan_out, fan_in), spread, dtype)
+        b = jnp.zeros((fan_out,), dtype) if zero_bias else draw(kb, (fan_out,), spread, dtype)
+        return w, b
+
+    return init_layer
+
+
+def rai(key, name, fan_in, fan_out, zero_bias, scale, dtype):
+    """Randomized asymmetric initialization (RAI) of one layer.
+
+    Each neuron's row ``[w, b]`` (``[w]`` with zero bias) is drawn i.i.d. ``N(0, (scale 0.6007)^2 /
+    fan_in)``; then one entry of the row, chosen uniformly, is replaced by a ``Beta(2, 1)`` draw.
+    The positive entry makes a neuron that sees non-negative inputs unlikely to be born dead.
+    """
+    del name
+    k_normal, k_index, k_beta = jax.random.split(key, 3)
+    n_cols = fan_in if zero_bias else fan_in + 1
+    rows = _normal(k_normal, (fan_out, n_cols), scale * RAI_SIGMA / math.sqrt(fan_in), dtype)
+    col = jax.random.randint(k_index, (fan_out,), 0, n_cols)
+    positive = jax.random.beta(k_beta, 2.0, 1.0, (fan_out,), dtype)
+    rows = jnp.where(jnp.arange(n_cols)[None, :] == col[:, None], positive[:, None], rows)
+    if zero_bias:
+        return rows, jnp.zeros((fan_out,), dtype)
+    return rows[:, :fan_in], rows[:, fan_in]
+
+
+_INIT_LAYER: dict[str, Callable] = {
+    "pytorch": _symmetric("uniform"),
+    "he_normal": _symmetric("normal"),
+    "he_uniform": _symmetric("uniform"),
+    "glorot_normal": _symmetric("normal"),
+    "glorot_uniform": _symmetric("uniform"),
+    "normal": _symmetric("normal"),
+    "rai": rai,
+}
+INITS: tuple[str, ...] = tuple(_INIT_LAYER)
+
+
+def init_layer(
+    key: jax.Array,
+    name: str,
+    fan_in: int,
+    fan_out: int,
+    *,
+    zero_bias: bool = False,
+    scale: float = 1.0,
+    dtype=jnp.float32,
+) -> tuple[jax.Array, jax.Array]:
+    """Draw one layer's ``(W: (fan_out, fan_in), b: (fan_out,))`` from init family ``name``.
+
+    >>> w, b = init_layer(jax.random.key(0), "pytorch", 4, 3)
+    >>> w.shape, b.shape, bool(jnp.all(jnp.abs(w) <= 0.5))
+    ((3, 4), (3,), True)
+    """
+    try:
+        fn = _INIT_LAYER[name]
+    except KeyError:
+        raise ValueError(f"unknown init {name!r}; valid: {', '.join(INITS)}") from None
+    return fn(key, name, fan_in, fan_out, zero_bias, scale, dtype)

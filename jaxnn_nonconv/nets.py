@@ -1,0 +1,173 @@
+"""Fully connected networks as pure functions over pytrees.
+
+A network with architecture ``arch = (l_0, l_1, ..., l_L, l_{L+1})`` (input dim ``l_0 = d``, hidden
+widths ``l_1..l_L``, output ``l_{L+1} = 1``) has parameters ``params``: a tuple of ``(W_k, b_k)``, one
+pair per layer, ``W_k: (l_k, l_{k-1})`` as in PyTorch's ``nn.Linear``. Hidden layers apply the
+activation, the output layer is affine (THEORY.md sec. 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+
+from jaxnn_nonconv import inits
+
+Params = tuple[tuple[jax.Array, jax.Array], ...]
+
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    # jax.nn.relu has relu'(0) = 0 (PyTorch's convention); jnp.maximum(x, 0) would give 1/2.
+    "relu": jax.nn.relu,
+    "leaky_relu": jax.nn.leaky_relu,
+    "softplus": jax.nn.softplus,
+}
+
+
+def check_arch(arch: Sequence[int]) -> tuple[int, ...]:
+    """Validate an architecture and return it as a tuple of ints.
+
+    >>> check_arch([1, 32, 1])
+    (1, 32, 1)
+    """
+    arch = tuple(int(n) for n in arch)
+    if len(arch) < 2:
+        raise ValueError(f"architecture needs at least input and output sizes, got {arch}")
+    if any(n <= 0 for n in arch):
+        raise ValueError(f"every layer width must be a positive integer, got {arch}")
+    if arch[-1] != 1:
+        raise ValueError(f"output dimension must be 1, got {arch[-1]}")
+    return arch
+
+
+def num_params(arch: Sequence[int]) -> int:
+    """Length of the flat parameter vector, ``sum_k l_k (l_{k-1} + 1)``.
+
+    >>> num_params((1, 32, 1))
+    97
+    """
+    return sum(n_out * (n_in + 1) for n_in, n_out in zip(arch[:-1], arch[1:]))
+
+
+def init_params(
+    key: jax.Array,
+    arch: Sequence[int],
+    init: str = "pytorch",
+    zero_bias: bool = False,
+    *,
+    scale: float = 1.0,
+    dtype=jnp.float32,
+) -> Params:
+    """Draw one network's parameters.
+
+    Args:
+      key: PRNG key; layer ``k`` uses ``fold_in(key, k)``.
+      arch: ``(d, l_1, ..., l_L, 1)``.
+      init: an init family of :mod:`jaxnn_nonconv.inits`.
+      zero_bias: set every bias to 0.
+      scale: multiplies the family's standard deviation.
+      dtype: float dtype of the parameters.
+
+    Returns:
+      ``((W_1, b_1), ..., (W_{L+1}, b_{L+1}))`` with ``W_k: (l_k, l_{k-1})``.
+
+    >>> params = init_params(jax.random.key(0), (2, 8, 1))
+    >>> [w.shape for w, _ in params]
+    [(8, 2), (1, 8)]
+    """
+    arch = tuple(arch)
+    return tuple(
+        inits.init_layer(
+            jax.random.fold_in(key, k),
+            init,
+            n_in,
+            n_out,
+            zero_bias=zero_bias,
+            scale=scale,
+            dtype=dtype,
+        )
+        for k, (n_in, n_out) in enumerate(zip(arch[:-1], arch[1:]))
+    )
+
+
+def arch_of(params: Params) -> tuple[int, ...]:
+    """Architecture of ``params`` (of one network, no trial axis)."""
+    return (params[0][0].shape[-1], *(w.shape[-2] for w, _ in params))
+
+
+def hidden_preactivations(
+    params: Params, x: jax.Array, activation: str = "relu"
+) -> list[jax.Array]:
+    """Pre-activations of every hidden layer.
+
+    Args:
+      params: one network.
+      x: ``(batch, d)`` inputs.
+
+    Returns:
+      List of ``(batch, l_k)`` arrays, ``k = 1..L``.
+    """
+    act = ACTIVATIONS[activation]
+    pre = []
+    h = x
+    for w, b in params[:-1]:
+        z = h @ w.T + b[None, :]
+        pre.append(z)
+        h = act(z)
+    return pre
+
+
+def realization(params: Params, x: jax.Array, activation: str = "relu") -> jax.Array:
+    """Realization ``N_theta(x)`` of one network.
+
+    Args:
+      params: one network (see module docstring).
+      x: ``(batch, d)`` inputs.
+      activation: ``relu``, ``leaky_relu`` or ``softplus``.
+
+    Returns:
+      ``(batch,)`` outputs.
+
+    >>> params = ((jnp.array([[1.0], [-1.0]]), jnp.array([0.0, 0.0])),
+    ...           (jnp.array([[1.0, 1.0]]), jnp.array([0.5])))
+    >>> realization(params, jnp.array([[-2.0], [3.0]]))  # |x| + 0.5
+    Array([2.5, 3.5], dtype=float32)
+    """
+    act = ACTIVATIONS[activation]
+    h = x
+    for w, b in params[:-1]:
+        h = act(h @ w.T + b[None, :])
+    w, b = params[-1]
+    return (h @ w.T + b[None, :])[:, 0]
+
+
+def to_flat(params: Params) -> jax.Array:
+    """The papers' flat ``theta``: layer by layer, ``W_k`` row-major then ``b_k``.
+
+    >>> params = init_params(jax.random.key(1), (1, 3, 1))
+    >>> to_flat(params).shape
+    (10,)
+    """
+    return jnp.concatenate([jnp.concatenate([w.reshape(-1), b]) for w, b in params])
+
+
+def from_flat(theta: jax.Array, arch: Sequence[int]) -> Params:
+    """Inverse of :func:`to_flat` for architecture ``arch``.
+
+    >>> params = init_params(jax.random.key(1), (2, 3, 1))
+    >>> back = from_flat(to_flat(params), (2, 3, 1))
+    >>> all(bool(jnp.array_equal(a, b)) for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(back)))
+    True
+    """
+    arch = tuple(arch)
+    if theta.shape != (num_params(arch),):
+        raise ValueError(f"theta has shape {theta.shape}, arch {arch} needs ({num_params(arch)},)")
+    out, pos = [], 0
+    for n_in, n_out in zip(arch[:-1], arch[1:]):
+        w = theta[pos : pos + n_out * n_in].reshape(n_out, n_in)
+        pos += n_out * n_in
+        b = theta[pos : pos + n_out]
+        pos += n_out
+        out.append((w, b))
+    return tuple(out)

@@ -1,0 +1,136 @@
+"""The nine optimizers of the seed papers, through Optax, and learning-rate schedules.
+
+Every optimizer is wrapped in :func:`optax.inject_hyperparams`, so its learning rate (and the other
+numeric hyperparameters) live in the optimizer state as arrays: a vmapped run can give every trial
+its own learning rate without recompiling. Defaults follow PyTorch where Optax's differ
+(rmsprop: ``alpha = 0.99`` and ``eps`` outside the square root; adagrad: zero initial accumulator).
+No optimizer here uses weight decay, so a parameter with zero gradient from the first step on
+stays exactly unchanged (THEORY.md sec. 3).
+
+A schedule is a factor ``s(n)`` with ``s(0) = 1`` multiplying the update of step ``n`` (counted from
+0); since each of these optimizers' update is linear in the learning rate, that is the same as the
+learning rate ``lr * s(n)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import jax.numpy as jnp
+import optax
+
+# name -> (optax factory, default hyperparameters)
+_OPTIMIZERS: dict[str, tuple[Callable[..., optax.GradientTransformation], dict]] = {
+    "sgd": (optax.sgd, {}),
+    "momentum": (optax.sgd, {"momentum": 0.9}),
+    "nesterov": (optax.sgd, {"momentum": 0.9, "nesterov": True}),
+    "adagrad": (optax.adagrad, {"initial_accumulator_value": 0.0, "eps": 1e-10}),
+    "rmsprop": (optax.rmsprop, {"decay": 0.99, "eps": 1e-8, "eps_in_sqrt": False}),
+    "adam": (optax.adam, {"b1": 0.9, "b2": 0.999, "eps": 1e-8}),
+    "adamax": (optax.adamax, {"b1": 0.9, "b2": 0.999, "eps": 1e-8}),
+    "amsgrad": (optax.amsgrad, {"b1": 0.9, "b2": 0.999, "eps": 1e-8}),
+    "nadam": (optax.nadam, {"b1": 0.9, "b2": 0.999, "eps": 1e-8}),
+}
+OPTIMIZERS: tuple[str, ...] = tuple(_OPTIMIZERS)
+# Hyperparameters that select code paths rather than values: kept static, never traced.
+_STATIC = ("nesterov", "eps_in_sqrt")
+
+SCHEDULES: tuple[str, ...] = ("constant", "power", "step", "cosine")
+
+
+def hyperparameters(name: str) -> dict:
+    """Default hyperparameters of optimizer ``name`` (learning rate excluded).
+
+    >>> hyperparameters("momentum")
+    {'momentum': 0.9}
+    """
+    if name not in _OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; valid: {', '.join(OPTIMIZERS)}")
+    return dict(_OPTIMIZERS[name][1])
+
+
+def schedule(kind: str = "constant", **kw) -> Callable[[jnp.ndarray], jnp.ndarray]:
+    """Learning-rate factor ``s(n)`` with ``s(0) = 1``.
+
+    Kinds:
+      ``constant``: 1.
+      ``power``: ``(n + 1)^-gamma`` (the papers' ``lr * n^-gamma`` with ``n`` counted from 1).
+      ``step``: ``factor^floor(n / every)``.
+      ``cosine``: ``optax.cosine_decay_schedule(1, decay_steps, alpha)``.
+
+    >>> s = schedule("step", factor=0.5, every=500)
+    >>> [float(s(n)) for n in (0, 499, 500, 1000)]
+    [1.0, 1.0, 0.5, 0.25]
+    """
+    if kind == "constant":
+        _no_extra(kind, kw, ())
+        return lambda n: jnp.ones((), jnp.float32)
+    if kind == "power":
+        _no_extra(kind, kw, ("gamma",))
+        gamma = _positive(kw.get("gamma", 0.1), "gamma", allow_zero=True)
+        return lambda n: jnp.power(jnp.asarray(n, jnp.float32) + 1.0, -gamma)
+    if kind == "step":
+        _no_extra(kind, kw, ("factor", "every"))
+        factor = _positive(kw.get("factor", 0.5), "factor")
+        every = int(_positive(kw.get("every", 500), "every"))
+        return lambda n: jnp.power(jnp.float32(factor), jnp.asarray(n // every, jnp.float32))
+    if kind == "cosine":
+        _no_extra(kind, kw, ("decay_steps", "alpha"))
+        decay_steps = int(_positive(kw.get("decay_steps", 1000), "decay_steps"))
+        alpha = _positive(kw.get("alpha", 0.0), "alpha", allow_zero=True)
+        return optax.cosine_decay_schedule(1.0, decay_steps, alpha)
+    raise ValueError(f"unknown schedule {kind!r}; valid: {', '.join(SCHEDULES)}")
+
+
+def _no_extra(kind: str, kw: dict, allowed: tuple[str, ...]) -> None:
+    extra = sorted(set(kw) - set(allowed))
+    if extra:
+        valid = ", ".join(allowed) or "none"
+        raise ValueError(f"schedule {kind!r} takes no parameter {extra[0]!r}; valid: {valid}")
+
+
+def _positive(value, name: str, allow_zero: bool = False) -> float:
+    value = float(value)
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value}")
+    return value
+
+
+def make(
+    name: str,
+    learning_rate,
+    *,
+    schedule: Callable | None = None,
+    **hyper,
+) -> optax.GradientTransformation:
+    """Optimizer ``name`` as an ``optax.GradientTransformation``.
+
+    Args:
+      name: one of :data:`OPTIMIZERS`.
+      learning_rate: a float, or an array (a traced per-trial value inside ``vmap``).
+      schedule: optional factor ``s(n)`` from :func:`schedule`.
+      **hyper: overrides of the defaults in :func:`hyperparameters`.
+
+    >>> import jax
+    >>> opt = make("sgd", 0.1)
+    >>> p = {"w": jnp.ones(2)}
+    >>> upd, _ = opt.update({"w": jnp.array([1.0, -2.0])}, opt.init(p), p)
+    >>> upd["w"]
+    Array([-0.1,  0.2], dtype=float32)
+    """
+    defaults = hyperparameters(name)
+    unknown = sorted(set(hyper) - set(defaults))
+    if unknown:
+        valid = ", ".join(defaults) or "none"
+        raise ValueError(f"optimizer {name!r} has no hyperparameter {unknown[0]!r}; valid: {valid}")
+    factory = _OPTIMIZERS[name][0]
+    kwargs = {**defaults, **hyper}
+    static = tuple(k for k in _STATIC if k in kwargs)
+    opt = optax.inject_hyperparams(factory, static_args=static)(
+        learning_rate=learning_rate, **kwargs
+    )
+    if schedule is None:
+        return opt
+    return optax.chain(opt, optax.scale_by_schedule(schedule))
