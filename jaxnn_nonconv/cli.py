@@ -75,20 +75,26 @@ def _setting_from_args(args) -> tuple:
     if getattr(args, "config", None):
         data, text = config.load(args.config)
         train_values, run_values = dict(data.get("train", {})), dict(data.get("run", {}))
+    flagged = set()  # keys whose value came from a flag, not from the file
     for key in config._TRAIN_KEYS:
         value = getattr(args, key, None)
         if value is not None:
             train_values[key] = value
+            flagged.add(key)
     if args.float64:
         train_values["dtype"] = "float64"
+        flagged.add("dtype")
     for key in config._RUN_KEYS:
         value = getattr(args, key, None)
         if value is not None:
             run_values[key] = value
+            flagged.add(key)
     try:
         return config.build(train_values, run_values)
     except config.ConfigError as e:
-        if getattr(args, "config", None):
+        # Point into the file only when the error is about the file's values: a bad --lr must not
+        # be reported at the line of the file's (valid, overridden) learning_rate.
+        if getattr(args, "config", None) and not flagged & set(config.named_keys(e)):
             raise config.with_line(e, args.config, text) from None
         raise
 
@@ -190,8 +196,9 @@ def _add_estimate(sub) -> None:
     d.add_argument(
         "--max-points",
         type=int,
-        default=4096,
-        help="breakpoint capacity of the exact mode (default 4096)",
+        default=1024,
+        help="breakpoint capacity of the exact mode; more breakpoints leave neurons unknown "
+        "(default 1024)",
     )
     d.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
@@ -277,13 +284,21 @@ def _print_report(out_dir, json_output: bool) -> None:
     report.print_summary(summary)
 
 
+def _add_bench(sub) -> None:
+    from benchmarks import bench
+
+    p = sub.add_parser("bench", help="throughput vs a per-trial JAX loop and PyTorch (benchmarks/)")
+    bench.add_arguments(p)
+    p.set_defaults(func=bench.main_from_args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="jaxnn-nonconv",
         description="How likely is gradient training of a ReLU network to fail, and why?",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_train, _add_estimate, _add_run, _add_report):
+    for add in (_add_train, _add_estimate, _add_run, _add_report, _add_bench):
         add(sub)
     return parser
 
@@ -295,9 +310,20 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         return args.func(args)
     except config.ConfigError as e:
-        message = " ".join(str(e).split())  # exactly one line, whatever the message holds
-        print(f"{parser.prog}: error: {message}", file=sys.stderr)
-        return EXIT_USAGE
+        message = str(e)
+    except Exception as e:  # a chunk too large for memory is bad input too, not a crash
+        # Host MemoryError (NumPy's allocation errors included) or XLA's RESOURCE_EXHAUSTED.
+        oom = isinstance(e, MemoryError) or (
+            type(e).__name__ in ("JaxRuntimeError", "XlaRuntimeError")
+            and "RESOURCE_EXHAUSTED" in str(e)
+        )
+        if not oom:
+            raise
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        message = f"out of memory ({first}); use a smaller --chunk-size"
+    message = " ".join(message.split())  # exactly one line, whatever the message holds
+    print(f"{parser.prog}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -48,6 +48,14 @@ class RunOptions:
     chunk_size: int = train.DEFAULT_CHUNK
 
 
+# Trial indices are uint32 in the engine (padding to whole chunks included), so trials and chunk
+# sizes are capped well below 2**32; jax.random.key keeps only the low 32 bits of a seed when 64-bit
+# mode is off (key(2**32) == key(0)), so larger seeds would silently repeat smaller ones.
+MAX_TRIALS = 2**31
+MAX_CHUNK = 2**24
+SEED_BOUND = 2**32
+
+
 _PROBLEM_KEYS = ("target", "box", "noise")
 _TRAIN_KEYS = (
     tuple(f.name for f in dataclasses.fields(train.TrainConfig) if f.name != "problem")
@@ -196,6 +204,8 @@ def build(values: Mapping[str, Any], run: Mapping[str, Any] | None = None):
     """
     values = dict(values)
     for key in values:
+        if key in _RUN_KEYS:
+            raise ConfigError(f"unknown key {key!r}: it is a run option, not a [train] key")
         if key not in _TRAIN_KEYS:
             raise ConfigError(f"unknown key {key!r}{suggest(key, _TRAIN_KEYS)}")
     for key, valid in _NAMED.items():
@@ -245,16 +255,20 @@ def _check_types(values: Mapping[str, Any]) -> None:
 
 def _run_options(values: Mapping[str, Any]) -> RunOptions:
     for key in values:
+        if key in _TRAIN_KEYS:
+            raise ConfigError(f"unknown key {key!r} in [run]: it is a [train] key")
         if key not in _RUN_KEYS:
             raise ConfigError(f"unknown key {key!r} in [run]{suggest(key, _RUN_KEYS)}")
     opts = RunOptions(**values)
-    for key in ("trials", "chunk_size"):
+    for key, limit, text in (("trials", MAX_TRIALS, "2**31"), ("chunk_size", MAX_CHUNK, "2**24")):
         value = getattr(opts, key)
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ConfigError(f"{key} must be a positive integer, got {value!r}")
+        if value > limit:
+            raise ConfigError(f"{key} must be at most {text} = {limit}, got {value}")
     seed = opts.seed
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise ConfigError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_BOUND:
+        raise ConfigError(f"seed must be an integer in [0, 2**32), got {seed!r}")
     return opts
 
 
@@ -262,9 +276,16 @@ def read_toml(path: str | Path) -> tuple[dict, str]:
     """Parse a TOML file; return ``(data, text)``. Errors name the file and line."""
     path = Path(path)
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except OSError as e:
         raise ConfigError(f"cannot read config {str(path)!r}: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise ConfigError(
+            f"{path}:{line}: not UTF-8 text ({e.reason} at byte {e.start}); TOML must be UTF-8"
+        ) from None
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as e:
@@ -290,6 +311,18 @@ def _inline_line_of(text: str, key: str) -> int | None:
     """1-based line of ``key = ...`` anywhere on a line, e.g. inside an inline table."""
     m = re.search(rf"(?<![\w.\-]){re.escape(key)}[ \t]*=", text)
     return text.count("\n", 0, m.start()) + 1 if m else None
+
+
+def named_keys(error: Exception) -> list[str]:
+    """The ``[train]`` and ``[run]`` keys that the message of ``error`` names, in order.
+
+    >>> named_keys(ConfigError("box has 3 coordinate(s) but the architecture's input dimension is 2"))
+    ['box']
+    >>> named_keys(ConfigError("learning_rate must be a finite number > 0, got nan"))
+    ['learning_rate']
+    """
+    words = re.findall(r"[A-Za-z_]+", str(error))
+    return [w for w in dict.fromkeys(words) if w in _TRAIN_KEYS + _RUN_KEYS]
 
 
 def with_line(error: ConfigError, path, text: str) -> ConfigError:

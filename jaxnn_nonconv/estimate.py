@@ -80,6 +80,8 @@ def bracketed(
     >>> bracketed(4, 4, 10)["estimate"]
     0.4
     """
+    if not 0 <= int(k_low) <= int(k_high):
+        raise ValueError(f"need 0 <= k_low <= k_high, got k_low={k_low}, k_high={k_high}")
     lo, hi = proportion(k_low, n, confidence), proportion(k_high, n, confidence)
     if int(k_low) == int(k_high) or n <= 0:
         return lo
@@ -99,11 +101,17 @@ def _detector_kw(mode, grid, n_probe, max_points) -> dict:
 
 @functools.lru_cache(maxsize=32)
 def _compiled_init_chunk(cfg: train.TrainConfig, detector_kw: tuple) -> Any:
-    """Jitted ``(seed, indices: (chunk,)) -> Counts`` for the initial nets of ``cfg``."""
+    """Jitted ``(base_key, indices: (chunk,)) -> Counts`` for the initial nets of ``cfg``.
+
+    ``base_key`` is ``jax.random.key(seed)``, made outside so that any seed :func:`train.run`
+    accepts gives the same keys: ``fold_in(base_key, i)`` is ``train.trial_key(seed, i)``.
+    """
     detect = inactive.make_detector(cfg.problem.box, dtype=cfg.dtype, **dict(detector_kw))
 
-    def chunk(seed, indices):
-        params = jax.vmap(lambda i: train.init_trial_params(cfg, train.trial_key(seed, i)))(indices)
+    def chunk(base_key, indices):
+        params = jax.vmap(lambda i: train.init_trial_params(cfg, jax.random.fold_in(base_key, i)))(
+            indices
+        )
         # Without the barrier XLA fuses the random draws into the detector and recomputes them;
         # the output layer stays outside it, so its unused draws are eliminated.
         hidden = jax.lax.optimization_barrier(params[:-1])
@@ -156,12 +164,12 @@ def counts_at_init(
     kw = tuple(_detector_kw(mode, grid, n_probe, max_points).items())
     fn = _compiled_init_chunk(cfg, kw)
     n_chunks = -(-n_trials // chunk_size)
-    seed_arr = jnp.asarray(seed, jnp.uint32)
+    base_key = jax.random.key(seed)  # as train.trial_key: every int seed, not only uint32 ones
 
     def run_chunks():
         for c in range(n_chunks):
             idx = jnp.arange(c * chunk_size, (c + 1) * chunk_size, dtype=jnp.uint32)
-            yield fn(seed_arr, idx)
+            yield fn(base_key, idx)
 
     parts = list(train.progress_iter(run_chunks(), n_chunks, progress, "init chunks"))
     out = _collect(parts, n_trials)
@@ -196,6 +204,8 @@ def counts_of_params(
     """
     theta = np.asarray(theta)
     arch = nets.check_arch(arch)
+    if theta.ndim != 2 or theta.shape[0] == 0:
+        raise ValueError(f"theta must have shape (M, P) with M >= 1, got {theta.shape}")
     m = theta.shape[0]
     trials = np.arange(m) if trials is None else np.asarray(trials)
     detect = inactive.make_detector(

@@ -39,7 +39,7 @@ KINDS = (
 )
 # Kinds that only look at initialization (a dead layer at init stays dead: no training needed).
 _INIT_ONLY = frozenset({"depth_width"})
-_EXPERIMENT_KEYS = ("kind", "claim", "trials", "seed", "chunk_size", "tolerance")
+_EXPERIMENT_KEYS = ("kind", "claim", "trials", "seed", "chunk_size", "tolerance", "max_points")
 _SWEEP_EXTRA = ("width", "depth", "setting")
 
 
@@ -56,6 +56,7 @@ class Experiment:
     seed: int = 0
     chunk_size: int = 256
     tolerance: float = 1e-3
+    max_points: int = inactive.DEFAULT_MAX_POINTS
 
     def cells(self) -> list[dict[str, Any]]:
         """The swept values of every cell, in sweep order (last key fastest)."""
@@ -89,6 +90,7 @@ class Experiment:
             "seed": self.seed,
             "chunk_size": self.chunk_size,
             "tolerance": self.tolerance,
+            "max_points": self.max_points,
         }
 
 
@@ -136,6 +138,9 @@ def _from_tables(name: str, data: dict, full: bool) -> Experiment:
     tolerance = meta.get("tolerance", 1e-3)
     if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance >= 0):
         raise config.ConfigError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
+    max_points = meta.get("max_points", inactive.DEFAULT_MAX_POINTS)
+    if not (isinstance(max_points, int) and not isinstance(max_points, bool) and max_points >= 2):
+        raise config.ConfigError(f"max_points must be an integer >= 2, got {max_points!r}")
     return Experiment(
         name=name,
         kind=kind,
@@ -146,6 +151,7 @@ def _from_tables(name: str, data: dict, full: bool) -> Experiment:
         seed=opts.seed,
         chunk_size=opts.chunk_size,
         tolerance=float(tolerance),
+        max_points=max_points,
     )
 
 
@@ -172,22 +178,22 @@ def run(
             st, part, cfg, exp.trials, seed=exp.seed, chunk_size=exp.chunk_size, progress=progress
         )
         if 0 not in st.done(det_part):
-            st.write_chunk(det_part, 0, _detect_trained(cfg, res))
+            st.write_chunk(det_part, 0, _detect_trained(cfg, res, exp.max_points))
     st.finish(wall_s=time.perf_counter() - t0 + st.manifest.get("wall_s", 0.0))
     return st.path
 
 
-def _counts_arrays(counts: inactive.Counts, prefix: str) -> dict[str, np.ndarray]:
-    return {f"{prefix}_{k}": np.asarray(v) for k, v in counts._asdict().items()}
-
-
 def _detect_init(cfg: train.TrainConfig, exp: Experiment) -> dict[str, np.ndarray]:
     """Per-trial inactivity at initialization, without training."""
-    counts = estimate.init_counts(cfg, exp.trials, seed=exp.seed, chunk_size=exp.chunk_size)
-    return _counts_arrays(counts, "init")
+    counts = estimate.counts_at_init(
+        cfg, exp.trials, seed=exp.seed, chunk_size=exp.chunk_size, max_points=exp.max_points
+    )
+    return {f"init_{k}": v for k, v in counts.items() if k != "trial"}
 
 
-def _detect_trained(cfg: train.TrainConfig, res: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _detect_trained(
+    cfg: train.TrainConfig, res: dict[str, np.ndarray], max_points: int
+) -> dict[str, np.ndarray]:
     """Per-trial inactivity of the initial and the final parameters of stored trials.
 
     Diverged trials have non-finite parameters; their end status is meaningless and is masked in
@@ -196,5 +202,6 @@ def _detect_trained(cfg: train.TrainConfig, res: dict[str, np.ndarray]) -> dict[
     out = {}
     for when, key in (("init", "params0"), ("end", "params")):
         theta = np.nan_to_num(res[key], nan=0.0, posinf=0.0, neginf=0.0)
-        out.update(_counts_arrays(inactive.detect_flat(theta, cfg.arch, cfg.problem.box), when))
+        counts = estimate.counts_of_params(theta, cfg.arch, cfg.problem.box, max_points=max_points)
+        out.update({f"{when}_{k}": v for k, v in counts.items() if k != "trial"})
     return out

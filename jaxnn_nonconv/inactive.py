@@ -44,7 +44,7 @@ from jaxnn_nonconv import nets
 MODES: tuple[str, ...] = ("auto", "exact", "ibp")
 DEFAULT_CELLS = 256  # sub-boxes of the IBP grid when ``grid`` is not given
 DEFAULT_PROBES = 64  # size of the fixed random sample (a training batch's worth)
-DEFAULT_MAX_POINTS = 4096  # breakpoint capacity of the exact d = 1 mode
+DEFAULT_MAX_POINTS = 1024  # breakpoint capacity of the exact d = 1 mode
 PROBE_SEED = 20240607  # the probe sample is fixed: a trial's status never depends on the run
 
 
@@ -236,25 +236,61 @@ def exact_1d_max(
     hidden = params[:-1]
     if hidden[0][0].shape[1] != 1:
         raise ValueError("exact mode needs input dimension 1; use mode='ibp'")
-    pts = jnp.stack([a, b])
-    overflow = jnp.zeros((), bool)
-    maxes, overflows = [], []
-    for k in range(len(hidden)):
-        z = nets.hidden_preactivations(params, pts[:, None])[k]  # (n, l_k)
-        maxes.append(jnp.max(z, axis=0))
-        overflows.append(overflow)
-        if k == len(hidden) - 1:
+    w0, b0 = hidden[0]
+    # A fixed number of points (padded with ``b``) keeps every layer's step the same shape, so
+    # equal-width layers run as one ``lax.scan`` and compile once whatever the depth.
+    # No more points than the network can have: ``a``, ``b`` and one crossing per neuron of each
+    # earlier layer between consecutive points (keeps small nets cheap whatever ``max_points``).
+    bound = 2
+    for w, _ in hidden[:-1]:
+        bound += (bound - 1) * w.shape[0]
+        if bound >= max_points:
             break
+    cap = max(min(int(max_points), bound), 2)
+    pts = jnp.full((cap,), b).at[0].set(a)
+    z = pts[:, None] * w0[None, :, 0] + b0[None, :]  # layer 1 is linear in x: its max is at a or b
+
+    def layer(carry, wb):
+        # Invariant: ``pts`` holds every breakpoint of the layers before ``z``'s, so ``z`` is
+        # linear between consecutive points. Add the zero crossings of ``z`` (the breakpoints of
+        # its activation), then get ``z`` at the new points by linear interpolation: one layer's
+        # work per layer instead of a forward pass from the input.
+        pts, z, overflow = carry
+        w, bias = wb
         z0, z1 = z[:-1], z[1:]
         x0, x1 = pts[:-1, None], pts[1:, None]
         cross = ((z0 < 0) & (z1 > 0)) | ((z0 > 0) & (z1 < 0))
         t = z0 / jnp.where(cross, z0 - z1, 1.0)
         xc = jnp.clip(x0 + (x1 - x0) * t, x0, x1)
-        new = jnp.sort(jnp.concatenate([pts, jnp.where(cross, xc, b).reshape(-1)]))
-        cap = min(new.shape[0], max_points)
-        distinct = jnp.sum(new[1:] != new[:-1]) + 1
-        overflow = overflow | (distinct > cap)
-        pts = jnp.unique(new, size=cap, fill_value=b)
+        new = jnp.concatenate([pts, jnp.where(cross, xc, b).reshape(-1)])
+        distinct = jnp.unique(new, size=new.shape[0], fill_value=jnp.inf)  # sorted, inf last
+        overflow = overflow | jnp.isfinite(distinct[cap])  # later maxes are only lower bounds
+        new_pts = jnp.where(jnp.isfinite(distinct[:cap]), distinct[:cap], b)
+        i = jnp.clip(jnp.searchsorted(pts, new_pts, side="right") - 1, 0, cap - 2)
+        span = pts[i + 1] - pts[i]
+        frac = jnp.where(span > 0, (new_pts - pts[i]) / jnp.where(span > 0, span, 1.0), 0.0)
+        z_new = z[i] + (z[i + 1] - z[i]) * frac[:, None]
+        z_next = jax.nn.relu(z_new) @ w.T + bias[None, :]
+        return (new_pts, z_next, overflow), (jnp.max(z_next, axis=0), overflow)
+
+    carry = (pts, z, jnp.zeros((), bool))
+    maxes, overflows = [jnp.max(z, axis=0)], [carry[2]]
+    rest = hidden[1:]
+    k = 0
+    while k < len(rest):  # runs of equal-shape layers go through one scan
+        j = k
+        while j < len(rest) and rest[j][0].shape == rest[k][0].shape:
+            j += 1
+        if j - k == 1:
+            carry, (m, o) = layer(carry, rest[k])
+            maxes.append(m)
+            overflows.append(o)
+        else:
+            stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *rest[k:j])
+            carry, (m, o) = jax.lax.scan(layer, carry, stacked)
+            maxes.extend(m[r] for r in range(j - k))
+            overflows.extend(o[r] for r in range(j - k))
+        k = j
     return tuple(maxes), tuple(overflows)
 
 

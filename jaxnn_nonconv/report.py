@@ -51,8 +51,10 @@ def load_cells(out_dir: str | Path) -> tuple[dict, experiments.Experiment, list[
 
 
 def proportion(k: int, n: int) -> dict[str, Any]:
-    """``{"k", "n", "estimate", "ci"}`` with the 95% Wilson interval."""
-    return estimate.proportion(int(k), int(n))
+    """``k / n`` with its 95% Wilson interval as ``ci`` (the figures' bars) and the
+    Clopper-Pearson interval as ``ci_clopper_pearson``."""
+    p = estimate.proportion(int(k), int(n))
+    return {**p, "ci": p["ci_wilson"], "ci_clopper_pearson": p["ci"]}
 
 
 def _label(values: dict) -> str:
@@ -260,6 +262,15 @@ def _fig_shallow_width(exp, cells, rows, fig_dir, formats):
             [r["width"] for r in group],
             [r["success"] for r in group],
             label=f"P(success) after training, {label}",
+        )
+    for label, group in _by(rows, "optimizer").items():
+        group = sorted(group, key=lambda r: r["width"])
+        _errorbar(
+            ax,
+            [r["width"] * 0.97 for r in group],
+            [_complement(r["any_inactive_end"]) for r in group],
+            label=f"P(no inactive neuron at the end), {label}",
+            ls=":",
         )
     first = sorted(_by(rows, "optimizer").popitem()[1], key=lambda r: r["width"])
     widths = np.array([r["width"] for r in first])

@@ -82,25 +82,29 @@ def p_uniform_symmetric_cube(d: int) -> float:
 def first_layer_p(init: str, box: Box, zero_bias: bool = False) -> float | None:
     """Closed-form ``p`` = P(a first-layer neuron is inactive on ``box``), or None if not known.
 
-    Known: any symmetric family with zero bias when every coordinate interval has 0 as an endpoint
-    (``2^-d``; on ``d = 1`` also 0 when 0 is inside ``(a, b)``); normal families on any ``d = 1``
-    box; uniform families (``pytorch``, ``he_uniform``, ``glorot_uniform``) on any ``d = 1`` box, on
-    ``[0, 1]^d`` and on ``[-1, 1]^d``.
+    Known: any symmetric family with zero bias when every coordinate interval contains 0 (then the
+    max ``sum_j max(a_j w_j, b_j w_j)`` is a sum of terms ``>= 0``, all 0 iff every ``w_j`` has the
+    sign that makes its term 0: ``2^-d`` when 0 is an endpoint of every interval, 0 when it is inside
+    one), and on any ``d = 1`` box (``1/2`` when ``0`` is outside ``[a, b]``: inactive iff ``w`` has
+    the sign of ``-a``); normal families on any ``d = 1`` box; uniform families (``pytorch``,
+    ``he_uniform``, ``glorot_uniform``) on any ``d = 1`` box, on ``[0, 1]^d`` and on ``[-1, 1]^d``.
 
     >>> first_layer_p("normal", [(0, 1)]), first_layer_p("pytorch", [(-1, 1)] * 2)
     (0.375, 0.08333333333333333)
     >>> first_layer_p("he_normal", [(0, 1)] * 3, zero_bias=True), first_layer_p("rai", [(0, 1)])
     (0.125, None)
+    >>> first_layer_p("normal", [(1, 2)], zero_bias=True), first_layer_p("normal", [(-1, 1)], True)
+    (0.5, 0.0)
     """
     box = [(float(a), float(b)) for a, b in box]
     d = len(box)
     if init not in SYMMETRIC_FAMILIES:
         return None
     if zero_bias:
-        if all(a == 0 or b == 0 for a, b in box):
-            return 2.0**-d
+        if all(a <= 0 <= b for a, b in box):
+            return 0.0 if any(a < 0 < b for a, b in box) else 2.0**-d
         if d == 1:
-            return 0.0  # 0 inside (a, b): max(a w, b w) > 0 unless w = 0
+            return 0.5  # 0 outside [a, b]: a w and b w share the sign of w (times sign a)
         return None
     if d == 1:
         ((a, b),) = box
@@ -163,6 +167,23 @@ def no_inactive_upper_bound(
     return bound
 
 
+def _log_no_inactive(arch, init, zero_bias, p) -> float | None:
+    """``log`` of :func:`no_inactive_upper_bound`, summed with ``log1p`` (accurate for tiny ``p``)."""
+    arch = tuple(arch)
+    total = 0.0 if p is None else _times_log1p(arch[1], -p)
+    for k in range(2, len(arch) - 1):
+        q = sign_dead_q(arch[k - 1], init, zero_bias)
+        if q is None:
+            return None
+        total += _times_log1p(arch[k], -q)
+    return total
+
+
+def _times_log1p(n: int, x: float) -> float:
+    """``n log(1 + x)`` for ``x >= -1`` (``-inf`` at ``x = -1``)."""
+    return -math.inf if x <= -1 else n * math.log1p(x)
+
+
 def any_inactive_lower_bound(
     arch: Sequence[int], init: str, zero_bias: bool = False, p: float | None = None
 ) -> float | None:
@@ -177,8 +198,8 @@ def any_inactive_lower_bound(
     arch = tuple(arch)
     if p is None and len(arch) == 3:
         return None
-    upper = no_inactive_upper_bound(arch, init, zero_bias, p)
-    return None if upper is None else 1.0 - upper
+    log_upper = _log_no_inactive(arch, init, zero_bias, p)
+    return None if log_upper is None else -math.expm1(log_upper)
 
 
 def constant_network_lower_bound(
@@ -190,17 +211,17 @@ def constant_network_lower_bound(
     independent. With width ``N`` in every layer ``k >= 2`` this is THEORY.md's
     ``1 - (1 - 2^-(N(N+1)))^(L-1)`` (plus the first layer's share ``p^l_1`` when ``p`` is given).
 
-    >>> constant_network_lower_bound((1, 2, 2, 2, 1), "normal")  # 1 - (1 - 2^-6)^2
+    >>> round(constant_network_lower_bound((1, 2, 2, 2, 1), "normal"), 15)  # 1 - (1 - 2^-6)^2
     0.031005859375
     """
     arch = tuple(arch)
-    stay = 1.0 if p is None else 1.0 - p ** arch[1]
+    log_stay = 0.0 if p is None else _times_log1p(1, -(p ** arch[1]))
     for k in range(2, len(arch) - 1):
         q = sign_dead_q(arch[k - 1], init, zero_bias)
         if q is None:
             return None
-        stay *= 1.0 - q ** arch[k]
-    return 1.0 - stay
+        log_stay += _times_log1p(1, -(q ** arch[k]))
+    return -math.expm1(log_stay)  # 1 - stay without cancellation when stay is close to 1
 
 
 def initializations_needed(p_constant: float, delta: float = 0.5) -> float:

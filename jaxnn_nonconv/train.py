@@ -25,12 +25,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxnn_nonconv import inits, nets, optim, problems
 
 DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 DEFAULT_CHUNK = 1024
+_EVAL_BLOCK = 8  # trials evaluated at once in a chunk (see _compiled_chunk)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -252,6 +252,29 @@ def make_trial(cfg: TrainConfig) -> Callable[[jax.Array, jax.Array], TrialResult
     ``cfg`` must be validated. The key is split by ``fold_in`` into init (0), data (1) and
     evaluation (2) streams; online batch ``n`` uses ``fold_in(data_key, n)``.
     """
+    parts = _trial_parts(cfg)
+
+    def trial(key: jax.Array, learning_rate: jax.Array) -> TrialResult:
+        k_eval, params0, params, loss_traj, gn_traj = parts.train(key, learning_rate)
+        x_eval, y_eval = parts.sample_eval(k_eval)
+        pred0 = nets.realization(params0, x_eval, cfg.activation)
+        pred = nets.realization(params, x_eval, cfg.activation)
+        return parts.finish(params0, params, pred0, pred, y_eval, loss_traj, gn_traj)
+
+    return trial
+
+
+class _TrialParts(NamedTuple):
+    """:func:`make_trial` in pieces, so that :func:`_compiled_chunk` can evaluate in blocks."""
+
+    train: Callable  # (key, lr) -> (k_eval, params0, params, loss_traj, grad_norm_traj)
+    sample_eval: Callable  # k_eval -> (x_eval: (eval_size, d), y_eval: (eval_size,))
+    finish: Callable  # (params0, params, pred0, pred, y_eval, loss_traj, gn_traj) -> TrialResult
+
+
+def _trial_parts(cfg: TrainConfig) -> _TrialParts:
+    """The pieces of :func:`make_trial`; between ``sample_eval`` and ``finish`` come the
+    realizations of ``params0`` and ``params`` on the evaluation sample."""
     dtype = DTYPES[cfg.dtype]
     problem = cfg.problem
     slots = np.full(cfg.steps, cfg.n_record, np.int32)  # n_record = "not recorded": dropped
@@ -261,7 +284,7 @@ def make_trial(cfg: TrainConfig) -> Callable[[jax.Array, jax.Array], TrialResult
     online = cfg.data_size is None
     full_batch = not online and cfg.batch_size >= cfg.data_size
 
-    def trial(key: jax.Array, learning_rate: jax.Array) -> TrialResult:
+    def train(key: jax.Array, learning_rate: jax.Array) -> tuple:
         _, k_data, k_eval = (jax.random.fold_in(key, i) for i in range(3))
         params0 = init_trial_params(cfg, key)
         opt = optim.make(
@@ -296,39 +319,51 @@ def make_trial(cfg: TrainConfig) -> Callable[[jax.Array, jax.Array], TrialResult
         empty = jnp.full((n_rec,), jnp.nan, dtype)
         init_carry = (params0, opt.init(params0), empty, empty)
         (params, _, loss_traj, gn_traj), _ = jax.lax.scan(body, init_carry, jnp.arange(cfg.steps))
-        x_eval, y_eval = problems.sample(k_eval, problem, cfg.eval_size, dtype)
-        risk0 = mse(params0, x_eval, y_eval, cfg.activation)
-        risk = mse(params, x_eval, y_eval, cfg.activation)
+        return k_eval, params0, params, loss_traj, gn_traj
+
+    def sample_eval(k_eval: jax.Array) -> tuple[jax.Array, jax.Array]:
+        return problems.sample(k_eval, problem, cfg.eval_size, dtype)
+
+    def finish(params0, params, pred0, pred, y_eval, loss_traj, gn_traj) -> TrialResult:
+        risk0 = jnp.mean((pred0 - y_eval) ** 2)  # mse(params0, x_eval, y_eval), as in mse()
+        risk = jnp.mean((pred - y_eval) ** 2)
         theta = nets.to_flat(params)
         diverged = ~(jnp.isfinite(risk) & jnp.all(jnp.isfinite(theta)))
         diverged = diverged | (risk > cfg.diverge_threshold)
         return TrialResult(nets.to_flat(params0), theta, risk0, risk, loss_traj, gn_traj, diverged)
 
-    return trial
+    return _TrialParts(train, sample_eval, finish)
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled_chunk(cfg: TrainConfig, seed: int, n_devices: int) -> Callable:
-    """``(indices: (D * chunk,), lrs: (D * chunk,)) -> TrialResult`` batched, compiled once per shape.
+def _compiled_chunk(cfg: TrainConfig, seed: int) -> Callable:
+    """``(indices: (chunk,), lrs: (chunk,)) -> TrialResult`` batched, compiled once per shape.
 
-    With ``D = n_devices > 1`` each device runs the single-device chunk program on its own block
-    (``shard_map``), so a trial's arithmetic does not depend on the device count.
+    Several devices run this same program, each on its own chunk (the inputs' device picks where
+    it runs). Partitioning one program over a mesh instead (``shard_map``) lets XLA optimize the
+    per-device code differently, which was measured to change the last bits of some settings
+    (a ``[1, 1, 1]`` net); one program per chunk keeps a trial's arithmetic independent of the
+    device count.
     """
-    trial = make_trial(cfg)
+    parts = _trial_parts(cfg)
+
+    def predict(params, x):
+        # vmap(make_trial(cfg)), except that the realizations on the evaluation sample run in
+        # blocks of _EVAL_BLOCK trials: the whole chunk's (chunk, eval_size, l_1) activations would
+        # take 1 GiB for 1024 trials of width 32 (and run ~1.5x slower for it on CPU). Measured
+        # bit-identical to the vmapped evaluation (XLA computes each trial's product alike).
+        return jax.lax.map(
+            lambda a: nets.realization(*a, cfg.activation), (params, x), batch_size=_EVAL_BLOCK
+        )
 
     def chunk(indices, lrs):
         keys = jax.vmap(lambda i: trial_key(seed, i))(indices)
-        return jax.vmap(trial)(keys, lrs)
+        k_eval, params0, params, loss_traj, gn_traj = jax.vmap(parts.train)(keys, lrs)
+        x_eval, y_eval = jax.vmap(parts.sample_eval)(k_eval)
+        pred0, pred = predict(params0, x_eval), predict(params, x_eval)
+        return jax.vmap(parts.finish)(params0, params, pred0, pred, y_eval, loss_traj, gn_traj)
 
-    if n_devices == 1:
-        return jax.jit(chunk)
-    mesh = Mesh(np.array(jax.devices()[:n_devices]), ("trials",))
-    spec = PartitionSpec("trials")
-    sharded = jax.shard_map(
-        chunk, mesh=mesh, in_specs=(spec, spec), out_specs=spec, check_vma=False
-    )
-    sharding = NamedSharding(mesh, spec)
-    return jax.jit(sharded, in_shardings=(sharding, sharding), out_shardings=sharding)
+    return jax.jit(chunk)
 
 
 def _check_dtype_enabled(cfg: TrainConfig) -> None:
@@ -360,23 +395,24 @@ def iter_chunks(
     _check_count(n_trials, "n_trials")
     _check_count(chunk_size, "chunk_size")
     lrs = _learning_rates(cfg, n_trials, learning_rates)
-    n_devices = n_devices or jax.device_count()
-    fn = _compiled_chunk(cfg, seed, n_devices)
+    devices = jax.local_devices()[: n_devices or jax.local_device_count()]
+    fn = _compiled_chunk(cfg, seed)
     n_chunks = -(-n_trials // chunk_size)
     lr_dtype = DTYPES[cfg.dtype]
-    for first in range(start_chunk, n_chunks, n_devices):
-        group = range(first, min(first + n_devices, n_chunks))
-        # Pad to n_devices whole chunks: every call has the same shape, padded trials are dropped.
-        idx = np.arange(first * chunk_size, (first + n_devices) * chunk_size)
-        lr = np.resize(lrs, max(len(lrs), idx[-1] + 1))[idx]
-        out = fn(jnp.asarray(idx, jnp.uint32), jnp.asarray(lr, lr_dtype))
-        out = jax.tree.map(np.asarray, out)._asdict()
-        for c in group:
-            lo, hi = c * chunk_size, min((c + 1) * chunk_size, n_trials)
-            sel = slice(lo - first * chunk_size, hi - first * chunk_size)
-            res = {k: v[sel] for k, v in out.items()}
-            res["trial"] = np.arange(lo, hi)
-            res["learning_rate"] = lr[sel]
+    for first in range(start_chunk, n_chunks, len(devices)):
+        group = range(first, min(first + len(devices), n_chunks))
+        pending = []
+        for c, device in zip(group, devices):
+            # Every call has the same shape: the last chunk is padded, its padding dropped below.
+            idx = np.arange(c * chunk_size, (c + 1) * chunk_size)
+            lr = np.resize(lrs, max(len(lrs), idx[-1] + 1))[idx]
+            args = jax.device_put((jnp.asarray(idx, jnp.uint32), jnp.asarray(lr, lr_dtype)), device)
+            pending.append((c, lr, fn(*args)))  # dispatch is asynchronous: devices run together
+        for c, lr, out in pending:
+            n_real = min(chunk_size, n_trials - c * chunk_size)
+            res = {k: np.asarray(v)[:n_real] for k, v in out._asdict().items()}
+            res["trial"] = np.arange(c * chunk_size, c * chunk_size + n_real)
+            res["learning_rate"] = lr[:n_real]
             yield c, res
 
 

@@ -180,6 +180,26 @@ def test_rai_single_input_zero_bias_is_pure_beta():
     assert stats.kstest(w.ravel(), stats.beta(2, 1).cdf).pvalue > ALPHA
 
 
+def test_pytorch_init_matches_torch_nn_linear():
+    """``pytorch`` against ``torch.nn.Linear``'s own default initialization (an independent
+    implementation, not our reading of its documentation): two-sample KS tests of the weights and
+    of the biases. Power: the same torch draws reject ``he_uniform`` (bound sqrt(6/fan_in))."""
+    import torch
+
+    torch.manual_seed(0)
+    n_rows = N_LAYERS * FAN_OUT  # one wide layer, as many rows as the vmapped draws of _draw
+    lin = torch.nn.Linear(FAN_IN, n_rows)
+    tw = lin.weight.detach().numpy().astype(np.float64).ravel()
+    tb = lin.bias.detach().numpy().astype(np.float64)
+    w, b = _draw("pytorch", False, 1.0)
+    assert stats.ks_2samp(w.ravel(), tw).pvalue > ALPHA
+    assert stats.ks_2samp(b.ravel(), tb).pvalue > ALPHA
+    assert np.abs(tw).max() <= 1 / math.sqrt(FAN_IN) and np.abs(tb).max() <= 1 / math.sqrt(FAN_IN)
+    w_he, b_he = _draw("he_uniform", False, 1.0)
+    assert stats.ks_2samp(w_he.ravel(), tw).pvalue < 1e-20
+    assert stats.ks_2samp(b_he.ravel(), tb).pvalue < 1e-20
+
+
 def test_unknown_init_raises():
     with pytest.raises(ValueError, match="valid"):
         inits.init_layer(jax.random.key(0), "kaiming", 2, 2)

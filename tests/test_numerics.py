@@ -37,6 +37,23 @@ def test_diverging_trials_are_flagged_and_do_not_touch_the_others(optimizer):
             assert np.all(np.isfinite(mixed[key][keep])), key
 
 
+def test_nan_trial_is_flagged_and_the_others_finish():
+    """A learning rate of 1e30 overflows float32 within a few steps and ends in NaN (inf - inf):
+    the NaN path itself, not just a large finite risk. Same program as the test above (the
+    learning rate is a traced per-trial input), so nothing new is compiled."""
+    cfg = train.TrainConfig(arch=(1, 8, 1), steps=200, eval_size=256, optimizer="sgd")
+    lrs = np.full(N_TRIALS, cfg.learning_rate)
+    lrs[3] = 1e30
+    mixed = train.run(cfg, N_TRIALS, seed=1, chunk_size=CHUNK, learning_rates=lrs)
+    calm = train.run(cfg, N_TRIALS, seed=1, chunk_size=CHUNK)
+    assert np.isnan(mixed["risk"][3]) and np.isnan(mixed["params"][3]).any()
+    assert np.flatnonzero(mixed["diverged"]).tolist() == [3]
+    keep = np.arange(N_TRIALS) != 3
+    for key in ("params0", "params", "risk0", "risk", "loss_traj", "grad_norm_traj"):
+        assert np.array_equal(mixed[key][keep], calm[key][keep]), key
+        assert np.all(np.isfinite(mixed[key][keep])), key
+
+
 def test_cli_summary_survives_all_trials_diverging(capsys, monkeypatch):
     monkeypatch.setenv("JAXNN_NONCONV_CACHE", "")
     argv = "train --arch 1,4,1 --steps 50 --eval-size 64 --trials 4 --chunk-size 4 --lr 1000"
@@ -46,16 +63,33 @@ def test_cli_summary_survives_all_trials_diverging(capsys, monkeypatch):
     assert summary["risk"] == {} and summary["fraction_at_or_below_constant_level"] is None
 
 
-@pytest.mark.parametrize(
-    "optimizer, lr", [("sgd", 0.01), ("momentum", 0.005), ("adam", 0.003), ("rmsprop", 0.001)]
-)
+# Learning rates at which 500 steps train the net below 10% of its initial loss, every optimizer.
+F64_LR = {
+    "sgd": 0.01,
+    "momentum": 0.005,
+    "nesterov": 0.005,
+    "adagrad": 0.03,
+    "rmsprop": 0.001,
+    "adam": 0.003,
+    "adamax": 0.003,
+    "amsgrad": 0.003,
+    "nadam": 0.003,
+}
+
+
+def test_float64_table_covers_every_optimizer():
+    assert tuple(F64_LR) == optim.OPTIMIZERS
+
+
+@pytest.mark.parametrize("optimizer, lr", list(F64_LR.items()))
 def test_float32_agrees_with_float64(optimizer, lr):
     """The same initial net and batches trained in float32 and in float64 (``train.fit``).
 
     Tolerance: 1e-4 relative, for both the batch-loss trajectory and the final parameters. One
     float32 step rounds at ``eps = 1.2e-7`` relative; over 500 steps of a stable (non-chaotic)
     training these errors add up to about 1e-6 (measured: 1e-6 to 1e-5), and a ReLU switching
-    side at a kink would show as a jump well above 1e-4. A real precision bug (a float32
+    side at a kink would show as a jump well above 1e-4. Measured for the nine optimizers: loss
+    8e-7 to 9e-6, parameters 5e-7 to 2e-6. A real precision bug (a float32
     intermediate in the float64 path, an epsilon placed differently) would also show: the
     difference must be positive, which proves the two runs did not use the same precision.
     """

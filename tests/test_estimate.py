@@ -1,0 +1,448 @@
+"""Estimates at initialization and after training, their intervals, and the CLI's JSON contract.
+
+Independent references: closed-form interval formulas (Beta quantiles, Wilson's formula) and exact
+binomial coverage sums; THEORY.md's closed forms (:mod:`jaxnn_nonconv.theory`, itself checked by
+quadrature and Monte Carlo in ``test_theory.py``) within 99.9% Clopper-Pearson intervals; the
+exact probabilities of the sign events the deep bounds are built from; per-trial recomputation
+from ``train.init_trial_params`` and ``train.run``'s ``params0``; bit-for-bit parameter
+comparisons after training with every optimizer.
+"""
+
+import contextlib
+import io
+import json
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import stats
+
+from jaxnn_nonconv import cli, estimate, inactive, nets, optim, problems, theory, train
+
+CONF = 0.999
+
+
+def cfg_of(arch, box, init="pytorch", zero_bias=False, **kw):
+    box = tuple((float(a), float(b)) for a, b in box)
+    return train.TrainConfig(
+        arch=arch, init=init, zero_bias=zero_bias, problem=problems.Problem("x^2", box), **kw
+    ).validate()
+
+
+def within(value, ci):
+    return ci[0] <= value <= ci[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Intervals
+
+
+@pytest.mark.parametrize("n", [1, 7, 50, 1000])
+@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.999])
+def test_proportion_matches_closed_forms(n, confidence):
+    alpha = 1 - confidence
+    z = stats.norm.ppf(1 - alpha / 2)
+    for k in sorted({0, 1, n // 3, n // 2, n - 1, n}):
+        r = estimate.proportion(k, n, confidence)
+        assert r["estimate"] == k / n and r["bracket"] == [k / n, k / n]
+        assert (r["count"], r["n"]) == (k, n)
+        cp_lo = 0.0 if k == 0 else stats.beta.ppf(alpha / 2, k, n - k + 1)
+        cp_hi = 1.0 if k == n else stats.beta.ppf(1 - alpha / 2, k + 1, n - k)
+        np.testing.assert_allclose(r["ci"], [cp_lo, cp_hi], rtol=1e-6, atol=1e-12)
+        ph = k / n
+        center = (ph + z * z / (2 * n)) / (1 + z * z / n)
+        half = z / (1 + z * z / n) * math.sqrt(ph * (1 - ph) / n + z * z / (4 * n * n))
+        np.testing.assert_allclose(r["ci_wilson"], [center - half, center + half], atol=1e-9)
+        assert r["ci"][0] <= r["estimate"] <= r["ci"][1]
+
+
+def interval_table(n, confidence, method):
+    """Intervals for every outcome k = 0..n: arrays (lo, hi) of shape (n + 1,)."""
+    key = "ci" if method == "exact" else "ci_wilson"
+    rows = [estimate.proportion(k, n, confidence)[key] for k in range(n + 1)]
+    return np.array(rows).T
+
+
+def exact_coverage(lo, hi, n, p):
+    """P(lo[K] <= p <= hi[K]) for K ~ Binomial(n, p), summed exactly over k."""
+    k = np.arange(n + 1)
+    return float(np.sum(stats.binom.pmf(k, n, p) * ((lo <= p) & (p <= hi))))
+
+
+P_GRID = np.linspace(0.005, 0.995, 199)
+
+
+@pytest.mark.parametrize("n", [10, 37, 120])
+@pytest.mark.parametrize("confidence", [0.95, 0.999])
+def test_interval_coverage_exact(n, confidence):
+    """Clopper-Pearson covers at least the nominal level for every p (it is conservative);
+    Wilson covers close to nominal on average over p in (0, 1), not always above it."""
+    cp = interval_table(n, confidence, "exact")
+    wi = interval_table(n, confidence, "wilson")
+    cov_cp = np.array([exact_coverage(*cp, n, p) for p in P_GRID])
+    cov_wi = np.array([exact_coverage(*wi, n, p) for p in P_GRID])
+    assert cov_cp.min() >= confidence - 1e-9
+    assert abs(cov_wi.mean() - confidence) < 0.015
+    assert cov_wi.min() < cov_cp.min()  # Wilson is not conservative everywhere ...
+    assert np.mean(cov_wi) < np.mean(cov_cp)  # ... and shorter on average
+    widths_cp, widths_wi = cp[1] - cp[0], wi[1] - wi[0]
+    assert np.mean(widths_wi) < np.mean(widths_cp)
+
+
+@pytest.mark.parametrize("n,p", [(25, 0.03), (200, 0.3), (60, 0.9)])
+def test_interval_coverage_simulated(n, p):
+    """The same on simulated binomials (4000 replicates; 4 standard errors of slack)."""
+    rng = np.random.default_rng(n)
+    ks = rng.binomial(n, p, 4000)
+    for method, floor in (("exact", 0.95), ("wilson", 0.93)):
+        lo, hi = interval_table(n, 0.95, method)
+        cov = np.mean((lo[ks] <= p) & (p <= hi[ks]))
+        assert cov >= floor - 4 * math.sqrt(0.95 * 0.05 / len(ks)), (method, cov)
+
+
+def test_bracketed_semantics():
+    r = estimate.bracketed(2, 5, 10)
+    lo, hi = estimate.proportion(2, 10), estimate.proportion(5, 10)
+    assert r["estimate"] == r["bracket"] == [0.2, 0.5]
+    assert r["ci"] == [lo["ci"][0], hi["ci"][1]]
+    assert r["ci_wilson"] == [lo["ci_wilson"][0], hi["ci_wilson"][1]]
+    assert r["count"] == [2, 5] and r["n"] == 10
+    assert estimate.bracketed(4, 4, 10) == estimate.proportion(4, 10)  # exact: a plain proportion
+    assert estimate.bracketed(0, 0, 0)["estimate"] is None
+    with pytest.raises(ValueError, match="k_low <= k_high"):
+        estimate.bracketed(5, 2, 10)
+
+
+def test_bracketed_interval_covers_when_truth_is_inside_the_bracket():
+    """If certified <= true <= possible counts, the bracketed interval still covers p at the
+    nominal level (each end is a monotone function of its count)."""
+    rng = np.random.default_rng(1)
+    n, p, reps = 80, 0.35, 3000
+    lo_t, _ = interval_table(n, 0.95, "exact")
+    _, hi_t = interval_table(n, 0.95, "exact")
+    k = rng.binomial(n, p, reps)
+    k_low = k - rng.binomial(k, 0.3)
+    k_high = k + rng.binomial(n - k, 0.3)
+    covered = (lo_t[k_low] <= p) & (p <= hi_t[k_high])
+    assert covered.mean() >= 0.95 - 4 * math.sqrt(0.05 * 0.95 / reps)
+    r = estimate.bracketed(int(k_low[0]), int(k_high[0]), n)
+    assert r["ci"] == [lo_t[k_low[0]], hi_t[k_high[0]]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Estimates at init vs THEORY.md's closed forms (99.9% intervals)
+
+SHALLOW = [
+    ((1, 4, 1), [(0, 1)], "normal", False),
+    ((1, 4, 1), [(-0.5, 2)], "pytorch", False),
+    ((1, 4, 1), [(1, 2)], "pytorch", True),
+    ((2, 4, 1), [(0, 1), (0, 1)], "pytorch", False),
+    ((3, 4, 1), [(-1, 1)] * 3, "he_uniform", False),
+    ((3, 4, 1), [(0, 1)] * 3, "normal", True),
+]
+SHALLOW_SLOW = [
+    ((1, 4, 1), [(1, 3)], "glorot_uniform", False),
+    ((2, 4, 1), [(-1, 0), (0, 2)], "he_normal", True),
+    ((1, 4, 1), [(-1, 1)], "normal", False),
+    ((1, 4, 1), [(-3, -1)], "he_normal", False),
+    ((1, 4, 1), [(0, 2)], "pytorch", False),
+    ((1, 4, 1), [(-2, 2)], "pytorch", False),
+    ((1, 4, 1), [(0, 0.5)], "pytorch", False),
+    ((1, 4, 1), [(-1, 1)], "normal", True),
+    ((4, 4, 1), [(0, 1)] * 4, "pytorch", False),
+    ((2, 4, 1), [(-1, 1)] * 2, "glorot_uniform", False),
+]
+M_INIT = 20_000
+
+
+def check_shallow_against_theory(arch, box, init, zero_bias):
+    cfg = cfg_of(arch, box, init, zero_bias)
+    counts = estimate.counts_at_init(cfg, M_INIT, chunk_size=4096)
+    s = estimate.summarize(cfg, counts, confidence=CONF)
+    p = theory.first_layer_p(init, box, zero_bias)
+    assert p is not None and s["first_layer_neuron_inactive"]["theory"] == p
+    assert within(p, s["first_layer_neuron_inactive"]["ci"]), (s["first_layer_neuron_inactive"], p)
+    # shallow, first layer exact: P(some neuron inactive) = 1 - (1-p)^H, P(constant) = p^H
+    h = arch[1]
+    assert s["any_inactive"]["bound"] == pytest.approx(1 - (1 - p) ** h)
+    assert within(1 - (1 - p) ** h, s["any_inactive"]["ci"]), s["any_inactive"]
+    assert s["constant_network"]["lower_bound"] == pytest.approx(p**h)
+    assert within(p**h, s["constant_network"]["ci"]), s["constant_network"]
+    assert s["unknown_fraction"] == 0.0
+    # the neuron count is Binomial(M H, p): its dispersion over trials is binomial too
+    per_trial = counts["inactive"][:, 0]
+    assert per_trial.var() == pytest.approx(h * p * (1 - p), rel=0.1)
+
+
+@pytest.mark.parametrize("arch,box,init,zero_bias", SHALLOW, ids=str)
+def test_shallow_estimates_reproduce_closed_forms(arch, box, init, zero_bias):
+    check_shallow_against_theory(arch, box, init, zero_bias)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch,box,init,zero_bias", SHALLOW_SLOW, ids=str)
+def test_shallow_estimates_reproduce_closed_forms_more(arch, box, init, zero_bias):
+    check_shallow_against_theory(arch, box, init, zero_bias)
+
+
+DEEP = [
+    ((1, 2, 2, 2, 1), [(0, 2)], "pytorch", False),
+    ((2, 2, 3, 1), [(0, 1), (0, 1)], "normal", True),
+]
+
+
+@pytest.mark.parametrize("arch,box,init,zero_bias", DEEP, ids=str)
+def test_deep_estimates_against_theory(arch, box, init, zero_bias):
+    """Per-layer sign-dead fractions reproduce ``q_k``; the deep bounds are the exact
+    probabilities of their sign events (first layer inactive / layers sign-dead), and lower-bound
+    the measured any-inactive and constant-network probabilities."""
+    cfg = cfg_of(arch, box, init, zero_bias)
+    m = M_INIT
+    counts = estimate.counts_at_init(cfg, m, chunk_size=4096)
+    s = estimate.summarize(cfg, counts, confidence=CONF)
+    p = theory.first_layer_p(init, box, zero_bias)
+    assert within(p, s["first_layer_neuron_inactive"]["ci"])
+    widths = arch[1:-1]
+    for k in range(1, len(widths)):
+        entry = s["inactive_fraction_per_layer"][k]
+        q = theory.sign_dead_q(arch[k], init, zero_bias)
+        assert entry["sign_dead"]["theory"] == q
+        assert within(q, entry["sign_dead"]["ci"]), entry["sign_dead"]
+        # sign-dead neurons are certified inactive: the inactive fraction is at least q
+        assert entry["bracket"][1] >= q - 5 * math.sqrt(q / (m * widths[k]))
+    first_any = counts["inactive"][:, 0] > 0
+    first_all = counts["inactive"][:, 0] == widths[0]
+    sd = counts["sign_dead"][:, 1:]
+    event_any = first_any | np.any(sd > 0, axis=1)
+    event_all = first_all | np.any(sd == np.array(widths[1:]), axis=1)
+    any_bound = s["any_inactive"]["bound"]
+    const_bound = s["constant_network"]["lower_bound"]
+    assert within(any_bound, estimate.proportion(event_any.sum(), m, CONF)["ci"])
+    assert within(const_bound, estimate.proportion(event_all.sum(), m, CONF)["ci"])
+    # the measured probabilities dominate their bounds (their upper interval ends are above)
+    assert s["any_inactive"]["ci"][1] >= any_bound
+    assert s["constant_network"]["ci"][1] >= const_bound
+    # the sign events are certified: where one holds, the detector reports a dead layer
+    assert np.all(counts["dead_layer"][event_all])
+    assert np.all((counts["inactive"].sum(1) > 0)[event_any])
+
+
+def test_summary_brackets_when_unknowns_remain():
+    """IBP on the whole box (grid 1) leaves unknowns: estimates become [certified, possible]."""
+    cfg = cfg_of((2, 3, 4, 1), [(-1, 1), (0, 2)], "normal", False)
+    m = 1000
+    counts = estimate.counts_at_init(cfg, m, chunk_size=500, grid=1)
+    s = estimate.summarize(cfg, counts, confidence=0.95)
+    assert counts["unknown"][:, 1].sum() > 0 and counts["unknown"][:, 0].sum() == 0
+    layer2 = s["inactive_fraction_per_layer"][1]
+    lo = counts["inactive"][:, 1].sum() / (4 * m)
+    hi = (counts["inactive"][:, 1] + counts["unknown"][:, 1]).sum() / (4 * m)
+    assert layer2["estimate"] == layer2["bracket"] == [lo, hi]
+    k_lo = counts["sampled_inactive"][:, 1].sum()
+    k_hi = (counts["sampled_inactive"][:, 1] | counts["sampled_unknown"][:, 1]).sum()
+    assert layer2["ci"] == estimate.bracketed(k_lo, k_hi, m)["ci"]
+    # sampled neuron i mod l_k of trial i: a fair sample of the pooled fraction
+    assert within(lo, estimate.proportion(k_lo, m, CONF)["ci"])
+    anyi = s["any_inactive"]
+    assert anyi["count"] == [
+        int((counts["inactive"].sum(1) > 0).sum()),
+        int(((counts["inactive"] + counts["unknown"]).sum(1) > 0).sum()),
+    ]
+    assert s["unknown_fraction"] == pytest.approx(counts["unknown"].sum() / (m * 7))
+    # certified constant <= possibly constant
+    c = s["constant_network"]
+    assert c["bracket"][0] <= c["bracket"][1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-trial reproducibility and agreement with train.run's networks
+
+CLI_CFG = cfg_of((1, 32, 1), [(0, 2)], "pytorch", False)
+
+
+def assert_same_counts(a, b, rows):
+    for k in a:
+        np.testing.assert_array_equal(a[k][rows], b[k][rows], err_msg=k)
+
+
+def check_trial_counts_independent(cfg):
+    ref = estimate.counts_at_init(cfg, 1000, chunk_size=256)
+    odd = estimate.counts_at_init(cfg, 777, chunk_size=100)
+    assert_same_counts(ref, odd, slice(0, 777))
+    assert ref["inactive"].std() > 0  # distinct networks
+
+
+def test_trial_counts_do_not_depend_on_trials_or_chunk_size():
+    check_trial_counts_independent(CLI_CFG)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "cfg",
+    [cfg_of((1, 4, 4, 1), [(0, 2)]), cfg_of((2, 3, 3, 1), [(0, 1), (-1, 1)])],
+    ids=["deep-exact", "deep-ibp"],
+)
+def test_trial_counts_do_not_depend_on_trials_or_chunk_size_deep(cfg):
+    check_trial_counts_independent(cfg)
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**32 + 5])
+def test_counts_at_init_are_those_of_train_init_params(seed):
+    """Trial i's initial net is ``train.init_trial_params(cfg, train.trial_key(seed, i))``,
+    for any seed ``train.run`` accepts (also beyond uint32)."""
+    cfg = CLI_CFG
+    n = 200
+    got = estimate.counts_at_init(cfg, n, seed=seed, chunk_size=256)
+    rows = np.array([0, 1, 57, 199])
+    theta = np.stack(
+        [
+            np.asarray(nets.to_flat(train.init_trial_params(cfg, train.trial_key(seed, int(i)))))
+            for i in rows
+        ]
+    )
+    want = estimate.counts_of_params(theta, cfg.arch, cfg.problem.box, trials=rows)
+    for k in want:
+        np.testing.assert_array_equal(got[k][rows], want[k], err_msg=k)
+
+
+def test_counts_of_params_rejects_empty():
+    with pytest.raises(ValueError, match="M >= 1"):
+        estimate.counts_of_params(np.zeros((0, 13), np.float32), (1, 4, 1), ((0.0, 1.0),))
+
+
+# ---------------------------------------------------------------------------------------------
+# Invariance: inactive neurons keep their parameters under every optimizer
+
+
+@pytest.mark.parametrize("optimizer", optim.OPTIMIZERS)
+def test_inactive_neurons_keep_their_parameters(optimizer):
+    """THEORY.md sec. 3: a first-layer neuron inactive on the box gets zero gradient in its
+    incoming weights, bias and outgoing weight at every step, and none of the nine optimizers
+    (zero initial state, no weight decay) moves a parameter whose gradient is always zero."""
+    cfg = train.TrainConfig(
+        arch=(1, 8, 1),
+        init="pytorch",
+        problem=problems.Problem("x^2", ((0.0, 2.0),)),
+        optimizer=optimizer,
+        learning_rate=0.01,
+        steps=1000,
+        batch_size=16,
+        eval_size=64,
+        n_record=2,
+    ).validate()
+    res = train.run(cfg, 8, chunk_size=8, n_devices=1)
+    arch = cfg.arch
+    lo, hi = (jnp.asarray(v, jnp.float32) for v in zip(*cfg.problem.box))
+    n_dead = 0
+    for t0, t1 in zip(res["params0"], res["params"]):
+        p0, p1 = nets.from_flat(jnp.asarray(t0), arch), nets.from_flat(jnp.asarray(t1), arch)
+        dead = np.asarray(inactive.first_layer_inactive(p0, lo, hi))
+        (w0, b0), (v0, _) = jax.tree.map(np.asarray, p0)
+        (w1, b1), (v1, _) = jax.tree.map(np.asarray, p1)
+        np.testing.assert_array_equal(w1[dead], w0[dead])
+        np.testing.assert_array_equal(b1[dead], b0[dead])
+        np.testing.assert_array_equal(v1[:, dead], v0[:, dead])
+        # permanent: still inactive at the end
+        assert np.all(np.asarray(inactive.first_layer_inactive(p1, lo, hi))[dead])
+        # the test can fail: training did move the parameters of active neurons
+        assert np.any(w1[~dead] != w0[~dead]) or np.any(v1[:, ~dead] != v0[:, ~dead])
+        n_dead += int(dead.sum())
+    assert n_dead >= 5
+    # the detector's counts agree with the per-neuron masks used above
+    c0 = estimate.counts_of_params(res["params0"], arch, cfg.problem.box)
+    assert c0["inactive"][:, 0].sum() == n_dead
+    if cfg.optimizer == "sgd":  # here, not in a second test: one compiled run per optimizer
+        check_failure_after_training(cfg, res)
+
+
+def check_failure_after_training(cfg, res):
+    """Bookkeeping of :func:`estimate.failure_after_training` on a real run (sgd)."""
+    out = estimate.failure_after_training(cfg, res, confidence=0.95)
+    init = estimate.counts_of_params(res["params0"], cfg.arch, cfg.problem.box)
+    end = estimate.counts_of_params(res["params"], cfg.arch, cfg.problem.box)
+    crit = out["criteria"]
+    assert crit["inactive_at_init"]["count"] == int((init["inactive"].sum(1) > 0).sum())
+    # first-layer inactivity is permanent: inactive at init => inactive at the end
+    assert np.all(end["inactive"][:, 0] >= init["inactive"][:, 0])
+    at_end = crit["inactive_at_end"]["count"]
+    assert (at_end if isinstance(at_end, int) else at_end[0]) >= crit["inactive_at_init"]["count"]
+    best = float(np.min(res["risk"]))
+    assert out["best_risk"] == best
+    assert crit["risk_gap"]["count"] == int(np.sum(res["risk"] > best + out["tol"]))
+    # the initial nets of train.run are those of counts_at_init
+    assert_same_counts(estimate.counts_at_init(cfg, 8, chunk_size=8), init, slice(None))
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI JSON contract
+
+CLI_ARGS = ["estimate", "--arch", "1,32,1", "--init", "pytorch", "--box", "0:2"]
+CLI_ARGS += ["--trials", "1000", "--seed", "0", "--json"]
+
+
+def strict_json(text):
+    def bad(name):
+        raise ValueError(f"non-standard JSON constant {name}")
+
+    return json.loads(text, parse_constant=bad)
+
+
+@pytest.fixture(scope="module")
+def cli_json():
+    mp = pytest.MonkeyPatch()
+    mp.setenv("JAXNN_NONCONV_CACHE", "")  # no persistent-cache side effect
+    try:
+        out = {}
+        for name, extra in (("default", []), ("chunked", ["--chunk-size", "256"])):
+            buf = io.StringIO()
+            with contextlib.redirect_stdout(buf):
+                assert cli.main(CLI_ARGS + extra) == 0
+            out[name] = strict_json(buf.getvalue())
+        return out
+    finally:
+        mp.undo()
+
+
+def test_cli_estimate_json_contract(cli_json):
+    s = cli_json["default"]
+    for key in (
+        "config",
+        "trials",
+        "first_layer_neuron_inactive",
+        "any_inactive",
+        "constant_network",
+        "inactive_fraction_per_layer",
+        "unknown_fraction",
+    ):
+        assert key in s, key
+    assert s["trials"] == 1000
+    assert s["config"]["arch"] == [1, 32, 1] and s["config"]["init"] == "pytorch"
+    assert s["config"]["problem"]["box"] == [[0.0, 2.0]]
+    first, anyi, const = s["first_layer_neuron_inactive"], s["any_inactive"], s["constant_network"]
+    assert {"estimate", "ci", "theory"} <= set(first)
+    assert {"estimate", "ci", "bound"} <= set(anyi)
+    assert {"estimate", "ci", "lower_bound"} <= set(const)
+    assert first["theory"] == theory.p_uniform_1d(0, 2) == 0.3125
+    assert anyi["bound"] == pytest.approx(1 - (1 - 0.3125) ** 32)
+    assert const["lower_bound"] == pytest.approx(0.3125**32, rel=1e-9)
+    for entry in (first, anyi, const):
+        assert entry["ci"][0] <= entry["estimate"] <= entry["ci"][1]
+    # the numbers are those of the per-trial counts
+    counts = estimate.counts_at_init(CLI_CFG, 1000)
+    assert first["count"] == int(counts["inactive"].sum()) and first["n"] == 32_000
+    assert anyi["count"] == int((counts["inactive"][:, 0] > 0).sum())
+    assert const["count"] == int(counts["dead_layer"].sum())
+    layers = s["inactive_fraction_per_layer"]
+    assert len(layers) == 1 and layers[0]["layer"] == 1 and layers[0]["width"] == 32
+    assert layers[0]["estimate"] == first["estimate"]
+    assert s["unknown_fraction"] == 0.0
+    assert within(0.3125, estimate.proportion(first["count"], 32_000, CONF)["ci"])
+
+
+def test_cli_estimate_does_not_depend_on_chunk_size(cli_json):
+    a, b = dict(cli_json["default"]), dict(cli_json["chunked"])
+    assert (a.pop("chunk_size"), b.pop("chunk_size")) == (2**14, 256)
+    a.pop("wall_s"), b.pop("wall_s")
+    assert a == b
