@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 # The main job on a sensible default: P(some first-layer neuron is dead at init) for [1,32,1] on
 # [0,2] with measured-vs-theory, then 2000 trained nets of the same setting.
 demo: $(STAMP)
+	$(CLI) estimate --arch 1,32,1 --init pytorch --box 0:2 --trials 1000000
 	$(CLI) train --arch 1,32,1 --box 0:2 --target 'x^2' --optimizer sgd --lr 0.01 --steps 1000 --trials 2000
 
 test: $(STAMP)

@@ -234,7 +234,11 @@ def _errorbar(ax, x, props: list[dict], **kw):
     est = np.array([p["estimate"] for p in props])
     lo = np.array([p["ci"][0] for p in props])
     hi = np.array([p["ci"][1] for p in props])
-    ax.errorbar(x, est, yerr=[est - lo, hi - est], capsize=3, marker="o", ms=4, **kw)
+    line = ax.errorbar(x, est, yerr=[est - lo, hi - est], capsize=3, marker="o", ms=4, **kw)
+    zero = est == 0  # off a log axis: mark the interval's upper end instead
+    if zero.any():
+        color = line[0].get_color()
+        ax.plot(np.asarray(x)[zero], hi[zero], "v", color=color, ms=5, ls="none")
 
 
 def _log_floor(ax, rows: list[dict]) -> None:
@@ -344,6 +348,7 @@ def _fig_deep_width_depth(exp, cells, rows, fig_dir, formats):
         _heatmap(ax, group, lambda r: r["fail"]["estimate"], f"P(failure), {opt}")
     for ax in flat[n:]:
         ax.axis("off")
+    fig.subplots_adjust(wspace=0.45, hspace=0.5)
     fig.colorbar(im, ax=axes, shrink=0.6, label="probability")
     fig.suptitle("Deep nets: failure and constant-net probabilities over width x depth (000)")
     paths = _save(fig, fig_dir, "deep_width_depth", formats)
@@ -441,7 +446,7 @@ def _fig_critical_points(exp, cells, rows, fig_dir, formats):
         )
         extra[name] = {"width": w.tolist(), "median_gap": q[:, 1].tolist()}
     ax.set_xscale("log", base=2)
-    ax.set_yscale("symlog", linthresh=1e-6)
+    ax.set_yscale("log")  # gaps are >= 0 (the best is the minimum); medians are > 0
     ax.set_xlabel("hidden width H")
     ax.set_ylabel("final risk - best risk found (median, IQR)")
     ax.set_title("Good non-optimal critical points: gap to the best risk found (002)")
