@@ -422,6 +422,12 @@ def _measure_jax_loop(spec: Spec) -> dict:
         _, losses = one(np.uint32(i))
         return float(losses[-1])  # a user keeps each trial's result: waits for it
 
+    return {**_time_per_trial(run_one, spec), "backend": jax.default_backend()}
+
+
+def _time_per_trial(run_one, spec: Spec) -> dict:
+    """Time a per-trial Python loop: the first call (compile/warm-up) apart, then trials until
+    ``spec.n`` or the time budget, extrapolated per trial."""
     t0 = _now()
     run_one(0)
     first = _now() - t0
@@ -432,7 +438,6 @@ def _measure_jax_loop(spec: Spec) -> dict:
         "first_call_s": first,
         "steady_unit_s": run_s / m,
         "mean_final_loss": float(np.mean(losses)),
-        "backend": jax.default_backend(),
     }
 
 
@@ -446,18 +451,7 @@ def _measure_torch_loop(spec: Spec) -> dict:
     def run_one(i: int) -> float:
         return torch_loop_trial(spec.optimizer, spec.steps, generator=gen)[1]
 
-    t0 = _now()
-    run_one(0)
-    first = _now() - t0
-    m, run_s, losses = _timed_loop(run_one, spec.n, spec.budget_s)
-    return {
-        "measured_trials": m,
-        "run_s": run_s,
-        "first_call_s": first,
-        "steady_unit_s": run_s / m,
-        "mean_final_loss": float(np.mean(losses)),
-        "torch_threads": torch.get_num_threads(),
-    }
+    return {**_time_per_trial(run_one, spec), "torch_threads": torch.get_num_threads()}
 
 
 def _measure_torch_batched(spec: Spec) -> dict:

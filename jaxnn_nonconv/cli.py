@@ -44,13 +44,18 @@ def _setup_jax(float64: bool) -> None:
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
 
 
-def _add_setting_flags(p: argparse.ArgumentParser) -> None:
-    """Flags that mirror the ``[train]`` keys of a TOML config; unset flags keep the file's value."""
-    g = p.add_argument_group("training setting (override the config file)")
+def _add_init_flags(g) -> None:
+    """The network and its initialization: shared by ``train`` and ``estimate``."""
     g.add_argument("--arch", help="widths, e.g. 1,32,1 (default 1,32,1)")
     g.add_argument("--init", help="initialization family (default pytorch)")
     g.add_argument("--zero-bias", action="store_true", default=None, help="all biases zero")
     g.add_argument("--init-scale", type=float, help="multiplies the init's standard deviation")
+
+
+def _add_setting_flags(p: argparse.ArgumentParser) -> None:
+    """Flags that mirror the ``[train]`` keys of a TOML config; unset flags keep the file's value."""
+    g = p.add_argument_group("training setting (override the config file)")
+    _add_init_flags(g)
     g.add_argument("--activation", help="relu, leaky_relu or softplus (default relu)")
     g.add_argument("--target", help="target function, e.g. 'x^2' (default)")
     g.add_argument("--box", help="input box a:b or a1:b1,a2:b2,... (default 0:2; --box=-1:1)")
@@ -170,10 +175,7 @@ def _add_estimate(sub) -> None:
     )
     p.add_argument("config", nargs="?", help="TOML config with [train] and [run] tables")
     g = p.add_argument_group("setting (override the config file)")
-    g.add_argument("--arch", help="widths, e.g. 1,32,1 (default 1,32,1)")
-    g.add_argument("--init", help="initialization family (default pytorch)")
-    g.add_argument("--zero-bias", action="store_true", default=None, help="all biases zero")
-    g.add_argument("--init-scale", type=float, help="multiplies the init's standard deviation")
+    _add_init_flags(g)
     g.add_argument("--box", help="input box a:b or a1:b1,a2:b2,... (default 0:2; --box=-1:1)")
     g.add_argument("--float64", action="store_true", help="parameters in float64")
     g.add_argument("--trials", type=int, help="number of independent networks M (default 1000)")

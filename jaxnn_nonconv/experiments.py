@@ -11,7 +11,8 @@ GD with online SGD.
 
 :func:`run` trains every cell (resumably, through :mod:`jaxnn_nonconv.store`), certifies inactive
 neurons at initialization and at the end (:mod:`jaxnn_nonconv.inactive`) and stores per-trial
-arrays. :func:`report` turns stored arrays into tables and figures without training anything.
+arrays. :func:`jaxnn_nonconv.report.report` turns stored arrays into tables and figures without
+training anything.
 Every cell uses the same ``seed``: trial ``i`` of two cells shares its key (common random numbers),
 which makes differences between cells less noisy.
 """
