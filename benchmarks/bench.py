@@ -205,8 +205,9 @@ def torch_loop_trial(
     model = torch.nn.Sequential(
         torch.nn.Linear(ARCH[0], ARCH[1]), torch.nn.ReLU(), torch.nn.Linear(ARCH[1], ARCH[2])
     )
+    flat = [model[0].weight, model[0].bias, model[2].weight, model[2].bias]
     if params0 is not None:
-        _load_flat(torch, [model[0].weight, model[0].bias, model[2].weight, model[2].bias], params0)
+        _load_flat(torch, flat, params0)
     opt = _torch_optimizer(torch, optimizer, model.parameters(), LEARNING_RATES[optimizer])
     lo, hi = BOX
     for s in range(steps):
@@ -219,7 +220,6 @@ def torch_loop_trial(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    flat = [model[0].weight, model[0].bias, model[2].weight, model[2].bias]
     return torch.cat([p.detach().reshape(-1) for p in flat]).numpy(), loss.item()
 
 

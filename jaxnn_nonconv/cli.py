@@ -213,10 +213,11 @@ def cmd_estimate(args) -> int:
     cfg, opts = _setting_from_args(args)
     if not 0 < args.confidence < 1:
         raise config.ConfigError(f"confidence must be in (0, 1), got {args.confidence}")
-    for name in ("grid", "sample_size", "max_points"):
+    for name, least in (("grid", 1), ("sample_size", 1), ("max_points", 2)):
         value = getattr(args, name)
-        if value is not None and value < (2 if name == "max_points" else 1):
-            raise config.ConfigError(f"--{name.replace('_', '-')} must be a positive integer")
+        if value is not None and value < least:
+            need = "a positive integer" if least == 1 else f"an integer >= {least}"
+            raise config.ConfigError(f"--{name.replace('_', '-')} must be {need}")
     if args.mode == "exact" and cfg.arch[0] != 1:
         raise config.ConfigError(f"--mode exact needs input dimension 1, got {cfg.arch[0]}")
     _setup_jax(cfg.dtype == "float64")

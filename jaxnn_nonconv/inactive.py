@@ -31,6 +31,7 @@ Certificates, per hidden neuron:
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -275,22 +276,18 @@ def exact_1d_max(
 
     carry = (pts, z, jnp.zeros((), bool))
     maxes, overflows = [jnp.max(z, axis=0)], [carry[2]]
-    rest = hidden[1:]
-    k = 0
-    while k < len(rest):  # runs of equal-shape layers go through one scan
-        j = k
-        while j < len(rest) and rest[j][0].shape == rest[k][0].shape:
-            j += 1
-        if j - k == 1:
-            carry, (m, o) = layer(carry, rest[k])
+    # Runs of equal-shape layers go through one scan.
+    for _, run in itertools.groupby(hidden[1:], key=lambda wb: wb[0].shape):
+        run = list(run)
+        if len(run) == 1:
+            carry, (m, o) = layer(carry, run[0])
             maxes.append(m)
             overflows.append(o)
         else:
-            stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *rest[k:j])
+            stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *run)
             carry, (m, o) = jax.lax.scan(layer, carry, stacked)
-            maxes.extend(m[r] for r in range(j - k))
-            overflows.extend(o[r] for r in range(j - k))
-        k = j
+            maxes.extend(m[r] for r in range(len(run)))
+            overflows.extend(o[r] for r in range(len(run)))
     return tuple(maxes), tuple(overflows)
 
 

@@ -138,7 +138,11 @@ def _check_count(value, name: str) -> None:
 
 def mse(params: nets.Params, x: jax.Array, y: jax.Array, activation: str = "relu") -> jax.Array:
     """Empirical risk: mean of ``(N_theta(x) - y)^2``. ``x: (batch, d)``, ``y: (batch,)``."""
-    return jnp.mean((nets.realization(params, x, activation) - y) ** 2)
+    return _mean_squared_error(nets.realization(params, x, activation), y)
+
+
+def _mean_squared_error(pred: jax.Array, y: jax.Array) -> jax.Array:
+    return jnp.mean((pred - y) ** 2)
 
 
 def step(
@@ -325,8 +329,8 @@ def _trial_parts(cfg: TrainConfig) -> _TrialParts:
         return problems.sample(k_eval, problem, cfg.eval_size, dtype)
 
     def finish(params0, params, pred0, pred, y_eval, loss_traj, gn_traj) -> TrialResult:
-        risk0 = jnp.mean((pred0 - y_eval) ** 2)  # mse(params0, x_eval, y_eval), as in mse()
-        risk = jnp.mean((pred - y_eval) ** 2)
+        risk0 = _mean_squared_error(pred0, y_eval)
+        risk = _mean_squared_error(pred, y_eval)
         theta = nets.to_flat(params)
         diverged = ~(jnp.isfinite(risk) & jnp.all(jnp.isfinite(theta)))
         diverged = diverged | (risk > cfg.diverge_threshold)
@@ -406,7 +410,7 @@ def iter_chunks(
             # Every call has the same shape: the last chunk is padded, its padding dropped below.
             idx = np.arange(c * chunk_size, (c + 1) * chunk_size)
             lr = np.resize(lrs, max(len(lrs), idx[-1] + 1))[idx]
-            args = jax.device_put((jnp.asarray(idx, jnp.uint32), jnp.asarray(lr, lr_dtype)), device)
+            args = jax.device_put((idx.astype(np.uint32), lr.astype(lr_dtype)), device)
             pending.append((c, lr, fn(*args)))  # dispatch is asynchronous: devices run together
         for c, lr, out in pending:
             n_real = min(chunk_size, n_trials - c * chunk_size)

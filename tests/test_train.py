@@ -23,7 +23,7 @@ from jaxnn_nonconv import nets, optim, problems, train
 
 RTOL, ATOL = 1e-5, 1e-6
 CHUNK = 64
-FIELDS = ("params0", "params", "risk0", "risk", "loss_traj", "grad_norm_traj", "diverged")
+FIELDS = train.TrialResult._fields
 CFG = train.TrainConfig(
     arch=(1, 4, 1),
     problem=problems.Problem("x^2", ((0.0, 2.0),)),
