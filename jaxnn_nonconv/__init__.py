@@ -1,12 +1,100 @@
 """jaxnn_nonconv: how likely is gradient training of a ReLU network to fail, and why?
 
-Modules, in the direction data flows:
+This module is the table of contents: the public API is re-exported here (``docs/api.md`` lists
+it). Modules, in the direction data flows (each imports only those below it):
 
-* :mod:`~jaxnn_nonconv.inits`, :mod:`~jaxnn_nonconv.nets`: initializations and network realizations.
-* :mod:`~jaxnn_nonconv.problems`: targets, input boxes, reference risk levels.
-* :mod:`~jaxnn_nonconv.optim`: the nine optimizers of the papers (Optax) and schedules.
+* :mod:`~jaxnn_nonconv.cli`: the command line ``jaxnn-nonconv``.
+* :mod:`~jaxnn_nonconv.report`, :mod:`~jaxnn_nonconv.experiments`, :mod:`~jaxnn_nonconv.store`:
+  config-driven experiments, their resumable results store, tables and figures.
+* :mod:`~jaxnn_nonconv.failure`: train and estimate P(failure), optionally to a precision target.
+* :mod:`~jaxnn_nonconv.estimate`: failure probabilities with intervals, at init and after training.
+* :mod:`~jaxnn_nonconv.inactive`: the inactive-neuron detector (certificates, never wrong).
 * :mod:`~jaxnn_nonconv.train`: vmapped, jit-compiled training of many independent nets.
-* :mod:`~jaxnn_nonconv.config`, :mod:`~jaxnn_nonconv.cli`: validated input and the command line.
+* :mod:`~jaxnn_nonconv.nets`, :mod:`~jaxnn_nonconv.inits`: networks and initializations.
+* :mod:`~jaxnn_nonconv.problems`, :mod:`~jaxnn_nonconv.optim`, :mod:`~jaxnn_nonconv.theory`:
+  targets and boxes, the nine optimizers, the papers' closed forms and bounds.
+* :mod:`~jaxnn_nonconv.results`, :mod:`~jaxnn_nonconv.precision`: typed results, formatting,
+  precision targets.
+* :mod:`~jaxnn_nonconv.config`: validated input.
 """
 
-__version__ = "0.1.0"
+from importlib import metadata as _metadata
+
+
+def _version() -> str:
+    try:
+        return _metadata.version("jaxnn_nonconv")
+    except _metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
+
+
+__version__ = _version()
+
+from jaxnn_nonconv.config import ConfigError, RunOptions  # noqa: E402
+from jaxnn_nonconv.estimate import (  # noqa: E402
+    FailureEstimate,
+    InitSummary,
+    Tally,
+    counts_at_init,
+    counts_of_params,
+    estimate_at_init,
+    failure_after_training,
+    summarize,
+)
+from jaxnn_nonconv.failure import TrainFailure, train_failure  # noqa: E402
+from jaxnn_nonconv.inactive import Counts, classify, detect_flat, make_detector  # noqa: E402
+from jaxnn_nonconv.nets import (  # noqa: E402
+    float_dtype,
+    from_flat,
+    init_params,
+    num_params,
+    realization,
+    to_flat,
+)
+from jaxnn_nonconv.precision import Precision  # noqa: E402
+from jaxnn_nonconv.problems import Problem, reference_levels  # noqa: E402
+from jaxnn_nonconv.results import (  # noqa: E402
+    ProbabilityEstimate,
+    bracketed,
+    format_probability,
+    proportion,
+)
+from jaxnn_nonconv.train import TrainConfig, TrialResult, fit, run, trial_key  # noqa: E402
+
+__all__ = [
+    "ConfigError",
+    "Counts",
+    "FailureEstimate",
+    "InitSummary",
+    "Precision",
+    "ProbabilityEstimate",
+    "Problem",
+    "RunOptions",
+    "Tally",
+    "TrainConfig",
+    "TrainFailure",
+    "TrialResult",
+    "__version__",
+    "bracketed",
+    "classify",
+    "counts_at_init",
+    "counts_of_params",
+    "detect_flat",
+    "estimate_at_init",
+    "failure_after_training",
+    "fit",
+    "float_dtype",
+    "format_probability",
+    "from_flat",
+    "init_params",
+    "make_detector",
+    "num_params",
+    "proportion",
+    "realization",
+    "reference_levels",
+    "run",
+    "summarize",
+    "to_flat",
+    "train_failure",
+    "trial_key",
+]

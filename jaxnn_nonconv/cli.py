@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -104,69 +103,111 @@ def _setting_from_args(args) -> tuple:
         raise
 
 
-def _quantiles(x: np.ndarray) -> dict:
-    if x.size == 0:
-        return {}
-    q = np.quantile(x, [0.0, 0.05, 0.5, 0.95, 1.0])
-    return {k: float(v) for k, v in zip(("min", "q05", "median", "q95", "max"), q)}
+def _chunk_size(args, opts, n_trials: int, largest: int, smallest: int) -> int:
+    """The chunk size given by flag or config file, else the smallest power of two in
+    ``[smallest, largest]`` that holds ``n_trials`` (a fixed ladder of shapes: 10 trials must not
+    cost like thousands)."""
+    given = getattr(args, "chunk_size", None) is not None
+    if not given and getattr(args, "config", None):
+        given = "chunk_size" in config.load(args.config)[0].get("run", {})
+    if given:
+        return opts.chunk_size
+    from jaxnn_nonconv import estimate
+
+    return estimate.default_chunk(n_trials, largest, smallest)
+
+
+def _add_precision_flags(p, of: tuple[str, ...], default_max: int) -> None:
+    """``--rel-error``/``--ci-width`` with ``--max-trials`` and ``--precision-of``."""
+    g = p.add_argument_group("precision target (instead of a fixed number of trials)")
+    x = g.add_mutually_exclusive_group()
+    x.add_argument(
+        "--rel-error",
+        type=float,
+        help="add chunks until half the interval is at most this fraction of the estimate",
+    )
+    x.add_argument("--ci-width", type=float, help="add chunks until the interval is this narrow")
+    g.add_argument(
+        "--max-trials",
+        type=int,
+        default=default_max,
+        help=f"cap on trials with a precision target (default {default_max})",
+    )
+    g.add_argument(
+        "--precision-of",
+        choices=of,
+        default=of[0],
+        help=f"the estimate the target applies to (default {of[0]})",
+    )
+
+
+def _precision(args):
+    """A :class:`~jaxnn_nonconv.precision.Precision` from the flags, or ``None``."""
+    if getattr(args, "rel_error", None) is None and getattr(args, "ci_width", None) is None:
+        return None
+    from jaxnn_nonconv.precision import Precision
+
+    for name in ("rel_error", "ci_width"):
+        v = getattr(args, name)
+        if v is not None and not (np.isfinite(v) and v > 0):
+            raise config.ConfigError(f"--{name.replace('_', '-')} must be a number > 0, got {v}")
+    if not 0 < args.max_trials <= config.MAX_TRIALS:
+        raise config.ConfigError(f"--max-trials must be in [1, 2**31], got {args.max_trials}")
+    return Precision(args.precision_of, args.rel_error, args.ci_width, args.max_trials)
+
+
+def _check_confidence(args) -> None:
+    if not 0 < args.confidence < 1:
+        raise config.ConfigError(f"confidence must be in (0, 1), got {args.confidence}")
 
 
 def _add_train(sub) -> None:
-    p = sub.add_parser("train", help="train M independent networks and summarize their final risks")
+    p = sub.add_parser(
+        "train", help="train M independent networks: P(training failed) by each criterion"
+    )
     p.add_argument("config", nargs="?", help="TOML config with [train] and [run] tables")
     _add_setting_flags(p)
+    f = p.add_argument_group("failure criteria")
+    f.add_argument(
+        "--tol",
+        type=float,
+        default=1e-3,
+        help="risk_gap: a trial fails when its final risk exceeds the best found + tol "
+        "(default 1e-3)",
+    )
+    f.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
+    _add_precision_flags(
+        p, ("risk_gap", "inactive_at_end", "constant_at_end", "inactive_at_init"), 10**5
+    )
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(func=cmd_train)
 
 
 def cmd_train(args) -> int:
     cfg, opts = _setting_from_args(args)
+    _check_confidence(args)
+    if not (np.isfinite(args.tol) and args.tol >= 0):
+        raise config.ConfigError(f"--tol must be a finite number >= 0, got {args.tol}")
+    precision = _precision(args)
+    n = precision.max_trials if precision else opts.trials
+    chunk = _chunk_size(args, opts, n, largest=1024, smallest=16)
     _setup_jax(cfg.dtype == "float64")
-    from jaxnn_nonconv import problems, train
+    from jaxnn_nonconv import failure
 
-    levels = problems.reference_levels(cfg.problem)
-    t0 = time.perf_counter()
-    res = train.run(cfg, opts.trials, seed=opts.seed, chunk_size=opts.chunk_size)
-    wall = time.perf_counter() - t0
-    ok = ~res["diverged"]
-    risk = res["risk"][ok]
-    summary = {
-        "config": cfg.to_dict(),
-        "trials": opts.trials,
-        "seed": opts.seed,
-        "chunk_size": opts.chunk_size,
-        "wall_s": wall,
-        "diverged": int(res["diverged"].sum()),
-        "risk": _quantiles(risk),
-        "levels": {"constant": levels.constant, "affine": levels.affine},
-        "fraction_at_or_below_constant_level": float(np.mean(risk <= levels.constant))
-        if risk.size
-        else None,
-    }
+    summary = failure.train_failure(
+        cfg,
+        opts.trials,
+        seed=opts.seed,
+        chunk_size=chunk,
+        tol=args.tol,
+        confidence=args.confidence,
+        precision=precision,
+    )
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(summary.to_dict(), indent=2))
     else:
-        _print_train(summary)
+        failure.print_train(summary)
     return 0
-
-
-def _print_train(s: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    c = s["config"]
-    t = Table(title=f"{s['trials']} trials of {c['arch']} {c['optimizer']} lr={c['learning_rate']}")
-    t.add_column("quantity")
-    t.add_column("value", justify="right")
-    for k, v in s["risk"].items():
-        t.add_row(f"final risk {k}", f"{v:.6g}")
-    t.add_row("best constant risk Var f(X)", f"{s['levels']['constant']:.6g}")
-    t.add_row("best affine risk", f"{s['levels']['affine']:.6g}")
-    frac = s["fraction_at_or_below_constant_level"]
-    t.add_row("fraction at or below Var f(X)", "n/a" if frac is None else f"{frac:.4f}")
-    t.add_row("diverged trials", str(s["diverged"]))
-    t.add_row("wall time (s)", f"{s['wall_s']:.2f}")
-    Console().print(t)
 
 
 def _add_estimate(sub) -> None:
@@ -180,7 +221,12 @@ def _add_estimate(sub) -> None:
     g.add_argument("--float64", action="store_true", help="parameters in float64")
     g.add_argument("--trials", type=int, help="number of independent networks M (default 1000)")
     g.add_argument("--seed", type=int, help="trial i uses fold_in(key(seed), i) (default 0)")
-    g.add_argument("--chunk-size", type=int, help="trials per compiled call (default 16384)")
+    g.add_argument(
+        "--chunk-size",
+        type=int,
+        help="trials per compiled call (default: a power of two from 256 to 16384 that holds "
+        "the trials)",
+    )
     d = p.add_argument_group("detector")
     d.add_argument(
         "--mode",
@@ -203,16 +249,19 @@ def _add_estimate(sub) -> None:
         "(default 1024)",
     )
     d.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
+    _add_precision_flags(
+        p, ("any_inactive", "first_layer_neuron_inactive", "constant_network"), 10**7
+    )
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(func=cmd_estimate)
 
 
 def cmd_estimate(args) -> int:
-    if args.chunk_size is None and not getattr(args, "config", None):
-        args.chunk_size = 2**14
     cfg, opts = _setting_from_args(args)
-    if not 0 < args.confidence < 1:
-        raise config.ConfigError(f"confidence must be in (0, 1), got {args.confidence}")
+    _check_confidence(args)
+    precision = _precision(args)
+    n = precision.max_trials if precision else opts.trials
+    chunk = _chunk_size(args, opts, n, largest=2**14, smallest=2**8)
     for name, least in (("grid", 1), ("sample_size", 1), ("max_points", 2)):
         value = getattr(args, name)
         if value is not None and value < least:
@@ -227,15 +276,16 @@ def cmd_estimate(args) -> int:
         cfg,
         opts.trials,
         seed=opts.seed,
-        chunk_size=opts.chunk_size,
+        chunk_size=chunk,
         confidence=args.confidence,
         mode=args.mode,
         grid=args.grid,
         n_probe=args.sample_size,
         max_points=args.max_points,
+        precision=precision,
     )
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(summary.to_dict(), indent=2))
     else:
         estimate.print_summary(summary)
     return 0
@@ -300,6 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="jaxnn-nonconv",
         description="How likely is gradient training of a ReLU network to fail, and why?",
     )
+    from jaxnn_nonconv import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_train, _add_estimate, _add_run, _add_report, _add_bench):
         add(sub)

@@ -279,6 +279,13 @@ def read_toml(path: str | Path) -> tuple[dict, str]:
         raw = path.read_bytes()
     except OSError as e:
         raise ConfigError(f"cannot read config {str(path)!r}: {e.strerror}") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise ConfigError(
+            f"{path}:1: the file starts with a UTF-8 byte order mark (BOM), which TOML does not "
+            "allow; save it as UTF-8 without BOM"
+        )
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{path}:1: the file is UTF-16 text; TOML must be UTF-8 (without BOM)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

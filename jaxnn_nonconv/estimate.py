@@ -1,98 +1,91 @@
-"""Failure probabilities from M trials, with Wilson and Clopper-Pearson intervals (THEORY sec. 4).
+"""Failure probabilities from M trials, with Wilson and Clopper-Pearson intervals (``docs/theory.md``
+sec. 4; arXiv 2402.05155, 2410.10533, 2006.07075).
 
-* :func:`counts_at_init` draws the initial networks of trials ``0..M-1`` exactly as
+* :func:`iter_init_counts` draws the initial networks of trials ``0..M-1`` exactly as
   :func:`jaxnn_nonconv.train.run` does (:func:`~jaxnn_nonconv.train.init_trial_params` of
   ``train.trial_key(seed, i)``) and classifies their neurons with the jit-compiled, vmapped
   detector of :mod:`jaxnn_nonconv.inactive`, in padded chunks of one fixed shape, so trial ``i``'s
-  result does not depend on ``M``. :func:`counts_of_params` does the same for given flat parameters
-  (e.g. ``train.run``'s ``params0`` and ``params``).
-* :func:`summarize` turns per-trial counts into probabilities, each with both intervals and the
-  predictions of :mod:`jaxnn_nonconv.theory` next to it: the JSON of ``jaxnn-nonconv estimate``.
-* :func:`failure_after_training` estimates P(failure) of trained nets by several criteria.
+  result does not depend on ``M``. :func:`counts_at_init` collects them per trial;
+  :func:`counts_of_params` does the same for given flat parameters (e.g. ``train.run``'s
+  ``params0`` and ``params``).
+* :func:`tally` reduces per-trial counts to the sums every estimate needs (a :class:`Tally`), so
+  :func:`estimate_at_init` keeps memory flat in the number of trials: each chunk is reduced as it
+  arrives and per-trial arrays are kept only when asked (``keep_counts=True``).
+* :func:`summarize` turns a tally (or per-trial counts) into an :class:`InitSummary`: typed
+  :class:`~jaxnn_nonconv.results.ProbabilityEstimate` objects with both intervals and the
+  predictions of :mod:`jaxnn_nonconv.theory`; ``to_dict()`` is the JSON of ``jaxnn-nonconv estimate``.
+* :func:`failure_after_training` estimates P(failure) of trained nets by several criteria
+  (a :class:`FailureEstimate`).
 
-Interval conventions: ``ci`` is Clopper-Pearson (``method='exact'``), ``ci_wilson`` Wilson, both
-from ``scipy.stats.binomtest``. When some neurons are ``unknown`` (deep layers, ``d > 1``) a
-probability is only bracketed: ``estimate`` becomes ``[lower, upper]`` (certified vs possible),
-``bracket`` holds the same pair, and ``ci`` runs from the lower interval end of the lower count to
-the upper interval end of the upper count. ``bracket`` is always present (``[x, x]`` when exact).
+Interval conventions: see :mod:`jaxnn_nonconv.results`. Per-layer neuron probabilities: first-layer
+neurons of one net are independent (different rows), so their pooled count is Binomial(M l_1, p).
+Deeper neurons of one net are dependent; their interval uses one neuron per trial (neuron
+``i mod l_k`` of trial ``i``), a Bernoulli sample of the same probability by exchangeability,
+while the point estimate pools all neurons.
 
-Per-layer neuron probabilities: first-layer neurons of one net are independent (different rows),
-so their pooled count is Binomial(M l_1, p). Deeper neurons of one net are dependent; their
-interval uses one neuron per trial (neuron ``i mod l_k`` of trial ``i``), a Bernoulli sample of the
-same probability by exchangeability, while the point estimate pools all neurons.
+Chunk sizes: a run of ``M`` trials uses chunks of :func:`default_chunk` ``(M)`` trials unless told
+otherwise, a power of two between :data:`MIN_CHUNK` and :data:`DEFAULT_CHUNK` (a fixed ladder of
+shapes, recorded as ``chunk_size`` in the results), so 10 trials cost like 256, not like 16384.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import sys
 import time
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy import stats
 
 from jaxnn_nonconv import inactive, nets, theory, train
+from jaxnn_nonconv.precision import Precision, progress_line
+from jaxnn_nonconv.results import (
+    DEFAULT_CONFIDENCE,
+    ProbabilityEstimate,
+    _json,
+    bracketed,
+    complement_shown,
+    format_bound,
+    format_probability,
+    format_value,
+    proportion,
+)
+
+__all__ = [
+    "DEFAULT_CHUNK",
+    "DEFAULT_CONFIDENCE",
+    "FailureEstimate",
+    "InitSummary",
+    "ProbabilityEstimate",
+    "Tally",
+    "bracketed",
+    "counts_at_init",
+    "counts_of_params",
+    "default_chunk",
+    "estimate_at_init",
+    "failure_after_training",
+    "iter_init_counts",
+    "print_summary",
+    "proportion",
+    "summarize",
+    "tally",
+]
 
 DEFAULT_CHUNK = 2**14
-DEFAULT_CONFIDENCE = 0.95
+MIN_CHUNK = 2**8
 
 
-def proportion(k: int, n: int, confidence: float = DEFAULT_CONFIDENCE) -> dict[str, Any]:
-    """Point estimate ``k / n`` with Clopper-Pearson (``ci``) and Wilson (``ci_wilson``) intervals.
+def default_chunk(n_trials: int, largest: int = DEFAULT_CHUNK, smallest: int = MIN_CHUNK) -> int:
+    """The chunk shape for ``n_trials`` trials: the next power of two, within ``[smallest, largest]``.
 
-    >>> r = proportion(3, 8)
-    >>> r["estimate"], [round(v, 4) for v in r["ci"]], [round(v, 4) for v in r["ci_wilson"]]
-    (0.375, [0.0852, 0.7551], [0.1368, 0.6943])
+    >>> default_chunk(10), default_chunk(1000), default_chunk(10**6)
+    (256, 1024, 16384)
     """
-    k, n = int(k), int(n)
-    if n <= 0:
-        return {
-            "estimate": None,
-            "bracket": None,
-            "ci": None,
-            "ci_wilson": None,
-            "count": k,
-            "n": n,
-        }
-    test = stats.binomtest(k, n)
-    cp = test.proportion_ci(confidence_level=confidence, method="exact")
-    wi = test.proportion_ci(confidence_level=confidence, method="wilson")
-    return {
-        "estimate": k / n,
-        "bracket": [k / n, k / n],
-        "ci": [float(cp.low), float(cp.high)],
-        "ci_wilson": [float(wi.low), float(wi.high)],
-        "count": k,
-        "n": n,
-    }
-
-
-def bracketed(
-    k_low: int, k_high: int, n: int, confidence: float = DEFAULT_CONFIDENCE
-) -> dict[str, Any]:
-    """A proportion known only between ``k_low / n`` (certified) and ``k_high / n`` (possible).
-
-    >>> r = bracketed(2, 5, 10)
-    >>> r["estimate"], r["bracket"], [round(v, 4) for v in r["ci"]]
-    ([0.2, 0.5], [0.2, 0.5], [0.0252, 0.8129])
-    >>> bracketed(4, 4, 10)["estimate"]
-    0.4
-    """
-    if not 0 <= int(k_low) <= int(k_high):
-        raise ValueError(f"need 0 <= k_low <= k_high, got k_low={k_low}, k_high={k_high}")
-    lo, hi = proportion(k_low, n, confidence), proportion(k_high, n, confidence)
-    if int(k_low) == int(k_high) or n <= 0:
-        return lo
-    return {
-        "estimate": [lo["estimate"], hi["estimate"]],
-        "bracket": [lo["estimate"], hi["estimate"]],
-        "ci": [lo["ci"][0], hi["ci"][1]],
-        "ci_wilson": [lo["ci_wilson"][0], hi["ci_wilson"][1]],
-        "count": [int(k_low), int(k_high)],
-        "n": int(n),
-    }
+    return int(min(largest, max(smallest, 1 << max(int(n_trials) - 1, 0).bit_length())))
 
 
 def _detector_kw(mode, grid, n_probe, max_points) -> dict:
@@ -120,11 +113,48 @@ def _compiled_init_chunk(cfg: train.TrainConfig, detector_kw: tuple) -> Any:
     return jax.jit(chunk)
 
 
-def _collect(parts: list, n: int) -> dict[str, np.ndarray]:
-    out = {
-        k: np.concatenate([np.asarray(getattr(p, k)) for p in parts])[:n] for k in parts[0]._fields
-    }
-    return out
+def _host(counts, n_real: int) -> dict[str, np.ndarray]:
+    """The first ``n_real`` rows of a device :class:`~jaxnn_nonconv.inactive.Counts` as NumPy."""
+    return {k: np.asarray(v)[:n_real] for k, v in counts._asdict().items()}
+
+
+def iter_init_counts(
+    cfg: train.TrainConfig,
+    n_trials: int,
+    *,
+    seed: int = 0,
+    chunk_size: int | None = None,
+    start_chunk: int = 0,
+    mode: str = "auto",
+    grid: int | None = None,
+    n_probe: int = inactive.DEFAULT_PROBES,
+    max_points: int = inactive.DEFAULT_MAX_POINTS,
+) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """Yield ``(chunk_index, counts)`` for the initial nets of trials ``0..n_trials-1``, chunk by chunk.
+
+    Each ``counts`` holds NumPy arrays of the chunk's real trials (padding removed): the fields of
+    :class:`~jaxnn_nonconv.inactive.Counts` plus ``trial``. Only one chunk is held at a time.
+    ``chunk_size=None`` is :func:`default_chunk` ``(n_trials)``.
+    """
+    cfg = cfg.validate()
+    train._check_dtype_enabled(cfg)
+    train._check_count(n_trials, "n_trials")
+    chunk_size = default_chunk(n_trials) if chunk_size is None else chunk_size
+    train._check_count(chunk_size, "chunk_size")
+    kw = tuple(_detector_kw(mode, grid, n_probe, max_points).items())
+    fn = _compiled_init_chunk(cfg, kw)
+    n_chunks = -(-n_trials // chunk_size)
+    base_key = jax.random.key(seed)  # as train.trial_key: every int seed, not only uint32 ones
+    for c in range(start_chunk, n_chunks):
+        idx = jnp.arange(c * chunk_size, (c + 1) * chunk_size, dtype=jnp.uint32)
+        n_real = min(chunk_size, n_trials - c * chunk_size)
+        out = _host(fn(base_key, idx), n_real)
+        out["trial"] = np.arange(c * chunk_size, c * chunk_size + n_real)
+        yield c, out
+
+
+def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
 def counts_at_init(
@@ -132,7 +162,7 @@ def counts_at_init(
     n_trials: int,
     *,
     seed: int = 0,
-    chunk_size: int = DEFAULT_CHUNK,
+    chunk_size: int | None = None,
     mode: str = "auto",
     grid: int | None = None,
     n_probe: int = inactive.DEFAULT_PROBES,
@@ -145,7 +175,8 @@ def counts_at_init(
       cfg: the setting (only arch, init, zero_bias, init_scale, box and dtype matter).
       n_trials: ``M``.
       seed: trial ``i`` uses ``train.trial_key(seed, i)``, as in :func:`train.run`.
-      chunk_size: trials per compiled call (the last chunk is padded).
+      chunk_size: trials per compiled call (the last chunk is padded); default
+        :func:`default_chunk` ``(M)``.
       mode, grid, n_probe, max_points: detector settings (:func:`inactive.make_detector`).
       progress: rich progress bar (default: when stderr is a terminal).
 
@@ -157,24 +188,19 @@ def counts_at_init(
     >>> c["inactive"].shape, c["trial"].tolist()
     ((5, 1), [0, 1, 2, 3, 4])
     """
-    cfg = cfg.validate()
-    train._check_dtype_enabled(cfg)
-    train._check_count(n_trials, "n_trials")
-    train._check_count(chunk_size, "chunk_size")
-    kw = tuple(_detector_kw(mode, grid, n_probe, max_points).items())
-    fn = _compiled_init_chunk(cfg, kw)
-    n_chunks = -(-n_trials // chunk_size)
-    base_key = jax.random.key(seed)  # as train.trial_key: every int seed, not only uint32 ones
-
-    def run_chunks():
-        for c in range(n_chunks):
-            idx = jnp.arange(c * chunk_size, (c + 1) * chunk_size, dtype=jnp.uint32)
-            yield fn(base_key, idx)
-
-    parts = list(train.progress_iter(run_chunks(), n_chunks, progress, "init chunks"))
-    out = _collect(parts, n_trials)
-    out["trial"] = np.arange(n_trials)
-    return out
+    chunks = iter_init_counts(
+        cfg,
+        n_trials,
+        seed=seed,
+        chunk_size=chunk_size,
+        mode=mode,
+        grid=grid,
+        n_probe=n_probe,
+        max_points=max_points,
+    )
+    size = default_chunk(n_trials) if chunk_size is None else chunk_size
+    total = -(-n_trials // size)
+    return _concat([c for _, c in train.progress_iter(chunks, total, progress, "init chunks")])
 
 
 def counts_of_params(
@@ -191,6 +217,8 @@ def counts_of_params(
 ) -> dict[str, np.ndarray]:
     """Per-trial counts of ``M`` networks given as flat parameters ``theta: (M, P)``.
 
+    Computes in ``theta``'s own float dtype.
+
     Args:
       theta: e.g. ``train.run(...)["params"]`` (final) or ``["params0"]`` (initial).
       arch: the architecture.
@@ -198,11 +226,15 @@ def counts_of_params(
       trials: ``(M,)`` trial indices (pick the sampled neuron); default ``0..M-1``.
       chunk_size, mode, grid, n_probe, max_points: as in :func:`counts_at_init`.
 
+    Raises:
+      ValueError: ``theta`` is not ``(M, P)``, or is ``float64`` while 64-bit JAX is off (it would
+        be rounded to ``float32`` and could be certified inactive wrongly).
+
     >>> theta = np.zeros((3, nets.num_params((1, 4, 1))), np.float32)
     >>> counts_of_params(theta, (1, 4, 1), ((0.0, 1.0),))["inactive"][:, 0].tolist()
     [4, 4, 4]
     """
-    theta = np.asarray(theta)
+    theta = np.asarray(nets.float_input(theta, "theta"))
     arch = nets.check_arch(arch)
     if theta.ndim != 2 or theta.shape[0] == 0:
         raise ValueError(f"theta must have shape (M, P) with M >= 1, got {theta.shape}")
@@ -219,8 +251,11 @@ def counts_of_params(
     for lo in range(0, m, chunk_size):
         rows = np.arange(lo, lo + chunk_size)
         rows = np.minimum(rows, m - 1)  # pad with the last trial; dropped below
-        parts.append(fn(jnp.asarray(theta[rows]), jnp.asarray(trials[rows], jnp.uint32)))
-    out = _collect(parts, m)
+        n_real = min(chunk_size, m - lo)
+        parts.append(
+            _host(fn(jnp.asarray(theta[rows]), jnp.asarray(trials[rows], jnp.uint32)), n_real)
+        )
+    out = _concat(parts)
     out["trial"] = trials
     return out
 
@@ -233,89 +268,212 @@ def _compiled_flat_chunk(detect, arch: tuple[int, ...]):
     return jax.jit(chunk)
 
 
-def _py(x):
-    """NumPy scalars -> Python numbers for JSON."""
-    return x.item() if isinstance(x, np.generic) else x
+# ---------------------------------------------------------------------------------------------
+# Reduction: per-trial counts -> sums
+
+
+class Tally(NamedTuple):
+    """The sums of per-trial counts that every estimate at initialization needs.
+
+    Adding two tallies (``a + b``) pools their trials, so a run is reduced chunk by chunk and its
+    memory does not grow with the number of trials. Per hidden layer (``(L,)`` int64 arrays):
+    ``inactive``, ``unknown``, ``sign_dead``, ``empirical`` (neuron counts) and
+    ``sampled_inactive``, ``sampled_possible`` (trials whose sampled neuron is certified / possibly
+    inactive). Per run: ``trials``, ``any_inactive``, ``any_possible``, ``dead_layer``,
+    ``dead_layer_possible``, ``overflow`` (trial counts).
+    """
+
+    trials: int
+    inactive: np.ndarray
+    unknown: np.ndarray
+    sign_dead: np.ndarray
+    empirical: np.ndarray
+    sampled_inactive: np.ndarray
+    sampled_possible: np.ndarray
+    any_inactive: int
+    any_possible: int
+    dead_layer: int
+    dead_layer_possible: int
+    overflow: int
+
+    def __add__(self, other: Tally) -> Tally:  # type: ignore[override]
+        return Tally(*(a + b for a, b in zip(self, other, strict=True)))
+
+
+def tally(counts: Mapping[str, np.ndarray]) -> Tally:
+    """Reduce per-trial counts (:func:`counts_at_init`, leading axis ``M``) to a :class:`Tally`.
+
+    >>> c = {"inactive": np.array([[1, 0], [0, 0]]), "unknown": np.array([[0, 1], [0, 0]]),
+    ...      "sign_dead": np.zeros((2, 2), int), "empirical": np.zeros((2, 2), int),
+    ...      "sampled_inactive": np.zeros((2, 2), bool), "sampled_unknown": np.zeros((2, 2), bool),
+    ...      "dead_layer": np.array([False, False]), "dead_layer_possible": np.array([True, False]),
+    ...      "overflow": np.array([False, False])}
+    >>> t = tally(c)
+    >>> t.trials, t.any_inactive, t.any_possible, t.dead_layer_possible
+    (2, 1, 1, 1)
+    """
+    inact = np.asarray(counts["inactive"], np.int64)
+    unk = np.asarray(counts["unknown"], np.int64)
+    s_in = np.asarray(counts["sampled_inactive"], bool)
+    s_unk = np.asarray(counts["sampled_unknown"], bool)
+    return Tally(
+        trials=int(inact.shape[0]),
+        inactive=inact.sum(0),
+        unknown=unk.sum(0),
+        sign_dead=np.asarray(counts["sign_dead"], np.int64).sum(0),
+        empirical=np.asarray(counts["empirical"], np.int64).sum(0),
+        sampled_inactive=s_in.sum(0, dtype=np.int64),
+        sampled_possible=(s_in | s_unk).sum(0, dtype=np.int64),
+        any_inactive=int((inact.sum(1) > 0).sum()),
+        any_possible=int(((inact + unk).sum(1) > 0).sum()),
+        dead_layer=int(np.asarray(counts["dead_layer"]).sum()),
+        dead_layer_possible=int(np.asarray(counts["dead_layer_possible"]).sum()),
+        overflow=int(np.asarray(counts["overflow"]).sum()),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Typed summaries
+
+# The probabilities of an InitSummary, in table order: name -> (event, complementary event).
+EVENTS = {
+    "first_layer_neuron_inactive": (
+        "P(first-layer neuron inactive)",
+        "P(first-layer neuron active)",
+    ),
+    "any_inactive": ("P(some neuron inactive)", "P(no inactive neuron)"),
+    "constant_network": ("P(network constant on the box)", "P(network not constant)"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class InitSummary:
+    """Estimates at initialization: what ``jaxnn-nonconv estimate`` prints.
+
+    Attributes:
+      trials: ``M``.
+      confidence: interval level.
+      probabilities: name -> :class:`ProbabilityEstimate`: ``first_layer_neuron_inactive`` (with
+        ``theory``), ``any_inactive`` (with theory's lower ``bound``), ``constant_network`` (with
+        ``lower_bound``); further estimates are added under their own names.
+      layers: one :class:`ProbabilityEstimate` per hidden layer (``layer``, ``width``, ``theory``,
+        ``sign_dead``, ``empirical`` in its ``extra``).
+      unknown_fraction: fraction of hidden neurons neither certified inactive nor active.
+      overflow_trials: trials on which the exact detector ran out of breakpoint capacity.
+      theory: :func:`jaxnn_nonconv.theory.summary` of the setting.
+      meta: run facts shown first in the JSON (``config``, ``seed``, ``chunk_size``, ``detector``).
+      wall_s: seconds of the run (``None`` when not timed).
+      counts: per-trial arrays, only when asked for (never in the JSON).
+    """
+
+    trials: int
+    confidence: float
+    probabilities: Mapping[str, ProbabilityEstimate]
+    layers: tuple[ProbabilityEstimate, ...]
+    unknown_fraction: float
+    overflow_trials: int
+    theory: Mapping[str, Any]
+    meta: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    wall_s: float | None = None
+    counts: Mapping[str, np.ndarray] | None = dataclasses.field(default=None, repr=False)
+
+    def __getattr__(self, name: str) -> ProbabilityEstimate:
+        # summary.any_inactive etc.: the probabilities by name
+        probs = self.__dict__.get("probabilities", {})
+        if name in probs:
+            return probs[name]
+        raise AttributeError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``jaxnn-nonconv estimate`` (keys ``config``, ``trials``,
+        ``first_layer_neuron_inactive``, ``any_inactive``, ``constant_network``,
+        ``inactive_fraction_per_layer``, ``unknown_fraction``, ...)."""
+        out = {k: _json(v) for k, v in self.meta.items()}
+        out.update(trials=self.trials, confidence=self.confidence)
+        out.update({k: v.to_dict() for k, v in self.probabilities.items()})
+        out["inactive_fraction_per_layer"] = [e.to_dict() for e in self.layers]
+        out["unknown_fraction"] = self.unknown_fraction
+        out["overflow_trials"] = self.overflow_trials
+        out["theory"] = _json(self.theory)
+        if self.wall_s is not None:
+            out["wall_s"] = self.wall_s
+        return out
+
+    def __getitem__(self, key: str):
+        return self.to_dict()[key]
 
 
 def summarize(
     cfg: train.TrainConfig,
-    counts: dict[str, np.ndarray],
+    counts: Mapping[str, np.ndarray] | Tally,
     *,
     confidence: float = DEFAULT_CONFIDENCE,
-) -> dict[str, Any]:
-    """Probabilities, intervals and theory for per-trial counts (:func:`counts_at_init`).
-
-    Returns a JSON-friendly dict with keys ``trials``, ``confidence``,
-    ``first_layer_neuron_inactive`` (``estimate``, ``ci``, ``ci_wilson``, ``theory``),
-    ``any_inactive`` (… ``bound``: theory's lower bound), ``constant_network`` (…
-    ``lower_bound``), ``inactive_fraction_per_layer`` (one dict per hidden layer, with its
-    ``sign_dead`` probability and theory ``q_k``, and the ``empirical`` never-active-on-a-sample
-    fraction), ``unknown_fraction``, ``overflow_trials`` and ``theory``
-    (:func:`jaxnn_nonconv.theory.summary`).
+) -> InitSummary:
+    """Probabilities, intervals and theory from per-trial counts (:func:`counts_at_init`) or a
+    :class:`Tally` of them.
 
     >>> from jaxnn_nonconv import problems
     >>> box01 = problems.Problem("x^2", ((0.0, 1.0),))
     >>> cfg = train.TrainConfig(arch=(1, 8, 1), init="normal", problem=box01).validate()
     >>> s = summarize(cfg, counts_at_init(cfg, 2000, chunk_size=1024))
-    >>> s["first_layer_neuron_inactive"]["theory"]
+    >>> s.first_layer_neuron_inactive.extra["theory"]
     0.375
-    >>> lo, hi = s["first_layer_neuron_inactive"]["ci"]
+    >>> lo, hi = s.first_layer_neuron_inactive.ci
     >>> bool(lo < 0.375 < hi)
     True
     """
-    arch = cfg.arch
-    widths = arch[1:-1]
-    m = int(counts["inactive"].shape[0])
-    inact = counts["inactive"].astype(np.int64)  # (M, L)
-    unk = counts["unknown"].astype(np.int64)
-    possible = inact + unk
-    th = theory.summary(arch, cfg.init, cfg.problem.box, cfg.zero_bias)
-
-    first = proportion(inact[:, 0].sum(), m * widths[0], confidence)
-    first["theory"] = th["first_layer_p"]
-
+    t = counts if isinstance(counts, Tally) else tally(counts)
+    widths = cfg.arch[1:-1]
+    m = t.trials
+    th = theory.summary(cfg.arch, cfg.init, cfg.problem.box, cfg.zero_bias)
+    first = proportion(t.inactive[0], m * widths[0], confidence).with_extra(
+        theory=th["first_layer_p"]
+    )
     layers = []
     for k, width in enumerate(widths):
         if k == 0:
-            entry = dict(first)
+            entry = first
+            extra = {}
         else:
-            entry = bracketed(
-                counts["sampled_inactive"][:, k].sum(),
-                (counts["sampled_inactive"][:, k] | counts["sampled_unknown"][:, k]).sum(),
-                m,
-                confidence,
+            entry = bracketed(t.sampled_inactive[k], t.sampled_possible[k], m, confidence)
+            lo = float(t.inactive[k] / (m * width))
+            hi = float((t.inactive[k] + t.unknown[k]) / (m * width))
+            entry = dataclasses.replace(
+                entry, estimate=lo if lo == hi else (lo, hi), bracket=(lo, hi)
             )
-            lo, hi = inact[:, k].sum() / (m * width), possible[:, k].sum() / (m * width)
-            entry["estimate"] = lo if lo == hi else [lo, hi]
-            entry["bracket"] = [lo, hi]
-            entry["interval_from"] = "one neuron per trial"
-        entry["layer"] = k + 1
-        entry["width"] = int(width)
-        entry["theory"] = th["first_layer_p"] if k == 0 else None
-        if k > 0:
-            entry["sign_dead"] = proportion(counts["sign_dead"][:, k].sum(), m * width, confidence)
-            entry["sign_dead"]["theory"] = th["sign_dead_q"][k]
-        entry["empirical"] = float(counts["empirical"][:, k].sum() / (m * width))
-        layers.append(entry)
-
-    any_inactive = bracketed((inact.sum(1) > 0).sum(), (possible.sum(1) > 0).sum(), m, confidence)
-    any_inactive["bound"] = th["any_inactive_lower_bound"]
-    constant = bracketed(
-        counts["dead_layer"].sum(), counts["dead_layer_possible"].sum(), m, confidence
-    )
-    constant["lower_bound"] = th["constant_network_lower_bound"]
-    return {
-        "trials": m,
-        "confidence": confidence,
+            sign_dead = proportion(t.sign_dead[k], m * width, confidence)
+            extra = {
+                "interval_from": "one neuron per trial",
+                "sign_dead": sign_dead.with_extra(theory=th["sign_dead_q"][k]),
+            }
+        entry = dataclasses.replace(entry, extra={})
+        layers.append(
+            entry.with_extra(
+                **extra,
+                layer=k + 1,
+                width=int(width),
+                theory=th["first_layer_p"] if k == 0 else None,
+                empirical=float(t.empirical[k] / (m * width)),
+            )
+        )
+    probabilities = {
         "first_layer_neuron_inactive": first,
-        "any_inactive": any_inactive,
-        "constant_network": constant,
-        "inactive_fraction_per_layer": layers,
-        "unknown_fraction": float(unk.sum() / (m * sum(widths))),
-        "overflow_trials": int(counts["overflow"].sum()),
-        "theory": th,
+        "any_inactive": bracketed(t.any_inactive, t.any_possible, m, confidence).with_extra(
+            bound=th["any_inactive_lower_bound"]
+        ),
+        "constant_network": bracketed(
+            t.dead_layer, t.dead_layer_possible, m, confidence
+        ).with_extra(lower_bound=th["constant_network_lower_bound"]),
     }
+    return InitSummary(
+        trials=m,
+        confidence=confidence,
+        probabilities=probabilities,
+        layers=tuple(layers),
+        unknown_fraction=float(t.unknown.sum() / (m * sum(widths))),
+        overflow_trials=int(t.overflow),
+        theory=th,
+    )
 
 
 def estimate_at_init(
@@ -323,25 +481,48 @@ def estimate_at_init(
     n_trials: int,
     *,
     seed: int = 0,
-    chunk_size: int = DEFAULT_CHUNK,
+    chunk_size: int | None = None,
     confidence: float = DEFAULT_CONFIDENCE,
     mode: str = "auto",
     grid: int | None = None,
     n_probe: int = inactive.DEFAULT_PROBES,
     max_points: int = inactive.DEFAULT_MAX_POINTS,
     progress: bool | None = None,
-) -> dict[str, Any]:
-    """The summary printed by ``jaxnn-nonconv estimate``: :func:`summarize` of
-    :func:`counts_at_init`, plus ``config``, ``seed``, ``chunk_size``, ``detector`` and ``wall_s``.
+    precision: Precision | None = None,
+    keep_counts: bool = False,
+) -> InitSummary:
+    """What ``jaxnn-nonconv estimate`` prints: :func:`summarize` of the initial nets of ``n_trials``
+    trials, plus ``config``, ``seed``, ``chunk_size``, ``detector`` and ``wall_s``.
+
+    Each chunk is reduced to a :class:`Tally` as it arrives: memory does not depend on
+    ``n_trials`` beyond one chunk (per-trial arrays are kept only with ``keep_counts``).
+
+    Args:
+      cfg, seed, mode, grid, n_probe, max_points: as in :func:`counts_at_init`.
+      n_trials: ``M``; with ``precision``, ignored in favour of ``precision.max_trials``.
+      chunk_size: trials per compiled call; default :func:`default_chunk` of the trial count.
+      confidence: interval level.
+      progress: progress bar (or, with ``precision``, a line per chunk) on stderr; default: when
+        stderr is a terminal.
+      precision: stop at the first chunk count whose ``precision.of`` estimate (a key of
+        :data:`EVENTS`) meets the target, or at ``precision.max_trials``.
+      keep_counts: also return the per-trial counts (``summary.counts``).
 
     >>> cfg = train.TrainConfig(arch=(1, 4, 4, 1)).validate()
     >>> s = estimate_at_init(cfg, 64, chunk_size=32)
-    >>> s["trials"], len(s["inactive_fraction_per_layer"]), s["unknown_fraction"]
+    >>> s.trials, len(s.layers), s.unknown_fraction
     (64, 2, 0.0)
     """
     cfg = cfg.validate()
+    if precision is not None:
+        if precision.of not in EVENTS:
+            raise ValueError(
+                f"precision target of {precision.of!r}: estimate has {', '.join(EVENTS)}"
+            )
+        n_trials = precision.max_trials
+    chunk_size = default_chunk(n_trials) if chunk_size is None else chunk_size
     t0 = time.perf_counter()
-    counts = counts_at_init(
+    chunks = iter_init_counts(
         cfg,
         n_trials,
         seed=seed,
@@ -350,30 +531,159 @@ def estimate_at_init(
         grid=grid,
         n_probe=n_probe,
         max_points=max_points,
-        progress=progress,
     )
+    n_chunks = -(-n_trials // chunk_size)
+    total, kept, stopped = None, [], None
+    if precision is None:
+        chunks = train.progress_iter(chunks, n_chunks, progress, "init chunks")
+    show = sys.stderr.isatty() if progress is None else progress
+    for _, part in chunks:
+        total = tally(part) if total is None else total + tally(part)
+        if keep_counts:
+            kept.append(part)
+        if precision is not None:
+            est = summarize(cfg, total, confidence=confidence).probabilities[precision.of]
+            if show:
+                print(progress_line(precision, est, total.trials), file=sys.stderr)
+            if precision.met(est):
+                stopped = "target met"
+                break
+    if precision is not None and stopped is None:
+        stopped = "max_trials reached"
     wall = time.perf_counter() - t0
     d = cfg.arch[0]
     resolved = inactive.resolve_mode(mode, d)
-    detector = {
-        "mode": resolved,
-        "grid": (grid or inactive.default_grid(d)) if resolved == "ibp" else None,
-        "n_probe": n_probe,
-        "max_points": max_points if resolved == "exact" else None,
-    }
-    return {
+    meta = {
         "config": cfg.to_dict(),
         "seed": seed,
         "chunk_size": chunk_size,
-        "detector": detector,
-        **summarize(cfg, counts, confidence=confidence),
-        "wall_s": wall,
+        "detector": {
+            "mode": resolved,
+            "grid": (grid or inactive.default_grid(d)) if resolved == "ibp" else None,
+            "n_probe": n_probe,
+            "max_points": max_points if resolved == "exact" else None,
+        },
     }
+    if precision is not None:
+        meta["precision"] = {**precision.to_dict(), "stopped": stopped}
+    return dataclasses.replace(
+        summarize(cfg, total, confidence=confidence),
+        meta=meta,
+        wall_s=wall,
+        counts=_concat(kept) if keep_counts else None,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# After training
+
+
+@dataclasses.dataclass(frozen=True)
+class FailureEstimate:
+    """P(failure) of trained nets by several criteria (:func:`failure_after_training`).
+
+    Attributes:
+      trials: ``M``.
+      tol: tolerance of ``risk_gap``.
+      best_risk: lowest final risk of the non-diverged trials.
+      diverged: number of diverged trials.
+      criteria: criterion name -> :class:`ProbabilityEstimate` (with theory's lower ``bound`` of
+        the probability where one applies, else ``None``).
+      theory: :func:`jaxnn_nonconv.theory.summary` of the setting.
+    """
+
+    trials: int
+    tol: float
+    best_risk: float
+    diverged: int
+    criteria: Mapping[str, ProbabilityEstimate]
+    theory: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "trials": self.trials,
+            "tol": self.tol,
+            "best_risk": self.best_risk,
+            "diverged": self.diverged,
+            "criteria": {k: v.to_dict() for k, v in self.criteria.items()},
+            "theory": _json(self.theory),
+        }
+
+    def __getitem__(self, key: str):
+        return self.to_dict()[key]
+
+
+def _any_inactive(c: Mapping[str, np.ndarray], fails: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lo = (c["inactive"].sum(1) > 0) | fails
+    hi = ((c["inactive"] + c["unknown"]).sum(1) > 0) | fails
+    return lo, hi
+
+
+def failure_flags(
+    end: Mapping[str, np.ndarray],
+    init: Mapping[str, np.ndarray],
+    risk: np.ndarray,
+    diverged: np.ndarray,
+    tol: float,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per-trial ``(certain, possible)`` failure flags of every criterion.
+
+    Args:
+      end, init: per-trial counts of the final and the initial nets (:func:`counts_of_params`).
+      risk: ``(M,)`` final risks; diverged: ``(M,)`` bool; tol: tolerance of ``risk_gap``.
+    """
+    diverged = np.asarray(diverged, bool)
+    risk = np.asarray(risk, np.float64)
+    best = float(np.min(risk[~diverged])) if np.any(~diverged) else float("nan")
+    fail_risk = diverged | ~(risk <= best + tol)
+    return {
+        "risk_gap": (fail_risk, fail_risk),
+        "inactive_at_end": _any_inactive(end, diverged),
+        "constant_at_end": (
+            np.asarray(end["dead_layer"], bool) | diverged,
+            np.asarray(end["dead_layer_possible"], bool) | diverged,
+        ),
+        "inactive_at_init": _any_inactive(init, np.zeros(len(risk), bool)),
+    }
+
+
+def failure_of_flags(
+    flags: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    risk: np.ndarray,
+    diverged: np.ndarray,
+    tol: float,
+    th: Mapping[str, Any],
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> FailureEstimate:
+    """:class:`FailureEstimate` from :func:`failure_flags`."""
+    diverged = np.asarray(diverged, bool)
+    risk = np.asarray(risk, np.float64)
+    m = len(risk)
+    best = float(np.min(risk[~diverged])) if np.any(~diverged) else float("nan")
+    bounds = {
+        # Inactivity at init of first-layer and sign-dead neurons is permanent (their parameters
+        # get zero gradient), and so is a dead layer: theory's lower bounds at init bound the
+        # probabilities at the end too. risk_gap has none: "within tol of the best found" is
+        # not "at a global minimum" (arXiv 2402.05155 Thm 4.2 bounds the latter).
+        "inactive_at_end": th["any_inactive_lower_bound"],
+        "constant_at_end": th["constant_network_lower_bound"],
+        "risk_gap": None,
+        "inactive_at_init": th["any_inactive_lower_bound"],
+    }
+    criteria = {}
+    for name, (lo, hi) in flags.items():
+        est = bracketed(int(lo.sum()), int(hi.sum()), m, confidence).with_extra(
+            bound=bounds.get(name)
+        )
+        if name == "risk_gap":
+            est = est.with_extra(tol=tol, best_risk=best)
+        criteria[name] = est
+    return FailureEstimate(m, tol, best, int(diverged.sum()), criteria, th)
 
 
 def failure_after_training(
     cfg: train.TrainConfig,
-    result: dict[str, np.ndarray],
+    result: Mapping[str, np.ndarray],
     *,
     tol: float = 1e-3,
     confidence: float = DEFAULT_CONFIDENCE,
@@ -382,31 +692,30 @@ def failure_after_training(
     grid: int | None = None,
     n_probe: int = inactive.DEFAULT_PROBES,
     max_points: int = inactive.DEFAULT_MAX_POINTS,
-) -> dict[str, Any]:
+) -> FailureEstimate:
     """P(failure) of trained nets by several criteria, from :func:`train.run`'s output.
 
-    Criteria (a diverged trial fails by every one):
+    Criteria (a diverged trial fails by every one but ``inactive_at_init``):
       ``risk_gap``: final risk above the best final risk of all trials plus ``tol``.
       ``inactive_at_end``: some neuron of the final net inactive on the box (bracketed if unknown).
       ``constant_at_end``: some hidden layer of the final net entirely inactive.
       ``inactive_at_init``: some neuron of the initial net inactive (first-layer ones are
       permanent, so for shallow nets this predicts ``inactive_at_end``).
 
-    Each comes with both intervals; ``theory`` holds :func:`jaxnn_nonconv.theory.summary`, whose
-    ``any_inactive_lower_bound`` lower-bounds P(failure) of a shallow net when the target's best
-    risk strictly decreases with every extra neuron (THEORY.md sec. 4).
+    Each comes with both intervals and theory's lower ``bound`` where one applies
+    (:func:`jaxnn_nonconv.theory.summary`; for a shallow net ``any_inactive_lower_bound`` bounds
+    P(failure) when the target's best risk strictly decreases with every extra neuron,
+    arXiv 2402.05155 Thm 4.2).
+
+    Raises:
+      ValueError: float64 parameters while 64-bit JAX is off.
 
     >>> cfg = train.TrainConfig(arch=(1, 4, 1), steps=20, eval_size=64).validate()
     >>> out = failure_after_training(cfg, train.run(cfg, 8, chunk_size=8))
-    >>> sorted(out["criteria"])
+    >>> sorted(out.criteria)
     ['constant_at_end', 'inactive_at_end', 'inactive_at_init', 'risk_gap']
     """
     cfg = cfg.validate()
-    m = int(result["risk"].shape[0])
-    diverged = np.asarray(result["diverged"], bool)
-    risk = np.asarray(result["risk"], np.float64)
-    best = float(np.min(risk[~diverged])) if np.any(~diverged) else float("nan")
-    fail_risk = diverged | ~(risk <= best + tol)
     kw = dict(
         trials=result.get("trial"),
         chunk_size=chunk_size,
@@ -415,77 +724,58 @@ def failure_after_training(
         n_probe=n_probe,
         max_points=max_points,
     )
-    end = counts_of_params(result["params"], cfg.arch, cfg.problem.box, **kw)
+    theta = nets.float_input(result["params"], "params")
+    theta = np.nan_to_num(np.asarray(theta), nan=0.0, posinf=0.0, neginf=0.0)  # diverged trials
+    end = counts_of_params(theta, cfg.arch, cfg.problem.box, **kw)
     init = counts_of_params(result["params0"], cfg.arch, cfg.problem.box, **kw)
-
-    def any_inactive(c, fails):
-        lo = (c["inactive"].sum(1) > 0) | fails
-        hi = ((c["inactive"] + c["unknown"]).sum(1) > 0) | fails
-        return bracketed(lo.sum(), hi.sum(), m, confidence)
-
-    return {
-        "trials": m,
-        "tol": tol,
-        "best_risk": best,
-        "diverged": int(diverged.sum()),
-        "criteria": {
-            "risk_gap": proportion(fail_risk.sum(), m, confidence),
-            "inactive_at_end": any_inactive(end, diverged),
-            "constant_at_end": bracketed(
-                (end["dead_layer"] | diverged).sum(),
-                (end["dead_layer_possible"] | diverged).sum(),
-                m,
-                confidence,
-            ),
-            "inactive_at_init": any_inactive(init, np.zeros(m, bool)),
-        },
-        "theory": theory.summary(cfg.arch, cfg.init, cfg.problem.box, cfg.zero_bias),
-    }
+    flags = failure_flags(end, init, result["risk"], result["diverged"], tol)
+    th = theory.summary(cfg.arch, cfg.init, cfg.problem.box, cfg.zero_bias)
+    return failure_of_flags(flags, result["risk"], result["diverged"], tol, th, confidence)
 
 
-def _fmt_p(entry: dict[str, Any]) -> str:
-    """``0.3124 [0.3119, 0.3129]``, or ``[lo, hi]`` bracket then interval when unknowns remain."""
-    est, ci = entry["estimate"], entry["ci"]
-    if est is None:
-        return "n/a"
-    point = f"[{est[0]:.4g}, {est[1]:.4g}]" if isinstance(est, list) else f"{est:.4g}"
-    return f"{point}  ({ci[0]:.4g}, {ci[1]:.4g})"
+# ---------------------------------------------------------------------------------------------
+# Printing
 
 
-def _fmt_theory(value: float | None, relation: str = "") -> str:
-    return "—" if value is None else f"{relation}{value:.4g}"
+def _row(table, label: tuple[str, str], entry, theory_value, relation: str) -> None:
+    flip = complement_shown(entry)
+    table.add_row(
+        label[1] if flip else label[0],
+        format_probability(entry, complement=flip),
+        format_bound(theory_value, relation, complement=flip),
+    )
 
 
-def print_summary(summary: dict[str, Any], console: Any = None) -> None:
+def print_summary(summary: InitSummary | Mapping[str, Any], console: Any = None) -> None:
     """Rich table of :func:`estimate_at_init`'s summary: measured (Clopper-Pearson interval) next
-    to THEORY.md's closed form or bound."""
+    to theory's closed form or bound (``docs/theory.md``). A probability above 1/2 is shown as its
+    complement (``P(no inactive neuron) 6.2e-06``), so that it can be read."""
     from rich.console import Console
     from rich.table import Table
 
-    c = summary["config"]
+    s = summary.to_dict() if hasattr(summary, "to_dict") else summary
+    c = s["config"]
     box = ",".join(f"{a:g}:{b:g}" for a, b in c["problem"]["box"])
     zb = ", zero bias" if c["zero_bias"] else ""
+    stop = s.get("precision", {}).get("stopped")
     t = Table(
-        title=f"{summary['trials']} initializations of {c['arch']}, {c['init']}{zb}, box {box}",
-        caption=f"{summary['confidence']:.0%} Clopper-Pearson intervals; "
-        f"detector {summary['detector']['mode']}; {summary['wall_s']:.2f} s",
+        title=f"{s['trials']} initializations of {c['arch']}, {c['init']}{zb}, box {box}",
+        caption=f"{s['confidence']:.0%} Clopper-Pearson intervals; "
+        f"detector {s['detector']['mode']}; {s['wall_s']:.2f} s" + (f"; {stop}" if stop else ""),
     )
     t.add_column("quantity")
     t.add_column("measured (interval)", justify="right")
     t.add_column("theory", justify="right")
-    first = summary["first_layer_neuron_inactive"]
-    t.add_row("P(first-layer neuron inactive)", _fmt_p(first), _fmt_theory(first["theory"], "= "))
-    for layer in summary["inactive_fraction_per_layer"][1:]:
-        t.add_row(
-            f"P(layer {layer['layer']} neuron inactive)",
-            _fmt_p(layer),
-            _fmt_theory(layer["sign_dead"]["theory"], ">= "),
-        )
-    anyi = summary["any_inactive"]
-    t.add_row("P(some neuron inactive)", _fmt_p(anyi), _fmt_theory(anyi["bound"], ">= "))
-    const = summary["constant_network"]
-    t.add_row(
-        "P(network constant on the box)", _fmt_p(const), _fmt_theory(const["lower_bound"], ">= ")
-    )
-    t.add_row("fraction of neurons unknown", f"{summary['unknown_fraction']:.4g}", "")
+    first = s["first_layer_neuron_inactive"]
+    _row(t, EVENTS["first_layer_neuron_inactive"], first, first["theory"], "= ")
+    for layer in s["inactive_fraction_per_layer"][1:]:
+        k = layer["layer"]
+        label = (f"P(layer {k} neuron inactive)", f"P(layer {k} neuron not inactive)")
+        _row(t, label, layer, layer["sign_dead"]["theory"], ">= ")
+    anyi = s["any_inactive"]
+    shallow = len(s["inactive_fraction_per_layer"]) == 1  # then the bound is exact
+    _row(t, EVENTS["any_inactive"], anyi, anyi["bound"], "= " if shallow else ">= ")
+    const = s["constant_network"]
+    _row(t, EVENTS["constant_network"], const, const["lower_bound"], ">= ")
+    t.add_row("fraction of neurons unknown", format_value(s["unknown_fraction"]), "")
     (console or Console()).print(t)

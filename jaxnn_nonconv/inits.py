@@ -111,14 +111,19 @@ def init_layer(
     *,
     zero_bias: bool = False,
     scale: float = 1.0,
-    dtype=jnp.float32,
+    dtype=None,
 ) -> tuple[jax.Array, jax.Array]:
     """Draw one layer's ``(W: (fan_out, fan_in), b: (fan_out,))`` from init family ``name``.
+
+    ``dtype=None`` is JAX's default float (``float64`` under ``jax_enable_x64``, else ``float32``),
+    as for ``jax.random``.
 
     >>> w, b = init_layer(jax.random.key(0), "pytorch", 4, 3)
     >>> w.shape, b.shape, bool(jnp.all(jnp.abs(w) <= 0.5))
     ((3, 4), (3,), True)
     """
+    if dtype is None:  # JAX's default float: float64 under jax_enable_x64
+        dtype = jax.dtypes.canonicalize_dtype(jnp.float64)
     try:
         fn = _INIT_LAYER[name]
     except KeyError:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxnn_nonconv import inits
 
@@ -57,7 +58,7 @@ def init_params(
     zero_bias: bool = False,
     *,
     scale: float = 1.0,
-    dtype=jnp.float32,
+    dtype=None,
 ) -> Params:
     """Draw one network's parameters.
 
@@ -67,7 +68,8 @@ def init_params(
       init: an init family of :mod:`jaxnn_nonconv.inits`.
       zero_bias: set every bias to 0.
       scale: multiplies the family's standard deviation.
-      dtype: float dtype of the parameters.
+      dtype: float dtype of the parameters; ``None`` (default) is JAX's default float:
+        ``float64`` when ``jax_enable_x64`` is on, else ``float32``.
 
     Returns:
       ``((W_1, b_1), ..., (W_{L+1}, b_{L+1}))`` with ``W_k: (l_k, l_{k-1})``.
@@ -77,6 +79,7 @@ def init_params(
     [(8, 2), (1, 8)]
     """
     arch = tuple(arch)
+    dtype = float_dtype(dtype)
     return tuple(
         inits.init_layer(
             jax.random.fold_in(key, k),
@@ -89,6 +92,51 @@ def init_params(
         )
         for k, (n_in, n_out) in enumerate(zip(arch[:-1], arch[1:]))
     )
+
+
+def float_dtype(dtype=None) -> jnp.dtype:
+    """The float dtype to compute in: ``dtype``, or JAX's default float for ``None``.
+
+    Raises:
+      ValueError: ``dtype`` is ``float64`` while 64-bit JAX is off (it would silently become
+        ``float32``).
+
+    >>> float_dtype("float32")
+    dtype('float32')
+    """
+    if dtype is None:
+        return jnp.dtype(jax.dtypes.canonicalize_dtype(jnp.float64))
+    dt = jnp.dtype(dtype)
+    if not jnp.issubdtype(dt, jnp.floating):
+        raise ValueError(f"dtype must be a float dtype, got {dt}")
+    if dt.itemsize == 8 and not jax.config.jax_enable_x64:
+        raise ValueError(
+            "float64 needs 64-bit JAX: call jax.config.update('jax_enable_x64', True) before "
+            "creating any array, or cast the input to float32 yourself"
+        )
+    return dt
+
+
+def float_input(x, name: str = "input") -> np.ndarray | jax.Array:
+    """``x`` as an array in its own float dtype, never narrowed: integers become JAX's default
+    float; ``float64`` without 64-bit JAX raises instead of silently becoming ``float32``.
+
+    Raises:
+      ValueError: ``x`` is ``float64`` while 64-bit JAX is off, or not numeric.
+    """
+    arr = x if isinstance(x, jax.Array) else np.asarray(x)
+    if not (jnp.issubdtype(arr.dtype, jnp.floating) or jnp.issubdtype(arr.dtype, jnp.integer)):
+        raise ValueError(f"{name} must be a numeric array, got dtype {arr.dtype}")
+    if jnp.issubdtype(arr.dtype, jnp.integer) or arr.dtype == np.bool_:
+        return arr.astype(float_dtype())
+    try:
+        float_dtype(arr.dtype)
+    except ValueError:
+        raise ValueError(
+            f"{name} is float64 but 64-bit JAX is off, so it would be silently rounded to float32: "
+            "call jax.config.update('jax_enable_x64', True) first, or pass float32 explicitly"
+        ) from None
+    return arr
 
 
 def arch_of(params: Params) -> tuple[int, ...]:

@@ -90,21 +90,20 @@ def target_fn(problem: Problem) -> Callable[[jax.Array], jax.Array]:
     return lambda x: jnp.sum(g(x, jnp), axis=-1)
 
 
-def box_arrays(box: Box, dtype=jnp.float32) -> tuple[jax.Array, jax.Array]:
+def box_arrays(box: Box, dtype=None) -> tuple[jax.Array, jax.Array]:
     """``(lower, upper)``, each ``(d,)``."""
     lo, hi = np.asarray(box, dtype=np.float64).T
+    dtype = jax.dtypes.canonicalize_dtype(jnp.float64) if dtype is None else dtype
     return jnp.asarray(lo, dtype), jnp.asarray(hi, dtype)
 
 
-def sample_x(key: jax.Array, box: Box, n: int, dtype=jnp.float32) -> jax.Array:
+def sample_x(key: jax.Array, box: Box, n: int, dtype=None) -> jax.Array:
     """``n`` inputs uniform on ``box``: ``(n, d)``."""
     lo, hi = box_arrays(box, dtype)
-    return jax.random.uniform(key, (n, len(box)), dtype, minval=lo, maxval=hi)
+    return jax.random.uniform(key, (n, len(box)), lo.dtype, minval=lo, maxval=hi)
 
 
-def sample(
-    key: jax.Array, problem: Problem, n: int, dtype=jnp.float32
-) -> tuple[jax.Array, jax.Array]:
+def sample(key: jax.Array, problem: Problem, n: int, dtype=None) -> tuple[jax.Array, jax.Array]:
     """Draw ``n`` samples: ``x: (n, d)``, ``y: (n,)``.
 
     >>> x, y = sample(jax.random.key(0), Problem("x^2", ((0.0, 2.0),)), 5)
@@ -113,9 +112,9 @@ def sample(
     """
     kx, kn = jax.random.split(key)
     x = sample_x(kx, problem.box, n, dtype)
-    y = target_fn(problem)(x).astype(dtype)
+    y = target_fn(problem)(x).astype(x.dtype)
     if problem.noise:
-        y = y + problem.noise * jax.random.normal(kn, (n,), dtype)
+        y = y + problem.noise * jax.random.normal(kn, (n,), x.dtype)
     return x, y
 
 
