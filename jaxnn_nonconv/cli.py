@@ -8,6 +8,7 @@ error), which :func:`main` turns into one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -298,6 +299,14 @@ def _add_run(sub) -> None:
     p.add_argument("--full", action="store_true", help="the GPU-sized [full] variant")
     p.add_argument("--overwrite", action="store_true", help="replace results of another config")
     p.add_argument("--no-report", action="store_true", help="skip writing tables and figures")
+    p.add_argument(
+        "--trials",
+        type=int,
+        help="trials per cell (default: the config's); more than stored grows the run",
+    )
+    from jaxnn_nonconv.experiments import PRECISION_OF
+
+    _add_precision_flags(p, PRECISION_OF, 10**5)
     p.set_defaults(func=cmd_run)
 
 
@@ -305,8 +314,13 @@ def cmd_run(args) -> int:
     from jaxnn_nonconv import experiments
 
     exp = experiments.load(args.config, full=args.full)
+    if args.trials is not None:
+        if not 0 < args.trials <= config.MAX_TRIALS:
+            raise config.ConfigError(f"--trials must be in [1, 2**31], got {args.trials}")
+        exp = dataclasses.replace(exp, trials=args.trials)
+    precision = _precision(args)
     _setup_jax(False)
-    out = experiments.run(exp, args.out, overwrite=args.overwrite)
+    out = experiments.run(exp, args.out, overwrite=args.overwrite, precision=precision)
     if not args.no_report:
         _print_report(out, json_output=False)
     return 0

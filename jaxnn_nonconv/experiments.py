@@ -1,4 +1,4 @@
-"""Config-driven experiments that reproduce the papers' claims (THEORY.md sec. 4, 5).
+"""Config-driven experiments that reproduce the papers' claims (docs/theory.md sec. 4, 5).
 
 An experiment file (``experiments/*.toml``) has a ``[experiment]`` table (``kind``, ``claim``,
 ``trials``, ``seed``, ``chunk_size``, ``tolerance``), a ``[train]`` table with the base setting (keys
@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ from typing import Any
 import numpy as np
 
 from jaxnn_nonconv import config, estimate, inactive, store, train
+from jaxnn_nonconv.precision import Precision, progress_line
+from jaxnn_nonconv.results import ProbabilityEstimate, proportion
 
 KINDS = (
     "shallow_width",
@@ -160,35 +163,101 @@ def _part(i: int) -> str:
     return f"cell-{i:03d}"
 
 
+# Per-cell estimates a precision target of ``run`` can apply to: name -> (when, count key).
+PRECISION_OF = ("any_inactive_end", "any_inactive_init", "constant_end", "constant_init")
+
+
 def run(
-    exp: Experiment, out_dir: str | Path, *, overwrite: bool = False, progress: bool | None = None
+    exp: Experiment,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    progress: bool | None = None,
+    precision: Precision | None = None,
 ) -> Path:
-    """Run every cell of ``exp`` into ``out_dir`` (resuming finished chunks); return the path."""
+    """Run every cell of ``exp`` into ``out_dir`` (resuming finished chunks); return the path.
+
+    A larger ``exp.trials`` than stored grows every cell: only the new chunks are trained and
+    detected. With ``precision`` (``precision.of`` in :data:`PRECISION_OF`), each cell grows chunk
+    by chunk until its estimate meets the target or reaches ``precision.max_trials`` trials; the
+    cap is then the config's ``trials``.
+    """
+    if precision is not None:
+        if precision.of not in PRECISION_OF:
+            raise ValueError(
+                f"precision target of {precision.of!r}: run has {', '.join(PRECISION_OF)}"
+            )
+        exp = dataclasses.replace(exp, trials=precision.max_trials)
     cells = exp.cells()
     manifest = {"config": exp.to_dict(), "cells": cells}
+    if precision is not None:
+        manifest["precision"] = precision.to_dict()
     st = store.open_run(out_dir, manifest, overwrite=overwrite)
     t0 = time.perf_counter()
     for i, cell in enumerate(cells):
         cfg = exp.cell_config(cell)
-        part, det_part = _part(i), _part(i) + "-inactive"
-        if exp.kind in _INIT_ONLY:
-            if 0 not in st.done(det_part):
-                st.write_chunk(det_part, 0, _detect_init(cfg, exp))
+        if precision is None:
+            _run_cell(st, i, cfg, exp, exp.trials, progress)
             continue
-        res = store.run_trials(
-            st, part, cfg, exp.trials, seed=exp.seed, chunk_size=exp.chunk_size, progress=progress
-        )
-        if 0 not in st.done(det_part):
-            st.write_chunk(det_part, 0, _detect_trained(cfg, res, exp.max_points))
+        stored = (st.manifest.get("parts", {}).get(_part(i)) or {}).get("n_trials", 0)
+        n = max(exp.chunk_size, -(-stored // exp.chunk_size) * exp.chunk_size)
+        while True:
+            n = min(n, exp.trials)
+            det = _run_cell(st, i, cfg, exp, n, progress)
+            est = _cell_estimate(det, precision.of)
+            if progress or (progress is None and sys.stderr.isatty()):
+                print(f"{_part(i)}: " + progress_line(precision, est, n), file=sys.stderr)
+            if precision.met(est) or n >= exp.trials:
+                break
+            n += exp.chunk_size
     st.finish(wall_s=time.perf_counter() - t0 + st.manifest.get("wall_s", 0.0))
     return st.path
 
 
-def _detect_init(cfg: train.TrainConfig, exp: Experiment) -> dict[str, np.ndarray]:
-    """Per-trial inactivity at initialization, without training."""
-    counts = estimate.counts_at_init(
-        cfg, exp.trials, seed=exp.seed, chunk_size=exp.chunk_size, max_points=exp.max_points
+def _cell_estimate(det: dict[str, np.ndarray], of: str) -> ProbabilityEstimate:
+    """The certified estimate ``of`` (a name in :data:`PRECISION_OF`) from a cell's detection."""
+    when = of.rsplit("_", 1)[1]
+    if of.startswith("any_inactive"):
+        k = (det[f"{when}_inactive"].sum(1) > 0).sum()
+    else:
+        k = det[f"{when}_dead_layer"].sum()
+    return proportion(int(k), len(det[f"{when}_dead_layer"]))
+
+
+def _run_cell(st: store.RunStore, i: int, cfg, exp: Experiment, n: int, progress) -> dict:
+    """Train (unless init-only) and detect ``n`` trials of cell ``i``; return the detection."""
+    part, det_part = _part(i), _part(i) + "-inactive"
+    res = None
+    if exp.kind not in _INIT_ONLY:
+        res = store.run_trials(
+            st, part, cfg, n, seed=exp.seed, chunk_size=exp.chunk_size, progress=progress
+        )
+    size = exp.chunk_size
+    n_chunks = -(-n // size)
+    done = st.done(det_part)
+    for c in range(n_chunks):
+        lo, hi = c * size, min(n, (c + 1) * size)
+        if c in done and _chunk_len(st, det_part, c) == hi - lo:
+            continue  # detection is stored per training chunk: only new chunks are computed
+        if res is None:
+            arrays = _detect_init(cfg, exp, n, c)
+        else:
+            arrays = _detect_trained(cfg, {k: v[lo:hi] for k, v in res.items()}, exp.max_points)
+        st.write_chunk(det_part, c, arrays)
+    return st.load(det_part)
+
+
+def _chunk_len(st: store.RunStore, part: str, index: int) -> int:
+    with np.load(st._chunk_files(part)[index], allow_pickle=False) as z:
+        return len(z[z.files[0]])
+
+
+def _detect_init(cfg: train.TrainConfig, exp: Experiment, n: int, c: int) -> dict[str, np.ndarray]:
+    """Inactivity at initialization of chunk ``c`` of ``n`` trials, without training."""
+    chunks = estimate.iter_init_counts(
+        cfg, n, seed=exp.seed, chunk_size=exp.chunk_size, start_chunk=c, max_points=exp.max_points
     )
+    _, counts = next(iter(chunks))
     return {f"init_{k}": v for k, v in counts.items() if k != "trial"}
 
 
@@ -203,6 +272,8 @@ def _detect_trained(
     out = {}
     for when, key in (("init", "params0"), ("end", "params")):
         theta = np.nan_to_num(res[key], nan=0.0, posinf=0.0, neginf=0.0)
-        counts = estimate.counts_of_params(theta, cfg.arch, cfg.problem.box, max_points=max_points)
+        counts = estimate.counts_of_params(
+            theta, cfg.arch, cfg.problem.box, trials=res["trial"], max_points=max_points
+        )
         out.update({f"{when}_{k}": v for k, v in counts.items() if k != "trial"})
     return out

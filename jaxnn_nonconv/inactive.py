@@ -1,4 +1,4 @@
-"""Inactive neurons on the input box: exact, certified and empirical detectors (THEORY.md sec. 3).
+"""Inactive neurons on the input box: exact, certified and empirical detectors (docs/theory.md sec. 3).
 
 A hidden neuron is *inactive on the box* when its pre-activation is ``<= 0`` at every input of the
 box; then it and its incoming and outgoing weights get zero gradient. Every function here acts on

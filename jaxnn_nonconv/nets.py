@@ -3,7 +3,7 @@
 A network with architecture ``arch = (l_0, l_1, ..., l_L, l_{L+1})`` (input dim ``l_0 = d``, hidden
 widths ``l_1..l_L``, output ``l_{L+1} = 1``) has parameters ``params``: a tuple of ``(W_k, b_k)``, one
 pair per layer, ``W_k: (l_k, l_{k-1})`` as in PyTorch's ``nn.Linear``. Hidden layers apply the
-activation, the output layer is affine (THEORY.md sec. 1).
+activation, the output layer is affine (docs/theory.md sec. 1).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ numeric hyperparameters) live in the optimizer state as arrays: a vmapped run ca
 its own learning rate without recompiling. Defaults follow PyTorch where Optax's differ
 (rmsprop: ``alpha = 0.99`` and ``eps`` outside the square root; adagrad: zero initial accumulator).
 No optimizer here uses weight decay, so a parameter with zero gradient from the first step on
-stays exactly unchanged (THEORY.md sec. 3).
+stays exactly unchanged (docs/theory.md sec. 3).
 
 A schedule is a factor ``s(n)`` with ``s(0) = 1`` multiplying the update of step ``n`` (counted from
 0); since each of these optimizers' update is linear in the learning rate, that is the same as the

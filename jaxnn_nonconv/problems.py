@@ -1,4 +1,4 @@
-"""Supervised learning problems: ``X ~ Uniform(box)``, ``Y = f(X) (+ noise)`` (THEORY.md sec. 2).
+"""Supervised learning problems: ``X ~ Uniform(box)``, ``Y = f(X) (+ noise)`` (docs/theory.md sec. 2).
 
 Built-in targets act on each coordinate and are summed over coordinates, ``f(x) = sum_j g(x_j)``;
 for ``d = 1`` that is ``g`` itself. Because the coordinates of ``X`` are independent, the reference
@@ -144,7 +144,7 @@ def _moments_1d(g: Callable, a: float, b: float) -> tuple[float, float, float]:
 
 
 def reference_levels(problem: Problem, n_mc: int = 2**22, seed: int = 0) -> Levels:
-    """Best constant and best affine risk of ``problem`` (THEORY.md sec. 2).
+    """Best constant and best affine risk of ``problem`` (docs/theory.md sec. 2).
 
     For built-in targets exact up to quadrature error (~1e-12); for a callable target a Monte Carlo
     estimate on ``n_mc`` float64-free samples, with its standard error.

@@ -12,8 +12,11 @@ its final name with ``os.replace`` (atomic on POSIX), and the directory is ``fsy
 crash or ``kill -9`` a chunk file either exists complete or does not exist. Leftover temporary
 files (``.tmp-*``) are ignored and removed the next time the directory is opened.
 
-A run is identified by :func:`config_hash` of its config. :func:`open_run` on a directory that holds
-the same config resumes it; :func:`run_trials` then computes only the chunks that are missing. Trial
+A run is identified by :func:`run_hash` of its config: the config without its number of trials
+(:data:`GROWABLE`). :func:`open_run` on a directory that holds the same config resumes it; a larger
+number of trials *grows* the run (only the new chunks are computed, the stored ones are kept
+bit for bit), a smaller one is refused; :func:`run_trials` then computes only the chunks that
+are missing. Trial
 ``i``'s result does not depend on when or where its chunk was computed (see :mod:`.train`), so a
 resumed run is bit-identical to an uninterrupted one, provided the chunk size is the same (it is
 recorded per part and a different one is refused).
@@ -75,6 +78,31 @@ def config_hash(obj: Any) -> str:
     """
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+GROWABLE = ("trials",)  # config keys that may grow on resume; not part of a run's identity
+
+
+def run_hash(config: Any) -> str:
+    """:func:`config_hash` of ``config`` without the :data:`GROWABLE` keys: two configs that differ
+    only in their number of trials are the same run, the larger one a continuation.
+
+    >>> run_hash({"a": 1, "trials": 10}) == run_hash({"a": 1, "trials": 20})
+    True
+    """
+    if isinstance(config, Mapping):
+        config = {k: v for k, v in config.items() if k not in GROWABLE}
+    return config_hash(config)
+
+
+def _stored_hash(old: Mapping) -> str | None:
+    """The run hash of an existing manifest (recomputed: older manifests hashed the trials too)."""
+    if isinstance(old.get("config"), Mapping):
+        try:
+            return run_hash(old["config"])
+        except (TypeError, ValueError):
+            return None
+    return old.get("config_hash")
 
 
 def _now() -> str:
@@ -403,7 +431,7 @@ def open_run(out_dir: str | os.PathLike, manifest: Mapping, *, overwrite: bool =
     if "config" not in manifest:
         raise ValueError("manifest needs a 'config' entry")
     manifest = json.loads(json.dumps(dict(manifest)))  # a detached, JSON-able copy
-    new_hash = config_hash(manifest["config"])
+    new_hash = run_hash(manifest["config"])
     try:
         path.mkdir(parents=True, exist_ok=True)
         entries = [n for n in os.listdir(path) if not _ours(n)]
@@ -418,6 +446,8 @@ def open_run(out_dir: str | os.PathLike, manifest: Mapping, *, overwrite: bool =
             if not overwrite:
                 raise ConfigError(f"{e}; use --overwrite to replace it or another --out") from None
             old = {"config_hash": "corrupt"}
+        else:
+            old["config_hash"] = _stored_hash(old)
     elif entries:
         raise ConfigError(
             f"{path} is not empty and holds no {MANIFEST} (not a results directory); "
@@ -428,6 +458,8 @@ def open_run(out_dir: str | os.PathLike, manifest: Mapping, *, overwrite: bool =
             f"{path} holds results of a different config (hash {str(old.get('config_hash'))[:12]} "
             f"vs {new_hash[:12]}); use --overwrite or another --out"
         )
+    if old is not None and old.get("config_hash") == new_hash:
+        _check_growth(path, old.get("config"), manifest["config"])
 
     try:
         _lock(path)
@@ -472,6 +504,19 @@ def open_run(out_dir: str | os.PathLike, manifest: Mapping, *, overwrite: bool =
     return RunStore(path, record, resumed=resumed, warning=warning)
 
 
+def _check_growth(path: Path, old_config, new_config) -> None:
+    """Refuse fewer trials than stored: a run grows, it never drops finished trials."""
+    if not (isinstance(old_config, Mapping) and isinstance(new_config, Mapping)):
+        return
+    for key in GROWABLE:
+        old, new = old_config.get(key), new_config.get(key)
+        if isinstance(old, int) and isinstance(new, int) and new < old:
+            raise ConfigError(
+                f"{path} holds {key} = {old}; {new} would drop finished trials (runs grow, never "
+                f"shrink): ask for {key} >= {old}, or use --overwrite or another --out"
+            )
+
+
 def _lr_hash(learning_rates) -> str | None:
     if learning_rates is None:
         return None
@@ -496,7 +541,9 @@ def run_trials(
     an interruption); computation restarts at the first missing chunk, and each chunk is written as
     soon as it is computed. The part's ``n_trials``, ``seed``, ``chunk_size``, training config and
     learning rates are recorded in ``store.manifest["parts"][part]``; resuming with any of them
-    different is refused, since the stored chunks would not match.
+    different is refused, since the stored chunks would not match, except ``n_trials``: a larger
+    one grows the part (a partial last chunk is recomputed, then only new chunks), a smaller one
+    is refused.
 
     Args:
       store: from :func:`open_run`.
@@ -532,7 +579,8 @@ def run_trials(
             f"{store.path / PARTS / part} holds chunks but the manifest has no record of them"
         )
     if old is not None:
-        differ = [k for k in record if k in old and old[k] != record[k]]
+        grows = ("n_trials", "n_chunks")
+        differ = [k for k in record if k in old and k not in grows and old[k] != record[k]]
         if differ:
             k = differ[0]
             raise ConfigError(
@@ -540,6 +588,18 @@ def run_trials(
                 f"{record[k]!r}; resuming would mix incompatible chunks (use the same settings, "
                 "--overwrite or another --out)"
             )
+        if old.get("n_trials", n_trials) > n_trials:
+            raise ConfigError(
+                f"part {part!r} in {store.path} holds {old['n_trials']} trials; {n_trials} would "
+                f"drop finished trials (runs grow, never shrink): ask for >= {old['n_trials']}"
+            )
+        if old.get("n_trials", n_trials) < n_trials:  # grow
+            last = -(-old["n_trials"] // chunk_size) - 1
+            if old["n_trials"] % chunk_size:  # the old last chunk is partial: recompute it
+                stale = store._chunk_files(part).get(last)
+                if stale is not None:
+                    stale.unlink()
+            old = None
     if old is None:
         parts[part] = {**record, "complete": False}
         store.update(parts=parts)

@@ -1,4 +1,4 @@
-"""Closed forms and bounds of THEORY.md sec. 3 and 4, shown next to the engine's estimates.
+"""Closed forms and bounds of docs/theory.md sec. 3 and 4, shown next to the engine's estimates.
 
 Pure Python / NumPy; no JAX. Probabilities are per neuron unless the name says otherwise.
 
@@ -48,7 +48,7 @@ def p_uniform_1d(a: float, b: float) -> float:
     """First-layer ``p`` on ``[a, b]`` for ``w, c ~ U(-B, B)`` (PyTorch's default for ``d = 1``).
 
     ``p = (G(b) + G(-a)) / 2`` with ``G(t) = 1/2 - t/4`` (``|t| <= 1``), ``1/(4t)`` (``t > 1``),
-    ``1 - 1/(4|t|)`` (``t < -1``). On ``[0, b]`` this is THEORY.md's ``1/2 - b/8`` (``b <= 1``),
+    ``1 - 1/(4|t|)`` (``t < -1``). On ``[0, b]`` this is docs/theory.md's ``1/2 - b/8`` (``b <= 1``),
     ``1/4 + 1/(8b)`` (``b >= 1``); on ``[-c, c]`` ``1/2 - c/4`` (``c <= 1``), ``1/(4c)``
     (``c >= 1``).
 
@@ -208,7 +208,7 @@ def constant_network_lower_bound(
     """Dead-layer bound (003): ``P(constant net) >= 1 - (1 - p^l_1) prod_{k>=2} (1 - q_k^l_k)``.
 
     A hidden layer that is entirely inactive makes the realization constant; the layers' events are
-    independent. With width ``N`` in every layer ``k >= 2`` this is THEORY.md's
+    independent. With width ``N`` in every layer ``k >= 2`` this is docs/theory.md's
     ``1 - (1 - 2^-(N(N+1)))^(L-1)`` (plus the first layer's share ``p^l_1`` when ``p`` is given).
 
     >>> round(constant_network_lower_bound((1, 2, 2, 2, 1), "normal"), 15)  # 1 - (1 - 2^-6)^2

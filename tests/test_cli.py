@@ -64,7 +64,7 @@ def test_train_json_equals_train_run(direct, capsys, monkeypatch):
     assert s["risk"]["min"] == float(risk.min()) and s["risk"]["max"] == float(risk.max())
     levels = problems.reference_levels(CFG.problem)
     assert s["levels"] == {"constant": levels.constant, "affine": levels.affine}
-    assert s["levels"]["constant"] == pytest.approx(34 / 45, abs=1e-12)  # THEORY.md sec. 2
+    assert s["levels"]["constant"] == pytest.approx(34 / 45, abs=1e-12)  # docs/theory.md sec. 2
     frac = float(np.mean(risk <= levels.constant))
     assert s["fraction_at_or_below_constant_level"] == frac
     assert 0 < frac <= 1  # the check has content: some trials are below Var f(X)
@@ -114,7 +114,8 @@ def test_table_output(direct, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "120")
     assert cli.main(ARGV) == 0
     out = capsys.readouterr().out
-    assert "37 trials of [1, 6, 1] momentum lr=0.02" in out
+    assert "37 trained nets [1, 6, 1], he_uniform init, momentum lr=0.02" in out
+    assert "how likely did training fail" in out
     for name, q in QUANTILES.items():
         assert f"final risk {name}" in out
         assert f"{np.quantile(direct['risk'].astype(np.float64), q):.6g}" in out

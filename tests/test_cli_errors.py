@@ -370,7 +370,7 @@ def test_out_of_memory_is_one_line(error, shown, capsys, monkeypatch):
     def oom(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(train, "run", oom)
+    monkeypatch.setattr(train, "iter_chunks", oom)
     monkeypatch.setenv("JAXNN_NONCONV_CACHE", "")
     line = usage_error(["train", "--chunk-size", "16777216"], capsys)
     assert line == f"{PREFIX}out of memory ({shown}); use a smaller --chunk-size"
@@ -385,7 +385,7 @@ def test_other_exceptions_are_not_swallowed(error, monkeypatch):
     def bug(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(train, "run", bug)
+    monkeypatch.setattr(train, "iter_chunks", bug)
     monkeypatch.setenv("JAXNN_NONCONV_CACHE", "")
     with pytest.raises(type(error), match="a bug"):
         cli.main(["train", "--trials", "2"])

@@ -1,5 +1,5 @@
 """The ``python`` blocks of docs/tutorial.md run, in order and in one namespace, and their results
-agree with the theory (THEORY.md sec. 3, 4) and the reproducibility claims of the page."""
+agree with the theory (docs/theory.md sec. 3, 4) and the reproducibility claims of the page."""
 
 import math
 import re

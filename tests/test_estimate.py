@@ -1,7 +1,7 @@
 """Estimates at initialization and after training, their intervals, and the CLI's JSON contract.
 
 Independent references: closed-form interval formulas (Beta quantiles, Wilson's formula) and exact
-binomial coverage sums; THEORY.md's closed forms (:mod:`jaxnn_nonconv.theory`, itself checked by
+binomial coverage sums; docs/theory.md's closed forms (:mod:`jaxnn_nonconv.theory`, itself checked by
 quadrature and Monte Carlo in ``test_theory.py``) within 99.9% Clopper-Pearson intervals; the
 exact probabilities of the sign events the deep bounds are built from; per-trial recomputation
 from ``train.init_trial_params`` and ``train.run``'s ``params0``; bit-for-bit parameter
@@ -132,7 +132,7 @@ def test_bracketed_interval_covers_when_truth_is_inside_the_bracket():
 
 
 # ---------------------------------------------------------------------------------------------
-# Estimates at init vs THEORY.md's closed forms (99.9% intervals)
+# Estimates at init vs docs/theory.md's closed forms (99.9% intervals)
 
 SHALLOW = [
     ((1, 4, 1), [(0, 1)], "normal", False),
@@ -318,7 +318,7 @@ def test_counts_of_params_rejects_empty():
 
 @pytest.mark.parametrize("optimizer", optim.OPTIMIZERS)
 def test_inactive_neurons_keep_their_parameters(optimizer):
-    """THEORY.md sec. 3: a first-layer neuron inactive on the box gets zero gradient in its
+    """docs/theory.md sec. 3: a first-layer neuron inactive on the box gets zero gradient in its
     incoming weights, bias and outgoing weight at every step, and none of the nine optimizers
     (zero initial state, no weight decay) moves a parameter whose gradient is always zero."""
     cfg = train.TrainConfig(
@@ -443,6 +443,7 @@ def test_cli_estimate_json_contract(cli_json):
 
 def test_cli_estimate_does_not_depend_on_chunk_size(cli_json):
     a, b = dict(cli_json["default"]), dict(cli_json["chunked"])
-    assert (a.pop("chunk_size"), b.pop("chunk_size")) == (2**14, 256)
+    # default: the smallest chunk of the ladder that holds the 1000 trials
+    assert (a.pop("chunk_size"), b.pop("chunk_size")) == (estimate.default_chunk(1000), 256)
     a.pop("wall_s"), b.pop("wall_s")
     assert a == b

@@ -101,7 +101,7 @@ def test_shallow_width_against_theory_and_mechanism(shallow, capsys):
         lo, hi = estimate.proportion(k, n, confidence=0.999)["ci"]
         assert lo <= 1 - (1 - p) ** width <= hi
         assert row["first_layer_any_inactive_init"]["estimate"] == k / n
-        # Dead first-layer neurons never recover (THEORY sec. 3).
+        # Dead first-layer neurons never recover (docs/theory.md sec. 3).
         assert np.all(c["end_inactive"][:, 0] >= dead0)
         ok = ~c["diverged"]
         success = ok & (c["risk"] <= row["best_risk_found"] + exp.tolerance)

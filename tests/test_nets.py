@@ -126,7 +126,7 @@ def test_realization_of_hand_built_net_is_abs_plus_half(strict_dtypes):
 
 
 def test_to_flat_layout_on_hand_built_example(strict_dtypes):
-    """THEORY.md sec. 1: layer by layer, ``W_k`` row-major then ``b_k``."""
+    """docs/theory.md sec. 1: layer by layer, ``W_k`` row-major then ``b_k``."""
     w1 = jnp.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], jnp.float32)  # (l_1=3, d=2)
     b1 = jnp.array([7.0, 8.0, 9.0], jnp.float32)
     w2 = jnp.array([[10.0, 11.0, 12.0]], jnp.float32)

@@ -121,7 +121,7 @@ def test_three_steps_match_textbook_float64(name):
     assert got.dtype == np.float64
     want = reference(name, THETA0, GRADS, [LR] * 3, optim.hyperparameters(name))
     np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
-    # No movement without gradient (THEORY.md sec. 3): exactly, not approximately.
+    # No movement without gradient (docs/theory.md sec. 3): exactly, not approximately.
     assert np.all(got[:, 0] == THETA0[0])
 
 

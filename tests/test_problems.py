@@ -1,4 +1,4 @@
-"""Problems and their reference risk levels (THEORY.md sec. 2) against closed forms, mpmath and
+"""Problems and their reference risk levels (docs/theory.md sec. 2) against closed forms, mpmath and
 Monte Carlo."""
 
 import math
@@ -14,7 +14,7 @@ from jaxnn_nonconv import problems
 
 UNIT = ((0.0, 1.0),)
 
-# THEORY.md sec. 2, as printed: (best constant risk, best affine risk, absolute precision printed).
+# docs/theory.md sec. 2, as printed: (best constant risk, best affine risk, absolute precision printed).
 TABLE = {
     "x^2+2x": (34 / 45, 1 / 180, 0.0),
     "sin(3x)": (0.0832768, 0.0809208, 5e-8),

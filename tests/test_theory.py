@@ -2,7 +2,7 @@
 
 Every formula is compared with something that does not share its derivation: numerical
 integration (``scipy.integrate.quad``) of the defining probability, plain Monte Carlo with NumPy
-(checked with a 99.9% Clopper-Pearson interval), a brute-force loop, or THEORY.md's own
+(checked with a 99.9% Clopper-Pearson interval), a brute-force loop, or docs/theory.md's own
 piecewise formulas as written there. Nothing here uses JAX.
 """
 
@@ -69,7 +69,7 @@ def test_p_uniform_1d_by_quadrature(box):
 
 @pytest.mark.parametrize("b", [0.1, 0.5, 1.0, 1.5, 2.0, 7.0])
 def test_p_uniform_1d_matches_theory_md_pieces(b):
-    """THEORY.md sec. 3, PyTorch default: [0, b] and [-b, b] piecewise formulas."""
+    """docs/theory.md sec. 3, PyTorch default: [0, b] and [-b, b] piecewise formulas."""
     zero_b = 0.5 - b / 8 if b <= 1 else 0.25 + 1 / (8 * b)
     sym = 0.5 - b / 4 if b <= 1 else 1 / (4 * b)
     assert theory.p_uniform_1d(0, b) == pytest.approx(zero_b, rel=1e-12)
@@ -232,7 +232,7 @@ def test_deep_bounds_are_exact_probabilities_of_sign_events(arch, zero_bias):
 
 @pytest.mark.parametrize("width,depth", [(1, 2), (2, 3), (3, 5), (2, 10)])
 def test_constant_bound_matches_theory_md_formula(width, depth):
-    """THEORY.md sec. 4: width N in layers 2..L, ``1 - (1 - 2^-(N(N+1)))^(L-1)``."""
+    """docs/theory.md sec. 4: width N in layers 2..L, ``1 - (1 - 2^-(N(N+1)))^(L-1)``."""
     arch = (1, *([width] * depth), 1)
     expected = 1 - (1 - 2.0 ** -(width * (width + 1))) ** (depth - 1)
     got = theory.constant_network_lower_bound(arch, "normal")
