@@ -151,6 +151,7 @@ def train_failure(
         chunks = train.progress_iter(chunks, n_chunks, progress, "train chunks")
     show = sys.stderr.isatty() if progress is None else progress
     kept: list[dict] = []
+    results: list[dict] = []
     stopped = None
     fe = None
     for _, res in chunks:
@@ -161,7 +162,7 @@ def train_failure(
         part.update({f"end_{k}": end[k] for k in _KEEP})
         part.update({f"init_{k}": init[k] for k in _KEEP})
         if keep_result:
-            part.update(res)
+            results.append(res)
         kept.append(part)
         if precision is not None:
             fe = _estimate(kept, tol, th, confidence)
@@ -190,7 +191,7 @@ def train_failure(
         meta["precision"] = {**precision.to_dict(), "stopped": stopped}
     result = None
     if keep_result:
-        result = {k: np.concatenate([p[k] for p in kept]) for k in kept[0]}
+        result = {k: np.concatenate([p[k] for p in results]) for k in results[0]}
         result["record_steps"] = train.record_steps(cfg.steps, cfg.n_record)
     return TrainFailure(
         failure=fe,
@@ -222,13 +223,14 @@ def print_train(summary: TrainFailure | Mapping[str, Any], console: Any = None) 
     c = s["config"]
     stop = s.get("precision", {}).get("stopped")
     t = Table(
-        title=f"{s['trials']} trained nets {c['arch']}, {c['init']} init, {c['optimizer']} "
+        title=f"How likely did training fail?\n{s['trials']} trained nets {c['arch']}, {c['init']} init, {c['optimizer']} "
         f"lr={c['learning_rate']}, {c['steps']} steps, target {c['problem']['target']}",
-        caption=f"{s['confidence']:.0%} Clopper-Pearson intervals; a diverged trial counts as a "
-        f"failure; tol = {s['failure']['risk_gap']['tol']:g}; {s['wall_s']:.2f} s"
+        caption=f"{s['confidence']:.0%} Clopper-Pearson intervals; a probability above 1/2 is shown "
+        f"through its complement; a diverged trial counts as a failure; "
+        f"tol = {s['failure']['risk_gap']['tol']:g}; {s['wall_s']:.2f} s"
         + (f"; {stop}" if stop else ""),
     )
-    t.add_column("how likely did training fail? (event)")
+    t.add_column("event")
     t.add_column("measured (interval)", justify="right")
     t.add_column("theory", justify="right")
     for name, entry in s["failure"].items():

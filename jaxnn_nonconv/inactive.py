@@ -517,7 +517,7 @@ def detect_flat(
     >>> detect_flat(theta, (1, 4, 1), ((0.0, 1.0),)).inactive[:, 0].tolist()
     [4, 4, 4]
     """
-    theta = jnp.asarray(theta)
+    theta = jnp.asarray(nets.float_input(theta, "theta"))  # float64 without x64 raises
     arch = tuple(arch)
     fn = make_detector(tuple(box), dtype=str(theta.dtype), **kw)
     params_batch = jax.vmap(lambda t: nets.from_flat(t, arch))(theta)

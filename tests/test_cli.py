@@ -115,7 +115,7 @@ def test_table_output(direct, capsys, monkeypatch):
     assert cli.main(ARGV) == 0
     out = capsys.readouterr().out
     assert "37 trained nets [1, 6, 1], he_uniform init, momentum lr=0.02" in out
-    assert "how likely did training fail" in out
+    assert "How likely did training fail?" in out
     for name, q in QUANTILES.items():
         assert f"final risk {name}" in out
         assert f"{np.quantile(direct['risk'].astype(np.float64), q):.6g}" in out

@@ -112,3 +112,13 @@ def test_float64(ns):
     r64 = ns["r64"]
     assert r64["params"].dtype == np.float64
     assert np.all(np.isfinite(r64["risk"]))
+
+
+def test_precision_target(ns):
+    sp = ns["sp"]
+    assert sp.trials % 1024 == 0 and sp.meta["precision"]["stopped"] == "target met"
+    assert sp.first_layer_neuron_inactive.rel_error() <= 0.02
+
+
+def test_train_failure_equals_failure_after_training(ns):
+    assert ns["same"].to_dict() == ns["out"].to_dict()

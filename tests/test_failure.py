@@ -110,7 +110,7 @@ def test_train_table_shows_failure(capsys, monkeypatch):
     monkeypatch.setenv("JAXNN_NONCONV_CACHE", "")
     assert cli.main(ARGV) == 0
     out = capsys.readouterr().out
-    assert "how likely did training fail" in out
+    assert "How likely did training fail?" in out
     assert "at init" in out and "final risk median" in out
     assert " 1  (" not in out  # never a bare 1 with an interval
 
