@@ -761,7 +761,8 @@ def print_summary(summary: InitSummary | Mapping[str, Any], console: Any = None)
     t = Table(
         title=f"{s['trials']} initializations of {c['arch']}, {c['init']}{zb}, box {box}",
         caption=f"{s['confidence']:.0%} Clopper-Pearson intervals; a probability above 1/2 is "
-        f"shown through its complement; detector {s['detector']['mode']}; {s['wall_s']:.2f} s" + (f"; {stop}" if stop else ""),
+        f"shown through its complement; detector {s['detector']['mode']}; {s['wall_s']:.2f} s"
+        + (f"; {stop}" if stop else ""),
     )
     t.add_column("quantity")
     t.add_column("measured (interval)", justify="right")

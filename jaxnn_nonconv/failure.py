@@ -223,7 +223,8 @@ def print_train(summary: TrainFailure | Mapping[str, Any], console: Any = None) 
     c = s["config"]
     stop = s.get("precision", {}).get("stopped")
     t = Table(
-        title=f"How likely did training fail?\n{s['trials']} trained nets {c['arch']}, {c['init']} init, {c['optimizer']} "
+        title="How likely did training fail?\n"
+        f"{s['trials']} trained nets {c['arch']}, {c['init']} init, {c['optimizer']} "
         f"lr={c['learning_rate']}, {c['steps']} steps, target {c['problem']['target']}",
         caption=f"{s['confidence']:.0%} Clopper-Pearson intervals; a probability above 1/2 is shown "
         f"through its complement; a diverged trial counts as a failure; "

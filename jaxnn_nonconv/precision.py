@@ -52,7 +52,7 @@ class Precision:
 
         >>> from jaxnn_nonconv.results import proportion
         >>> round(Precision("p", ci_width=0.1).reached(proportion(50, 100)), 4)
-        0.2036
+        0.2034
         """
         return est.rel_error() if self.rel_error is not None else est.ci_width()
 
@@ -81,7 +81,7 @@ def progress_line(precision: Precision, est: ProbabilityEstimate, trials: int) -
 
     >>> from jaxnn_nonconv.results import proportion
     >>> progress_line(Precision("p", ci_width=0.1), proportion(50, 100), 100)
-    'trials 100: p 0.5, ci_width 0.2036 (target 0.1)'
+    'trials 100: p 0.5, ci_width 0.2034 (target 0.1)'
     """
     from jaxnn_nonconv.results import format_value
 

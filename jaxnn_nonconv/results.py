@@ -139,7 +139,7 @@ class ProbabilityEstimate(_JSONView):
         complement (the value :func:`format_probability` shows): ``inf`` while it is 0.
 
         >>> round(proportion(50, 100).rel_error(), 3)
-        0.204
+        0.203
         """
         if self.estimate is None:
             return math.inf

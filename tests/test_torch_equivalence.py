@@ -79,7 +79,8 @@ def _batches(i: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _initial_params(i: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    params = nets.init_params(jax.random.key(i), ARCH, "pytorch")
+    # float32 draws on both sides (under x64 the default would be float64 draws)
+    params = nets.init_params(jax.random.key(i), ARCH, "pytorch", dtype="float32")
     out = [(np.array(w, np.float64), np.array(b, np.float64)) for w, b in params]
     if i == 0:
         out[0][0][0], out[0][1][0] = DEAD_W, DEAD_B
