@@ -279,11 +279,14 @@ def print_result(result: CheckResult, console: Any = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    box = ", ".join(f"[{a:.4g}, {b:.4g}]" for a, b in result.domain.box)
+    if result.domain.dim <= 3:
+        box = "box " + ", ".join(f"[{a:.4g}, {b:.4g}]" for a, b in result.domain.box)
+    else:
+        box = f"the {result.domain.dim}-dimensional box of {result.domain.source}"
     data = result.layers and result.layers[0].active_fraction is not None
     constant = {True: "yes", False: "no", None: "undecided"}[result.constant]
     t = Table(
-        title=f"{result.source} model {result.arch} on box {box}",
+        title=f"{result.source} model {result.arch} on {box}",
         caption=f"constant on the domain: {constant}; frozen parameters: "
         f"{result.frozen_parameters}/{result.num_parameters} "
         f"({result.frozen_parameter_fraction:.2%}); detector {result.detector['mode']}",

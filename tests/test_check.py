@@ -82,8 +82,11 @@ def to_equinox(params):
     w3 = np.hstack([w3, np.zeros((1, 1), w3.dtype)])
     new = [(w1, b1), (w2, b2), (w3, b3)]
     for k, (w, b) in enumerate(new):
-        mlp = eqx.tree_at(lambda m, k=k: (m.layers[k].weight, m.layers[k].bias), mlp,
-                          (jnp.asarray(w), jnp.asarray(b)))
+        mlp = eqx.tree_at(
+            lambda m, k=k: (m.layers[k].weight, m.layers[k].bias),
+            mlp,
+            (jnp.asarray(w), jnp.asarray(b)),
+        )
     return mlp
 
 
@@ -134,7 +137,9 @@ def test_every_source_reports_exactly_the_constructed_neurons(d, tmp_path):
         # entries already counted) + b2[0], and W3[0, 0].
         assert r.frozen_parameters == 2 * (d + 1) + 2 * 5 + (6 - 2 + 1) + 1, name
         assert r.num_parameters == 6 * (d + 1) + 5 * 7 + 6
-        assert r.to_dict()["frozen_parameter_fraction"] == pytest.approx((2 * d + 18) / (6 * d + 47))
+        assert r.to_dict()["frozen_parameter_fraction"] == pytest.approx(
+            (2 * d + 18) / (6 * d + 47)
+        )
 
 
 @pytest.mark.parametrize("d", DIMS)
@@ -213,7 +218,6 @@ def test_never_fired_over_reports_and_the_certificate_does_not():
 
 
 def test_quantile_clipping_only_uses_points_inside_as_witnesses():
-    params = constructed(1)
     x = np.concatenate([np.linspace(-0.1, 0.1, 99), [5.0]])
     dom = domain.from_data(x, quantile=0.02)
     assert dom.hi[0] < 5.0 and dom.inside().shape[0] < 100

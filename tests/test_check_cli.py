@@ -59,7 +59,7 @@ def test_leaky_and_softplus_are_told_no_neuron_can_be_dead():
 
 def test_flax_layout_refusals():
     conv = {"params": {"Conv_0": {"kernel": np.ones((3, 3, 1, 4)), "bias": np.zeros(4)}}}
-    with pytest.raises(loaders.ModelError, match="layer 'Conv_0'.*convolutions"):
+    with pytest.raises(loaders.ModelError, match=r"layer .Conv_0.*convolutions"):
         loaders.from_flax(conv)
     bn = {"params": {"Dense_0": {"kernel": np.ones((2, 4))}, "BatchNorm_0": {"scale": np.ones(4)}}}
     with pytest.raises(loaders.ModelError, match="layer 'BatchNorm_0'"):

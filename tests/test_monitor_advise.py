@@ -7,10 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from test_check import constructed, to_flax_dict
 
 from jaxnn_nonconv import advise, check, estimate, loaders, monitor, nets, problems, train
-
-from test_check import constructed, to_flax_dict  # noqa: I001
 
 
 @pytest.mark.parametrize("d", (1, 3))
@@ -86,7 +85,9 @@ def test_restarts_needed_closed_form():
 def _compare_with_estimate(families, trials=256):
     out = advise.advise((1, 4, 1), [(0.0, 2.0)], trials=trials, families=families)
     assert len(out["rows"]) == len(families)
-    keys = [(r["any_inactive"]["bracket"][1], r["constant_network"]["bracket"][1]) for r in out["rows"]]
+    keys = [
+        (r["any_inactive"]["bracket"][1], r["constant_network"]["bracket"][1]) for r in out["rows"]
+    ]
     assert keys == sorted(keys)
     for r in out["rows"]:
         cfg = train.TrainConfig(
