@@ -217,7 +217,7 @@ def test_never_fired_over_reports_and_the_certificate_does_not():
     assert_constructed(r)
 
 
-def test_quantile_clipping_only_uses_points_inside_as_witnesses():
+def test_quantile_clipping_leaves_outliers_outside_the_box():
     x = np.concatenate([np.linspace(-0.1, 0.1, 99), [5.0]])
     dom = domain.from_data(x, quantile=0.02)
     assert dom.hi[0] < 5.0 and dom.inside().shape[0] < 100
