@@ -217,7 +217,7 @@ def check(
         sample = inactive.sample_points(lo, hi, n_probe).astype(dtype)
         witnesses = _witnesses(dom, max_witnesses)
         probe = np.concatenate([inactive.probe_points(lo, hi), witnesses]).astype(dtype)
-        params = tuple((jnp.asarray(w), jnp.asarray(b)) for w, b in m.params)
+        params = tuple((jnp.asarray(w, dtype), jnp.asarray(b, dtype)) for w, b in m.params)
         classify = _compiled_classify(mode, grid, max_points)
         st = classify(
             params, jnp.asarray(lo), jnp.asarray(hi), jnp.asarray(sample), probe=jnp.asarray(probe)

@@ -12,16 +12,16 @@ from __future__ import annotations
 import argparse
 import json
 
-from jaxnn_nonconv import config
+from jaxnn_nonconv import config, inactive
 
 
 def _detector_flags(p: argparse.ArgumentParser) -> None:
     d = p.add_argument_group("detector")
     d.add_argument(
         "--mode",
-        choices=("auto", "exact", "ibp"),
+        choices=inactive.MODES,
         default="auto",
-        help="exact (d = 1) or ibp; auto picks (default)",
+        help="detector mode (inactive.MODES); auto picks the best for d (default)",
     )
     d.add_argument("--grid", type=int, help="ibp sub-boxes per coordinate (default ~256 cells)")
     d.add_argument(

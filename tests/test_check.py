@@ -260,3 +260,42 @@ def test_brute_force_on_random_nets():
             assert sorted(layer.inactive + layer.active + layer.unknown) == list(range(8))
         n_known = sum(len(layer.inactive) + len(layer.active) for layer in r.layers)
         assert n_known >= 14  # the detector decides almost everything on these small nets
+
+
+@pytest.mark.parametrize("d", (1, 3))
+def test_frozen_parameters_have_zero_gradient_everywhere(d):
+    """Independent of the counting code: autograd (JAX) of a loss over many points of the box is
+    exactly zero on every parameter that ``permanent_and_frozen`` calls frozen, also for a net with
+    an entirely dead layer."""
+    import jax
+    import jax.numpy as jnp
+
+    from jaxnn_nonconv import nets
+
+    base = constructed(d)
+    w2, b2 = base[1]
+    collapsed = (base[0], (-np.abs(w2), -np.ones_like(b2)), base[2])
+    x = np.random.default_rng(0).uniform(-1, 1, (4096, d)).astype(np.float32)
+    x = np.vstack([x, corner(base)[None, :].astype(np.float32)])
+    y = jnp.asarray(np.random.default_rng(1).normal(size=x.shape[0]), jnp.float32)
+    for params in (base, collapsed):
+        r = check.check(params, box(d))
+        perm = [np.isin(np.arange(layer.width), layer.permanent) for layer in r.layers]
+        ina = [np.isin(np.arange(layer.width), layer.inactive) for layer in r.layers]
+        sign = [np.zeros(6, bool), np.all(params[1][0] <= 0, 1) & (params[1][1] <= 0)]
+        _, n_frozen = check.permanent_and_frozen(params, ina, sign)
+        assert n_frozen == r.frozen_parameters
+        pj = tuple((jnp.asarray(w), jnp.asarray(b)) for w, b in params)
+        grads = jax.grad(lambda p: jnp.mean((nets.realization(p, x) - y) ** 2))(pj)
+        zero = sum(int(np.sum(np.asarray(g) == 0)) for pair in grads for g in pair)
+        # Zero gradient now: the same rule with every inactive neuron (not only the permanent
+        # ones); a few more entries can be zero by coincidence (e.g. W2[4, j] where layer-1
+        # neuron j and layer-2 neuron 4 never fire together).
+        _, n_now = check.permanent_and_frozen(params, ina, [np.ones(6, bool), np.ones(5, bool)])
+        assert zero >= n_now >= n_frozen, (zero, n_now, n_frozen)
+        (gw1, gb1), (gw2, gb2), (gw3, gb3) = (tuple(map(np.asarray, g)) for g in grads)
+        assert np.all(gw1[perm[0]] == 0) and np.all(gb1[perm[0]] == 0)
+        assert np.all(gw2[perm[1]] == 0) and np.all(gb2[perm[1]] == 0)
+        assert np.all(gw2[:, perm[0]] == 0) and np.all(gw3[:, perm[1]] == 0)
+        if r.constant:  # everything but the output bias: gradient exactly zero
+            assert n_frozen == zero == r.num_parameters - 1 and np.all(gb3 != 0)
