@@ -13,8 +13,8 @@ For an architecture and an input box, :func:`advise` measures, for every init fa
 
 The numbers are those of :func:`jaxnn_nonconv.estimate.estimate_at_init` (same trials, same keys),
 read through one small adapter, :func:`_at_init`. Rows are ranked by P(some neuron inactive), then
-P(constant). Theory: Holzmüller & Steinwart, arXiv 2002.04861 (shallow nets: ``1 - (1 - p)^l``);
-RAI: Lu et al., arXiv 1903.06733.
+P(constant). Theory: Jentzen & Riekert, arXiv 2402.05155 (shallow nets: ``1 - (1 - p)^l``);
+Cheridito, Jentzen & Rossmannek, arXiv 2006.07075 (constant nets); RAI: Lu et al., arXiv 1903.06733.
 """
 
 from __future__ import annotations

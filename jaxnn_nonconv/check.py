@@ -26,8 +26,9 @@ exact for ``d = 1``, interval bounds with float rounding for ``d > 1``) and retu
 With data (:func:`jaxnn_nonconv.domain.from_data`) each neuron also gets the fraction of data points
 on which it is active, so "certified dead on the domain" stands beside "never fired on your data".
 
-Background: Holzmüller & Steinwart, arXiv 2002.04861; Lu et al., arXiv 1903.06733 (dying ReLU);
-see ``docs/theory-to-code.md``.
+Background: inactive neurons as the failure mechanism, Jentzen & Riekert, arXiv 2402.05155 and
+Do, Hannibal & Jentzen, arXiv 2410.10533; constant nets, Cheridito, Jentzen & Rossmannek, arXiv
+2006.07075; dying ReLU, Lu et al., arXiv 1903.06733. See ``docs/theory-to-code.md``.
 """
 
 from __future__ import annotations
