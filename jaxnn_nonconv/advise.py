@@ -113,7 +113,12 @@ def advise(
             arch=tuple(arch), init=name, zero_bias=bool(zero_bias), problem=problem, dtype=dtype
         ).validate()
         anyi, const = _at_init(
-            cfg, trials, seed=seed, confidence=confidence, chunk_size=chunk_size, **detector_kw
+            cfg,
+            trials,
+            seed=seed,
+            confidence=confidence,
+            chunk_size=min(chunk_size, trials),  # per-trial results do not depend on it
+            **detector_kw,
         )
         lo, hi = anyi["bracket"]
         k_lo, k_hi = restarts_needed(lo, success), restarts_needed(hi, success)

@@ -299,3 +299,18 @@ def test_frozen_parameters_have_zero_gradient_everywhere(d):
         assert np.all(gw2[:, perm[0]] == 0) and np.all(gw3[:, perm[1]] == 0)
         if r.constant:  # everything but the output bias: gradient exactly zero
             assert n_frozen == zero == r.num_parameters - 1 and np.all(gb3 != 0)
+
+
+def test_high_dimensional_input_and_data_witnesses():
+    """d = 100 (no corner probes): layer-2 neuron 4 fires only near the corner sign(w); with the
+    box alone it is not certified either way, with that corner in the data it is certified active."""
+    d = 100
+    params = constructed(d)
+    c = corner(params)
+    x = np.vstack([np.random.default_rng(0).uniform(-1, 1, (50, d)), c, -c])
+    dom = domain.from_data(x)
+    assert dom.box == tuple([(-1.0, 1.0)] * d)
+    assert_constructed(check.check(params, dom))
+    r_box = check.check(params, dom.box)
+    assert list(r_box.layers[1].inactive) == INACTIVE[1]
+    assert 4 not in r_box.layers[1].active
