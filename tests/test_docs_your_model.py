@@ -72,3 +72,10 @@ def test_page_has_the_figure():
     text = PAGE.read_text()
     assert "figures/your-model-dead-neurons.png" in text
     assert (PAGE.parent / "figures" / "your-model-dead-neurons.png").is_file()
+
+
+def test_equinox_block(ns):
+    from jaxnn_nonconv import check
+
+    r = check.check(ns["mlp"], ns["dom"])
+    assert [len(layer.inactive) for layer in r.layers] == [4, 4]
