@@ -178,7 +178,12 @@ def print_advice(out: dict[str, Any], console: Any = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    box = ",".join(f"{a:g}:{b:g}" for a, b in out["box"])
+    pairs = {tuple(p) for p in out["box"]}
+    if len(pairs) == 1 and len(out["box"]) > 1:
+        ((a, b),) = pairs
+        box = f"[{a:g}, {b:g}]^{len(out['box'])}"
+    else:
+        box = " x ".join(f"[{a:g}, {b:g}]" for a, b in out["box"])
     t = Table(
         title=f"Init families for {tuple(out['arch'])} on box {box} "
         f"({out['trials']} initializations each)",
