@@ -16,6 +16,14 @@ it). Modules, in the direction data flows (each imports only those below it):
 * :mod:`~jaxnn_nonconv.results`, :mod:`~jaxnn_nonconv.precision`: typed results, formatting,
   precision targets.
 * :mod:`~jaxnn_nonconv.config`: validated input.
+
+Your own network and data (``jaxnn-nonconv check`` / ``advise``, docs/your-model.md):
+
+* :mod:`~jaxnn_nonconv.loaders`: PyTorch state dicts and modules, safetensors, npz, Flax, Equinox.
+* :mod:`~jaxnn_nonconv.domain`: a box, or the box of a data file, and per-neuron firing rates.
+* :mod:`~jaxnn_nonconv.check`: certified dead / alive / unknown neurons of one network.
+* :mod:`~jaxnn_nonconv.monitor`: dead-neuron counts inside JAX/Optax and PyTorch training loops.
+* :mod:`~jaxnn_nonconv.advise`: init families ranked by P(dead neuron at init).
 """
 
 from importlib import metadata as _metadata
@@ -30,7 +38,9 @@ def _version() -> str:
 
 __version__ = _version()
 
+from jaxnn_nonconv.check import CheckResult  # noqa: E402
 from jaxnn_nonconv.config import ConfigError, RunOptions  # noqa: E402
+from jaxnn_nonconv.domain import Domain  # noqa: E402
 from jaxnn_nonconv.estimate import (  # noqa: E402
     FailureEstimate,
     InitSummary,
@@ -43,6 +53,9 @@ from jaxnn_nonconv.estimate import (  # noqa: E402
 )
 from jaxnn_nonconv.failure import TrainFailure, train_failure  # noqa: E402
 from jaxnn_nonconv.inactive import Counts, classify, detect_flat, make_detector  # noqa: E402
+from jaxnn_nonconv.loaders import Model, ModelError  # noqa: E402
+from jaxnn_nonconv.loaders import load as load_model  # noqa: E402
+from jaxnn_nonconv.monitor import TorchMonitor, make_monitor  # noqa: E402
 from jaxnn_nonconv.nets import (  # noqa: E402
     float_dtype,
     from_flat,
@@ -62,6 +75,13 @@ from jaxnn_nonconv.results import (  # noqa: E402
 from jaxnn_nonconv.train import TrainConfig, TrialResult, fit, run, trial_key  # noqa: E402
 
 __all__ = [
+    "CheckResult",
+    "Domain",
+    "Model",
+    "ModelError",
+    "TorchMonitor",
+    "load_model",
+    "make_monitor",
     "ConfigError",
     "Counts",
     "FailureEstimate",

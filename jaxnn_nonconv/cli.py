@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxnn_nonconv import config
+from jaxnn_nonconv import cli_model, config
 
 EXIT_USAGE = 2
 
@@ -369,6 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_train, _add_estimate, _add_run, _add_report, _add_bench):
+        add(sub)
+    for add in (cli_model.add_check, cli_model.add_advise):  # your own network and data
         add(sub)
     return parser
 

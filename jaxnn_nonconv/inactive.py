@@ -178,6 +178,8 @@ def grid_cells(lo: jax.Array, hi: jax.Array, grid: int) -> tuple[jax.Array, jax.
     ([[0.0, 0.0], [0.0, 1.0], [0.5, 0.0], [0.5, 1.0]], [1.0, 2.0])
     """
     d = lo.shape[0]
+    if grid == 1:  # the box itself (np.indices below supports at most 64 dimensions)
+        return lo[None, :], hi[None, :]
     t = jnp.arange(grid + 1, dtype=lo.dtype) / grid  # (G+1,)
     edges = lo[:, None] + (hi - lo)[:, None] * t[None, :]  # (d, G+1)
     edges = edges.at[:, 0].set(lo).at[:, grid].set(hi)

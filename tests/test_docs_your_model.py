@@ -1,0 +1,82 @@
+"""The ``python`` blocks of docs/your-model.md run, in order and in one namespace (PyTorch training
+on scikit-learn's bundled diabetes data with the training monitor, ``check``, the CLI, the JAX
+monitor), and their results match what the page says."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "your-model.md"
+
+
+def python_blocks(path: Path) -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```", path.read_text(), re.S | re.M)
+
+
+@pytest.fixture(scope="module")
+def ns(tmp_path_factory):
+    work = tmp_path_factory.mktemp("your_model")
+    mp = pytest.MonkeyPatch()
+    mp.chdir(work)
+    namespace: dict = {"__name__": "your_model"}
+    try:
+        for i, block in enumerate(python_blocks(PAGE)):
+            exec(compile(block, f"{PAGE.name}[block {i}]", "exec"), namespace)
+    finally:
+        mp.undo()
+    namespace["_work"] = work
+    return namespace
+
+
+def test_monitor_history_dead_neurons_appear_and_never_come_back(ns):
+    hist = ns["mon"].history
+    assert [r["step"] for r in hist] == list(range(0, 601, 50))
+    first = np.array([r["inactive"][0] for r in hist])
+    assert np.all(np.diff(first) >= 0)  # first-layer dead neurons are permanent
+    total = np.array([sum(r["inactive"]) for r in hist])
+    assert total[-1] > total[0]  # some die during training
+    assert (ns["_work"] / "your-model-dead-neurons.png").is_file()
+
+
+def test_check_matches_monitor_and_data(ns):
+    result, hist = ns["result"], ns["mon"].history
+    assert [len(layer.inactive) for layer in result.layers] == hist[-1]["inactive"]
+    for layer, n_unknown in zip(result.layers, hist[-1]["unknown"]):
+        assert len(layer.unknown) <= n_unknown  # the data points are extra witnesses
+    for layer in result.layers:
+        assert set(layer.inactive) <= set(layer.never_fired)
+    l1 = result.layers[0]
+    assert l1.permanent == l1.inactive
+    assert len(l1.never_fired) > len(l1.inactive)  # the finite-batch count over-reports here
+    assert 0 < result.frozen_parameter_fraction < 1 and result.constant is False
+
+
+def test_cli_and_jax_monitor(ns):
+    assert ns["rc"] == 0
+    assert set(ns["out"]) >= {"layers", "constant", "frozen_parameter_fraction", "domain"}
+    dead = np.asarray(ns["dead"])
+    assert dead.shape == (2,) and dead[0] >= int(
+        ns["mon_jax"](
+            ns["nets"].init_params(ns["jax"].random.key(0), (10, 32, 32, 1), init="pytorch")
+        ).inactive[0]
+    )
+
+
+def test_page_has_the_figure():
+    text = PAGE.read_text()
+    assert "figures/your-model-dead-neurons.png" in text
+    assert (PAGE.parent / "figures" / "your-model-dead-neurons.png").is_file()
+
+
+def test_equinox_block(ns):
+    from jaxnn_nonconv import check
+
+    r = check.check(ns["mlp"], ns["dom"])
+    assert [len(layer.inactive) for layer in r.layers] == [4, 4]
