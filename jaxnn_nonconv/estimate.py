@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -33,7 +34,8 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
-from jaxnn_nonconv import inactive, nets, theory, train
+from jaxnn_nonconv import exact_risk, inactive, nets, theory, train
+from jaxnn_nonconv import levels as risk_levels
 
 DEFAULT_CHUNK = 2**14
 DEFAULT_CONFIDENCE = 0.95
@@ -382,8 +384,14 @@ def failure_after_training(
     grid: int | None = None,
     n_probe: int = inactive.DEFAULT_PROBES,
     max_points: int = inactive.DEFAULT_MAX_POINTS,
+    levels: Sequence[float] | None = None,
+    level_tol: float = risk_levels.LEVEL_TOL,
 ) -> dict[str, Any]:
     """P(failure) of trained nets by several criteria, from :func:`train.run`'s output.
+
+    The exact ``d = 1`` risk ``risk_exact`` (:mod:`jaxnn_nonconv.exact_risk`) replaces the Monte
+    Carlo ``risk`` wherever it is finite: it is taken from ``result`` or computed here when the
+    problem has an exact rule.
 
     Criteria (a diverged trial fails by every one):
       ``risk_gap``: final risk above the best final risk of all trials plus ``tol``.
@@ -391,6 +399,9 @@ def failure_after_training(
       ``constant_at_end``: some hidden layer of the final net entirely inactive.
       ``inactive_at_init``: some neuron of the initial net inactive (first-layer ones are
       permanent, so for shallow nets this predicts ``inactive_at_end``).
+      ``not_global`` (with ``levels`` ``R_0..R_H`` and exact risks): exact risk above
+      ``R_H + level_tol (R_(H-1) - R_H)`` (:func:`jaxnn_nonconv.levels.classify`); a trial whose
+      exact risk overflowed is counted only in the upper end of the bracket.
 
     Each comes with both intervals; ``theory`` holds :func:`jaxnn_nonconv.theory.summary`, whose
     ``any_inactive_lower_bound`` lower-bounds P(failure) of a shallow net when the target's best
@@ -405,6 +416,12 @@ def failure_after_training(
     m = int(result["risk"].shape[0])
     diverged = np.asarray(result["diverged"], bool)
     risk = np.asarray(result["risk"], np.float64)
+    exact = result.get("risk_exact")
+    if exact is None and exact_risk.supported(cfg.problem, cfg.activation):
+        exact = exact_risk.risks_of_params(result["params"], cfg.arch, cfg.problem)[0]
+    if exact is not None:
+        exact = np.asarray(exact, np.float64)
+        risk = np.where(np.isfinite(exact), exact, risk)
     best = float(np.min(risk[~diverged])) if np.any(~diverged) else float("nan")
     fail_risk = diverged | ~(risk <= best + tol)
     kw = dict(
@@ -423,7 +440,7 @@ def failure_after_training(
         hi = ((c["inactive"] + c["unknown"]).sum(1) > 0) | fails
         return bracketed(lo.sum(), hi.sum(), m, confidence)
 
-    return {
+    out = {
         "trials": m,
         "tol": tol,
         "best_risk": best,
@@ -441,6 +458,15 @@ def failure_after_training(
         },
         "theory": theory.summary(cfg.arch, cfg.init, cfg.problem.box, cfg.zero_bias),
     }
+    if levels is not None and exact is not None:
+        cls = risk_levels.classify(exact, levels, level_tol)
+        unsure = ~np.isfinite(exact) & ~diverged
+        fail_lo = (diverged | ~cls["reached_global"]) & ~unsure
+        out["criteria"]["not_global"] = bracketed(
+            fail_lo.sum(), (fail_lo | unsure).sum(), m, confidence
+        )
+        out["level_tol"] = float(risk_levels.tolerances(levels, level_tol)[-1])
+    return out
 
 
 def _fmt_p(entry: dict[str, Any]) -> str:

@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn_nonconv import config, estimate, inactive, store, train
+from jaxnn_nonconv import config, estimate, exact_risk, inactive, store, train
+from jaxnn_nonconv import levels as risk_levels
 
 KINDS = (
     "shallow_width",
@@ -40,8 +41,18 @@ KINDS = (
 )
 # Kinds that only look at initialization (a dead layer at init stays dead: no training needed).
 _INIT_ONLY = frozenset({"depth_width"})
-_EXPERIMENT_KEYS = ("kind", "claim", "trials", "seed", "chunk_size", "tolerance", "max_points")
+_EXPERIMENT_KEYS = (
+    "kind",
+    "claim",
+    "trials",
+    "seed",
+    "chunk_size",
+    "tolerance",
+    "max_points",
+    "levels",
+)
 _SWEEP_EXTRA = ("width", "depth", "setting")
+LEVELS_DIR = "levels"  # cache of risk levels inside a run directory
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +69,7 @@ class Experiment:
     chunk_size: int = 256
     tolerance: float = 1e-3
     max_points: int = inactive.DEFAULT_MAX_POINTS
+    levels: dict[str, Any] | None = None  # LevelSettings fields: compute R_k (d = 1 shallow cells)
 
     def cells(self) -> list[dict[str, Any]]:
         """The swept values of every cell, in sweep order (last key fastest)."""
@@ -92,6 +104,7 @@ class Experiment:
             "chunk_size": self.chunk_size,
             "tolerance": self.tolerance,
             "max_points": self.max_points,
+            "levels": self.levels,
         }
 
 
@@ -153,7 +166,30 @@ def _from_tables(name: str, data: dict, full: bool) -> Experiment:
         chunk_size=opts.chunk_size,
         tolerance=float(tolerance),
         max_points=max_points,
+        levels=_level_settings(meta.get("levels")),
     )
+
+
+def _level_settings(value) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise config.ConfigError("levels must be an inline table of level settings")
+    try:
+        return dataclasses.asdict(risk_levels.LevelSettings(**value))
+    except TypeError:
+        valid = [f.name for f in dataclasses.fields(risk_levels.LevelSettings)]
+        raise config.ConfigError(f"levels: unknown key; valid: {', '.join(valid)}") from None
+
+
+def level_widths(exp: Experiment) -> dict[Any, int]:
+    """Per problem of a shallow ``d = 1`` cell with an exact risk, the largest width (for R_k)."""
+    out: dict[Any, int] = {}
+    for cell in exp.cells():
+        cfg = exp.cell_config(cell)
+        if len(cfg.arch) == 3 and exact_risk.supported(cfg.problem, cfg.activation):
+            out[cfg.problem] = max(out.get(cfg.problem, 0), cfg.arch[1])
+    return out
 
 
 def _part(i: int) -> str:
@@ -180,6 +216,10 @@ def run(
         )
         if 0 not in st.done(det_part):
             st.write_chunk(det_part, 0, _detect_trained(cfg, res, exp.max_points))
+    if exp.levels is not None:  # R_0..R_H per problem, cached in the run directory
+        settings = risk_levels.LevelSettings(**exp.levels)
+        for problem, width in level_widths(exp).items():
+            risk_levels.load_or_compute(problem, width, settings, st.path / LEVELS_DIR)
     st.finish(wall_s=time.perf_counter() - t0 + st.manifest.get("wall_s", 0.0))
     return st.path
 
@@ -205,4 +245,5 @@ def _detect_trained(
         theta = np.nan_to_num(res[key], nan=0.0, posinf=0.0, neginf=0.0)
         counts = estimate.counts_of_params(theta, cfg.arch, cfg.problem.box, max_points=max_points)
         out.update({f"{when}_{k}": v for k, v in counts.items() if k != "trial"})
+    out.update(exact_risk.add_exact(cfg, res))  # risk0_exact, risk_exact (d = 1)
     return out
