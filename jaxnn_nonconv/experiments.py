@@ -7,7 +7,10 @@ the cells, and a ``[full]`` table of overrides for the GPU-sized ``--full`` run 
 ``sweep.<key>`` lists). Sweep keys are ``[train]`` keys, plus ``width`` (every hidden layer's width)
 and ``depth`` (number of hidden layers), which rebuild ``arch``, and ``setting``: a list of inline
 tables of ``[train]`` keys applied together (with an optional ``label``), e.g. to compare full-batch
-GD with online SGD.
+GD with online SGD. An optional ``levels`` inline table in ``[experiment]`` (fields of
+:class:`jaxnn_nonconv.levels.LevelSettings` plus ``max_width``) makes :func:`run` compute the risk
+levels ``R_0..R_H`` of every shallow ``d = 1`` problem into ``DIR/levels``; every ``d = 1`` cell
+stores exact risks (``risk_exact``, ``risk0_exact``) next to the Monte Carlo ones.
 
 :func:`run` trains every cell (resumably, through :mod:`jaxnn_nonconv.store`), certifies inactive
 neurons at initialization and at the end (:mod:`jaxnn_nonconv.inactive`) and stores per-trial
@@ -171,15 +174,29 @@ def _from_tables(name: str, data: dict, full: bool) -> Experiment:
 
 
 def _level_settings(value) -> dict[str, Any] | None:
+    """The ``levels`` table: :class:`~jaxnn_nonconv.levels.LevelSettings` fields plus
+    ``max_width`` (levels are computed for cells up to that width only)."""
     if value is None:
         return None
     if not isinstance(value, dict):
         raise config.ConfigError("levels must be an inline table of level settings")
+    value = dict(value)
+    max_width = value.pop("max_width", None)
+    if max_width is not None and (not isinstance(max_width, int) or max_width < 1):
+        raise config.ConfigError(f"levels.max_width must be an integer >= 1, got {max_width!r}")
     try:
-        return dataclasses.asdict(risk_levels.LevelSettings(**value))
+        settings = dataclasses.asdict(risk_levels.LevelSettings(**value))
     except TypeError:
-        valid = [f.name for f in dataclasses.fields(risk_levels.LevelSettings)]
+        valid = [f.name for f in dataclasses.fields(risk_levels.LevelSettings)] + ["max_width"]
         raise config.ConfigError(f"levels: unknown key; valid: {', '.join(valid)}") from None
+    return {**settings, "max_width": max_width}
+
+
+def level_settings(exp: Experiment) -> tuple[risk_levels.LevelSettings, int]:
+    """``(settings, max_width)`` of ``exp.levels`` (which must not be ``None``)."""
+    value = dict(exp.levels)
+    max_width = value.pop("max_width", None) or 10**9
+    return risk_levels.LevelSettings(**value), max_width
 
 
 def level_widths(exp: Experiment) -> dict[Any, int]:
@@ -217,8 +234,9 @@ def run(
         if 0 not in st.done(det_part):
             st.write_chunk(det_part, 0, _detect_trained(cfg, res, exp.max_points))
     if exp.levels is not None:  # R_0..R_H per problem, cached in the run directory
-        settings = risk_levels.LevelSettings(**exp.levels)
+        settings, max_width = level_settings(exp)
         for problem, width in level_widths(exp).items():
+            width = min(width, max_width)
             risk_levels.load_or_compute(problem, width, settings, st.path / LEVELS_DIR)
     st.finish(wall_s=time.perf_counter() - t0 + st.manifest.get("wall_s", 0.0))
     return st.path

@@ -24,7 +24,9 @@ def cell_levels(exp: experiments.Experiment, cfg, out_dir: str | Path):
         return None
     if not exact_risk.supported(cfg.problem, cfg.activation):
         return None
-    settings = risk_levels.LevelSettings(**exp.levels)
+    settings, max_width = experiments.level_settings(exp)
+    if cfg.arch[1] > max_width:
+        return None
     return risk_levels.cached(
         cfg.problem, cfg.arch[1], settings, Path(out_dir) / experiments.LEVELS_DIR
     )

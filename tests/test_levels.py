@@ -116,3 +116,52 @@ def test_levels_strictly_decrease_up_to_8(problem, tmp_path):
     settings = levels.LevelSettings(restarts=16, steps=1500, polish=3, maxiter=500)
     lv = levels.load_or_compute(problem, 8, settings, tmp_path)
     assert np.all(np.diff(lv.levels) < 0), lv.levels
+
+
+TINY_EXP = """
+[experiment]
+kind = "risk_levels"
+trials = 12
+chunk_size = 12
+tolerance = 1e-4
+levels = { restarts = 4, steps = 200, polish = 2, warm_starts = 1, maxiter = 100 }
+
+[train]
+target = "x^2"
+box = "0:2"
+optimizer = "adam"
+steps = 100
+batch_size = 32
+eval_size = 256
+
+[sweep]
+width = [2]
+"""
+
+
+def test_experiment_stores_exact_risks_and_reports_not_global(tmp_path, capsys):
+    from jaxnn_nonconv import cli, experiments
+
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_EXP)
+    out = tmp_path / "run"
+    assert cli.main(["run", str(path), "--out", str(out), "--no-report"]) == 0
+    assert len(list((out / experiments.LEVELS_DIR).glob("levels-*.json"))) == 1
+    capsys.readouterr()
+    assert cli.main(["report", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    row = summary["rows"][0]
+    assert row["trials"] == 12 and row["not_global"]["n"] == 12 - row["not_global_unsure"]
+    assert sum(row["level_counts"].values()) == 12 - row["diverged"] - row["not_global_unsure"]
+    assert row["mechanism_bound"] == pytest.approx(1 - (1 - row["theory_p"]) ** 2)
+    assert "figures/risk_levels_exact.png" in summary["figures"]
+    assert summary["extra"]["not_global_table"][0]["width"] == 2
+
+
+def test_bad_levels_table_is_a_config_error(tmp_path):
+    from jaxnn_nonconv import config, experiments
+
+    path = tmp_path / "bad.toml"
+    path.write_text(TINY_EXP.replace("restarts = 4", "restart = 4"))
+    with pytest.raises(config.ConfigError, match="levels"):
+        experiments.load(path)
