@@ -443,6 +443,7 @@ def failure_after_training(
     out = {
         "trials": m,
         "tol": tol,
+        "risk_source": "monte_carlo" if exact is None else "exact",
         "best_risk": best,
         "diverged": int(diverged.sum()),
         "criteria": {

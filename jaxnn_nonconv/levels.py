@@ -336,7 +336,7 @@ def classify(risk_exact: np.ndarray, levels, frac: float = LEVEL_TOL) -> dict[st
       ``reached_global``: ``(M,)`` bool, ``risk <= R_H + tol_H``;
       ``below_levels``: ``(M,)`` bool, ``risk < R_H - tol_H``.
 
-    >>> out = classify(np.array([1.0, 0.51, 0.45, 0.3, np.nan]), [1.0, 0.5, 0.4])
+    >>> out = classify(np.array([1.0, 0.505, 0.45, 0.3, np.nan]), [1.0, 0.5, 0.4])
     >>> out["level"].tolist(), out["reached_global"].tolist()
     ([0, 1, -1, 2, -1], [False, False, False, True, False])
     """
