@@ -84,6 +84,8 @@ class RiskLevels:
       affine: best affine risk (:func:`jaxnn_nonconv.problems.reference_levels`).
       params: per ``k >= 1`` the flat ``theta`` of the best ``[1, k, 1]`` net found.
       wall_s: seconds per level.
+      source: per level where ``R_k`` came from: ``exact`` (``R_0``), ``restart`` (a trained
+        restart, polished) or ``warm`` (a warm start from ``R_(k-1)``'s net, polished).
     """
 
     problem: dict
@@ -94,6 +96,7 @@ class RiskLevels:
     affine: float
     params: tuple[tuple[float, ...], ...]
     wall_s: tuple[float, ...]
+    source: tuple[str, ...] = ()
 
     @property
     def width(self) -> int:
@@ -109,6 +112,7 @@ class RiskLevels:
             best=self.best[:n],
             params=self.params[:width],
             wall_s=self.wall_s[:n],
+            source=self.source[:n],
         )
 
     def to_dict(self) -> dict:
@@ -203,6 +207,7 @@ def compute_levels(
         raise ValueError(f"width must be an integer >= 1, got {width!r}")
     ref = problems.reference_levels(problem)
     levels, spread, best, params, walls = [ref.constant], [0.0], [(ref.constant,)], [], [0.0]
+    source = ["exact"]
     s = settings
     rng = np.random.default_rng(s.seed)
     for k in range(1, width + 1):
@@ -237,8 +242,9 @@ def compute_levels(
         ]
         ranked = sorted(polished, key=lambda rt: rt[0])
         top = [r for r, _ in ranked[: s.polish]]
-        candidates = ranked + warm
-        r_k, theta = min(candidates, key=lambda rt: rt[0])
+        candidates = [(r, t, "restart") for r, t in ranked] + [(r, t, "warm") for r, t in warm]
+        r_k, theta, src = min(candidates, key=lambda c: c[0])
+        source.append(src)
         levels.append(float(r_k))
         spread.append(float(max(top) - min(top)) if top else math.nan)
         best.append(tuple(float(v) for v in top))
@@ -253,6 +259,7 @@ def compute_levels(
         affine=float(ref.affine),
         params=tuple(params),
         wall_s=tuple(walls),
+        source=tuple(source),
     )
 
 
@@ -353,14 +360,3 @@ def classify(risk_exact: np.ndarray, levels, frac: float = LEVEL_TOL) -> dict[st
         "below_levels": below,
     }
 
-
-def summary(lv: RiskLevels) -> dict[str, Any]:
-    """JSON-friendly table of the levels (without the parameters)."""
-    return {
-        "problem": lv.problem,
-        "levels": list(lv.levels),
-        "spread": list(lv.spread),
-        "affine": lv.affine,
-        "tolerance": list(tolerances(lv.levels)),
-        "wall_s": list(lv.wall_s),
-    }

@@ -60,6 +60,7 @@ def level_stats(c: dict) -> dict[str, Any]:
         "not_global_unsure": int(unsure.sum()),
         "levels": list(lv.levels),
         "level_spread": list(lv.spread),
+        "level_source": list(lv.source),
         "R_H": lv.levels[-1],
         "R_H_tol": float(risk_levels.tolerances(lv.levels)[-1]),
         "below_levels": int((cls["below_levels"] & ok).sum()),
