@@ -31,7 +31,6 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -359,4 +358,3 @@ def classify(risk_exact: np.ndarray, levels, frac: float = LEVEL_TOL) -> dict[st
         "reached_global": r <= lv[-1] + tol[-1],
         "below_levels": below,
     }
-
