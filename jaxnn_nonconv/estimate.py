@@ -459,6 +459,8 @@ def failure_after_training(
         },
         "theory": theory.summary(cfg.arch, cfg.init, cfg.problem.box, cfg.zero_bias),
     }
+    if levels is not None and len(levels) != cfg.arch[1] + 1:
+        raise ValueError(f"levels must be R_0..R_H for width H = {cfg.arch[1]}, got {len(levels)}")
     if levels is not None and exact is not None:
         cls = risk_levels.classify(exact, levels, level_tol)
         unsure = ~np.isfinite(exact) & ~diverged

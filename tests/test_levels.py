@@ -99,6 +99,8 @@ def test_not_global_criterion_in_failure_after_training(x2_levels):
     none = estimate.failure_after_training(cfg, res, levels=high)["criteria"]["not_global"]
     every = estimate.failure_after_training(cfg, res, levels=low)["criteria"]["not_global"]
     assert none["count"] == int(res["diverged"].sum()) and every["count"] == 16
+    with pytest.raises(ValueError, match="levels must be"):
+        estimate.failure_after_training(cfg, res, levels=high[:3])
     # The risk-gap criterion now reads the exact risk.
     assert out["best_risk"] == pytest.approx(np.nanmin(res["risk_exact"]), rel=1e-12)
 
