@@ -1,5 +1,7 @@
 """Exact d = 1 risk against closed forms, an independent brute-force quadrature and Monte Carlo."""
 
+import zlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -74,11 +76,11 @@ def x64():
 @pytest.mark.parametrize("target,box", CASES, ids=[c[0] for c in CASES])
 def test_exact_risk_equals_brute_force_quadrature(target, box, arch):
     prob = problems.Problem(target, (box,))
-    rng = np.random.default_rng(abs(hash((target, arch))) % 2**32)
-    theta = rng.normal(size=(3, nets.num_params(arch)))
+    rng = np.random.default_rng(zlib.crc32(f"{target}{arch}".encode()))  # fixed nets
+    theta = rng.normal(size=(2, nets.num_params(arch)))
     got, ovf = exact_risk.risks_of_params(theta, arch, prob)
     assert not ovf.any()
-    for i in range(3):
+    for i in range(2):
         want = _brute_force(_np_params(theta[i], arch), target, box)
         assert got[i] == pytest.approx(want, rel=1e-12, abs=1e-12), (i, got[i], want)
 
