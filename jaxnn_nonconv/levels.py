@@ -9,7 +9,7 @@ width ``H``. :func:`compute_levels` finds ``R_k`` with the engine itself:
    (Adam, online batches, learning rate halved ``halvings`` times over ``steps``);
 2. the ``polish`` best of them by exact risk, plus ``warm_starts`` warm starts (the best
    ``[1, k-1, 1]`` net with one extra neuron of zero output weight and a random kink in the box,
-   so ``R_k <= R_(k-1)`` by construction), are
+   so ``R_k <= R_(k-1)`` by construction), and two uniform-knot starts, are
    polished deterministically in float64 by L-BFGS (``scipy.optimize``) on the exact risk of
    :mod:`jaxnn_nonconv.exact_risk` with ``jax`` gradients;
 3. ``R_k`` is the lowest polished risk; ``spread[k]`` is the range of the ``polish`` lowest ones,
@@ -53,6 +53,8 @@ class LevelSettings:
       init: initialization family of the restarts.
       polish: best restarts polished by L-BFGS in float64 (and used for ``spread``).
       warm_starts: warm starts from the best ``[1, k-1, 1]`` net (a new neuron at random kinks).
+      spline_starts: also polish the two "uniform knot" starts: ``k`` neurons all facing right
+        (or all left) with kinks at ``a + (b - a) i / (k + 1)`` and output weights 0.
       maxiter: L-BFGS iterations per polish.
       seed: seed of the restarts (trial ``i`` of width ``k`` uses ``fold_in(key(seed + k), i)``).
     """
@@ -65,6 +67,7 @@ class LevelSettings:
     init: str = "pytorch"
     polish: int = 4
     warm_starts: int = 4
+    spline_starts: bool = True
     maxiter: int = 1000
     seed: int = 0
 
@@ -84,7 +87,8 @@ class RiskLevels:
       params: per ``k >= 1`` the flat ``theta`` of the best ``[1, k, 1]`` net found.
       wall_s: seconds per level.
       source: per level where ``R_k`` came from: ``exact`` (``R_0``), ``restart`` (a trained
-        restart, polished) or ``warm`` (a warm start from ``R_(k-1)``'s net, polished).
+        restart, polished), ``warm`` (a warm start from ``R_(k-1)``'s net, polished) or
+        ``spline`` (a uniform-knot start, polished).
     """
 
     problem: dict
@@ -178,6 +182,13 @@ def _warm_start(prev: np.ndarray, k: int, box, rng: np.random.Generator) -> np.n
     return np.concatenate([w1, [sign], b1, [-sign * kink], w2, [0.0], c])
 
 
+def _spline_start(k: int, box, sign: float) -> np.ndarray:
+    """``k`` neurons ``relu(sign (x - c_i))`` with uniform kinks ``c_i`` in the box, output 0."""
+    (a, b) = box
+    kinks = a + (b - a) * np.arange(1, k + 1) / (k + 1)
+    return np.concatenate([np.full(k, sign), -sign * kinks, np.zeros(k), [0.0]])
+
+
 def compute_levels(
     problem: problems.Problem,
     width: int,
@@ -239,9 +250,17 @@ def compute_levels(
             )
             for _ in range(s.warm_starts if k > 1 else 0)
         ]
+        splines = [
+            _polish(_spline_start(k, problem.box[0], sign), problem, arch, s.maxiter)
+            for sign in ((1.0, -1.0) if s.spline_starts else ())
+        ]
         ranked = sorted(polished, key=lambda rt: rt[0])
         top = [r for r, _ in ranked[: s.polish]]
-        candidates = [(r, t, "restart") for r, t in ranked] + [(r, t, "warm") for r, t in warm]
+        candidates = (
+            [(r, t, "restart") for r, t in ranked]
+            + [(r, t, "warm") for r, t in warm]
+            + [(r, t, "spline") for r, t in splines]
+        )
         r_k, theta, src = min(candidates, key=lambda c: c[0])
         source.append(src)
         levels.append(float(r_k))
