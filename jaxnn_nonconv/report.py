@@ -189,6 +189,7 @@ def print_summary(summary: dict) -> None:
         "theory p",
         "bound P(no inactive)",
         "P(success)",
+        "P(not global)",
         "median risk",
     ):
         t.add_column(col, justify="right" if col != "cell" else "left")
@@ -200,6 +201,7 @@ def print_summary(summary: dict) -> None:
             _fmt_num(r["theory_p"]),
             _fmt_num(r["theory_no_inactive_bound"]),
             _fmt(r.get("success")),
+            _fmt(r.get("not_global")),
             _fmt_num(r.get("risk_median")),
         )
     console = Console()
