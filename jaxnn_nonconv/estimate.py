@@ -400,8 +400,8 @@ def failure_after_training(
       ``inactive_at_init``: some neuron of the initial net inactive (first-layer ones are
       permanent, so for shallow nets this predicts ``inactive_at_end``).
       ``not_global`` (with ``levels`` ``R_0..R_H`` and exact risks): exact risk above
-      ``R_H + level_tol (R_(H-1) - R_H)`` (:func:`jaxnn_nonconv.levels.classify`); a trial whose
-      exact risk overflowed is counted only in the upper end of the bracket.
+      ``R_H + level_tol min(R_(H-1) - R_H, R_H)`` (:func:`jaxnn_nonconv.levels.classify`); a
+      trial whose exact risk overflowed is counted only in the upper end of the bracket.
 
     Each comes with both intervals; ``theory`` holds :func:`jaxnn_nonconv.theory.summary`, whose
     ``any_inactive_lower_bound`` lower-bounds P(failure) of a shallow net when the target's best

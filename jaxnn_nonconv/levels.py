@@ -19,8 +19,8 @@ The result is cached per problem and settings as JSON (:func:`load_or_compute`);
 larger ``H`` serves every smaller one (level ``k`` does not depend on ``H``).
 
 :func:`classify` gives each trained net the level its exact risk matches within ``frac`` of the
-distance to the neighbouring levels, or ``-1`` (between levels, not converged), and whether it
-reached ``R_H``.
+distance to the neighbouring levels (and of the level itself), or ``-1`` (between levels, not
+converged), and whether it reached ``R_H``.
 """
 
 from __future__ import annotations
@@ -333,18 +333,24 @@ def load_or_compute(
 
 
 def tolerances(levels, frac: float = LEVEL_TOL) -> np.ndarray:
-    """Per level, ``frac`` times the gap to its nearest neighbour: ``(H + 1,)``.
+    """Per level, ``frac`` times the smaller of the gap to its nearest neighbour and the level
+    itself (when ``R_k > 0``): ``(H + 1,)``.
 
-    With ``frac < 1/2`` the windows ``[R_k - tol_k, R_k + tol_k]`` never overlap.
+    The gap alone would be too coarse where it is large: for ``H = 1`` the gap ``R_0 - R_1`` can be
+    many times ``R_1``, and other critical values (e.g. the best affine risk) lie inside it. With
+    ``frac < 1/2`` the windows ``[R_k - tol_k, R_k + tol_k]`` never overlap.
 
     >>> tolerances([1.0, 0.5, 0.4], 0.1).round(6).tolist()
     [0.05, 0.01, 0.01]
+    >>> tolerances([1.0, 0.02], 0.1).round(6).tolist()  # 0.1 * R_1, not 0.1 * (R_0 - R_1)
+    [0.098, 0.002]
     """
     lv = np.asarray(levels, np.float64)
     gaps = np.abs(np.diff(lv))
     left = np.concatenate([[np.inf], gaps])
     right = np.concatenate([gaps, [np.inf]])
-    return frac * np.minimum(left, right)
+    nearest = np.minimum(left, right)
+    return frac * np.where(lv > 0, np.minimum(nearest, lv), nearest)
 
 
 def classify(risk_exact: np.ndarray, levels, frac: float = LEVEL_TOL) -> dict[str, np.ndarray]:

@@ -11,7 +11,7 @@ Criteria, per trial (diverged trials count as failures and are excluded from ris
 * ``any_inactive_init`` / ``_end``: some hidden neuron certified inactive at init / at the end.
 * ``constant_init`` / ``_end``: some hidden layer entirely certified inactive (constant network).
 * ``not_global`` (cells with exact risks and cached levels, :mod:`jaxnn_nonconv.report_levels`):
-  exact final risk above the level ``R_H`` plus a fraction of ``R_(H-1) - R_H``.
+  exact final risk above the level ``R_H`` plus a fraction of ``min(R_(H-1) - R_H, R_H)``.
 
 Where a cell stores the exact ``d = 1`` risk ``risk_exact``, it replaces the Monte Carlo ``risk``
 (kept as ``risk_mc``) in every criterion.
