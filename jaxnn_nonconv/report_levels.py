@@ -74,6 +74,7 @@ def fig_risk_levels(exp, cells, rows, fig_dir: Path, formats) -> dict[str, Any]:
     """Final exact risks against the ``R_k`` lines, one panel per cell, coloured by active
     neurons; ``extra`` holds the table of P(not_global) by optimizer and width."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -103,6 +104,7 @@ def fig_risk_levels(exp, cells, rows, fig_dir: Path, formats) -> dict[str, Any]:
             # The best affine risk: a critical level too (every kink outside the box).
             ax.axhline(lv.affine, color="tab:red", lw=0.6, ls=":")
         ax.set_yscale("log")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_title(f"{row['label']}", fontsize=8)
         ax.set_xlabel("active neurons at the end", fontsize=8)
         ax.set_ylabel("final exact risk" if "risk_exact" in c else "final risk (MC)", fontsize=7)
