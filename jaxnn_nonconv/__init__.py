@@ -9,7 +9,9 @@ it). Modules, in the direction data flows (each imports only those below it):
 * :mod:`~jaxnn_nonconv.failure`: train and estimate P(failure), optionally to a precision target.
 * :mod:`~jaxnn_nonconv.estimate`: failure probabilities with intervals, at init and after training.
 * :mod:`~jaxnn_nonconv.inactive`: the inactive-neuron detector (certificates, never wrong).
+* :mod:`~jaxnn_nonconv.levels`: risk levels ``R_k`` and the level a trained net reached.
 * :mod:`~jaxnn_nonconv.train`: vmapped, jit-compiled training of many independent nets.
+* :mod:`~jaxnn_nonconv.exact_risk`: exact risk of ``d = 1`` nets (Gauss-Legendre on linear pieces).
 * :mod:`~jaxnn_nonconv.nets`, :mod:`~jaxnn_nonconv.inits`: networks and initializations.
 * :mod:`~jaxnn_nonconv.problems`, :mod:`~jaxnn_nonconv.optim`, :mod:`~jaxnn_nonconv.theory`:
   targets and boxes, the nine optimizers, the papers' closed forms and bounds.

@@ -34,14 +34,15 @@ import dataclasses
 import functools
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn_nonconv import inactive, nets, theory, train
+from jaxnn_nonconv import exact_risk, inactive, nets, theory, train
+from jaxnn_nonconv import levels as risk_levels
 from jaxnn_nonconv.precision import Precision, progress_line
 from jaxnn_nonconv.results import (
     DEFAULT_CONFIDENCE,
@@ -590,6 +591,8 @@ class FailureEstimate:
       criteria: criterion name -> :class:`ProbabilityEstimate` (with theory's lower ``bound`` of
         the probability where one applies, else ``None``).
       theory: :func:`jaxnn_nonconv.theory.summary` of the setting.
+      risk_source: ``"exact"`` when the criteria used exact ``d = 1`` risks, else ``"monte_carlo"``.
+      level_tol: the tolerance above ``R_H`` of ``not_global`` (only with ``levels``).
     """
 
     trials: int
@@ -598,16 +601,22 @@ class FailureEstimate:
     diverged: int
     criteria: Mapping[str, ProbabilityEstimate]
     theory: Mapping[str, Any]
+    risk_source: str = "monte_carlo"
+    level_tol: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "trials": self.trials,
             "tol": self.tol,
+            "risk_source": self.risk_source,
             "best_risk": self.best_risk,
             "diverged": self.diverged,
             "criteria": {k: v.to_dict() for k, v in self.criteria.items()},
             "theory": _json(self.theory),
         }
+        if self.level_tol is not None:
+            out["level_tol"] = self.level_tol
+        return out
 
     def __getitem__(self, key: str):
         return self.to_dict()[key]
@@ -669,6 +678,9 @@ def failure_of_flags(
         "constant_at_end": th["constant_network_lower_bound"],
         "risk_gap": None,
         "inactive_at_init": th["any_inactive_lower_bound"],
+        # A net with an inactive first-layer neuron cannot reach R_H when the levels strictly
+        # decrease (arXiv 2402.05155 sec. 3.6), so the same bound holds for not_global.
+        "not_global": th["any_inactive_lower_bound"],
     }
     criteria = {}
     for name, (lo, hi) in flags.items():
@@ -692,8 +704,14 @@ def failure_after_training(
     grid: int | None = None,
     n_probe: int = inactive.DEFAULT_PROBES,
     max_points: int = inactive.DEFAULT_MAX_POINTS,
+    levels: Sequence[float] | None = None,
+    level_tol: float = risk_levels.LEVEL_TOL,
 ) -> FailureEstimate:
     """P(failure) of trained nets by several criteria, from :func:`train.run`'s output.
+
+    The exact ``d = 1`` risk ``risk_exact`` (:mod:`jaxnn_nonconv.exact_risk`) replaces the Monte
+    Carlo ``risk`` wherever it is finite: it is taken from ``result`` or computed here when the
+    problem has an exact rule (``risk_source`` says which was used).
 
     Criteria (a diverged trial fails by every one but ``inactive_at_init``):
       ``risk_gap``: final risk above the best final risk of all trials plus ``tol``.
@@ -701,6 +719,9 @@ def failure_after_training(
       ``constant_at_end``: some hidden layer of the final net entirely inactive.
       ``inactive_at_init``: some neuron of the initial net inactive (first-layer ones are
       permanent, so for shallow nets this predicts ``inactive_at_end``).
+      ``not_global`` (with ``levels`` ``R_0..R_H`` and exact risks): exact risk above
+      ``R_H + level_tol min(R_(H-1) - R_H, R_H)`` (:func:`jaxnn_nonconv.levels.classify`); a
+      trial whose exact risk overflowed is counted only in the upper end of the bracket.
 
     Each comes with both intervals and theory's lower ``bound`` where one applies
     (:func:`jaxnn_nonconv.theory.summary`; for a shallow net ``any_inactive_lower_bound`` bounds
@@ -716,6 +737,8 @@ def failure_after_training(
     ['constant_at_end', 'inactive_at_end', 'inactive_at_init', 'risk_gap']
     """
     cfg = cfg.validate()
+    if levels is not None and len(levels) != cfg.arch[1] + 1:
+        raise ValueError(f"levels must be R_0..R_H for width H = {cfg.arch[1]}, got {len(levels)}")
     kw = dict(
         trials=result.get("trial"),
         chunk_size=chunk_size,
@@ -728,9 +751,38 @@ def failure_after_training(
     theta = np.nan_to_num(np.asarray(theta), nan=0.0, posinf=0.0, neginf=0.0)  # diverged trials
     end = counts_of_params(theta, cfg.arch, cfg.problem.box, **kw)
     init = counts_of_params(result["params0"], cfg.arch, cfg.problem.box, **kw)
-    flags = failure_flags(end, init, result["risk"], result["diverged"], tol)
+    risk = np.asarray(result["risk"], np.float64)
+    exact = result.get("risk_exact")
+    if exact is None and exact_risk.supported(cfg.problem, cfg.activation):
+        exact = exact_risk.risks_of_params(
+            result["params"], cfg.arch, cfg.problem, activation=cfg.activation
+        )[0]
+    if exact is not None:
+        exact = np.asarray(exact, np.float64)
+        risk = np.where(np.isfinite(exact), exact, risk)
+    flags = failure_flags(end, init, risk, result["diverged"], tol)
+    level_tol_h = None
+    if levels is not None and exact is not None:
+        flags["not_global"] = not_global_flags(exact, result["diverged"], levels, level_tol)
+        level_tol_h = float(risk_levels.tolerances(levels, level_tol)[-1])
     th = theory.summary(cfg.arch, cfg.init, cfg.problem.box, cfg.zero_bias)
-    return failure_of_flags(flags, result["risk"], result["diverged"], tol, th, confidence)
+    out = failure_of_flags(flags, risk, result["diverged"], tol, th, confidence)
+    return dataclasses.replace(
+        out, risk_source="monte_carlo" if exact is None else "exact", level_tol=level_tol_h
+    )
+
+
+def not_global_flags(
+    exact: np.ndarray, diverged: np.ndarray, levels: Sequence[float], level_tol: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(certain, possible)`` flags of ``not_global``: diverged, or exact risk above ``R_H`` plus
+    its tolerance (:func:`jaxnn_nonconv.levels.classify`); a trial whose exact risk overflowed
+    (NaN) is only possibly failed."""
+    exact, diverged = np.asarray(exact, np.float64), np.asarray(diverged, bool)
+    reached = risk_levels.classify(exact, levels, level_tol)["reached_global"]
+    unsure = ~np.isfinite(exact) & ~diverged
+    certain = (diverged | ~reached) & ~unsure
+    return certain, certain | unsure
 
 
 # ---------------------------------------------------------------------------------------------

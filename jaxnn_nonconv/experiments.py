@@ -7,7 +7,10 @@ the cells, and a ``[full]`` table of overrides for the GPU-sized ``--full`` run 
 ``sweep.<key>`` lists). Sweep keys are ``[train]`` keys, plus ``width`` (every hidden layer's width)
 and ``depth`` (number of hidden layers), which rebuild ``arch``, and ``setting``: a list of inline
 tables of ``[train]`` keys applied together (with an optional ``label``), e.g. to compare full-batch
-GD with online SGD.
+GD with online SGD. An optional ``levels`` inline table in ``[experiment]`` (fields of
+:class:`jaxnn_nonconv.levels.LevelSettings` plus ``max_width``) makes :func:`run` compute the risk
+levels ``R_0..R_H`` of every shallow ``d = 1`` problem into ``DIR/levels``; every ``d = 1`` cell
+stores exact risks (``risk_exact``, ``risk0_exact``) next to the Monte Carlo ones.
 
 :func:`run` trains every cell (resumably, through :mod:`jaxnn_nonconv.store`), certifies inactive
 neurons at initialization and at the end (:mod:`jaxnn_nonconv.inactive`) and stores per-trial
@@ -29,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn_nonconv import config, estimate, inactive, store, train
+from jaxnn_nonconv import config, estimate, exact_risk, inactive, store, train
+from jaxnn_nonconv import levels as risk_levels
 from jaxnn_nonconv.precision import Precision, progress_line
 from jaxnn_nonconv.results import ProbabilityEstimate, proportion
 
@@ -43,8 +47,18 @@ KINDS = (
 )
 # Kinds that only look at initialization (a dead layer at init stays dead: no training needed).
 _INIT_ONLY = frozenset({"depth_width"})
-_EXPERIMENT_KEYS = ("kind", "claim", "trials", "seed", "chunk_size", "tolerance", "max_points")
+_EXPERIMENT_KEYS = (
+    "kind",
+    "claim",
+    "trials",
+    "seed",
+    "chunk_size",
+    "tolerance",
+    "max_points",
+    "levels",
+)
 _SWEEP_EXTRA = ("width", "depth", "setting")
+LEVELS_DIR = "levels"  # cache of risk levels inside a run directory
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +75,7 @@ class Experiment:
     chunk_size: int = 256
     tolerance: float = 1e-3
     max_points: int = inactive.DEFAULT_MAX_POINTS
+    levels: dict[str, Any] | None = None  # LevelSettings fields: compute R_k (d = 1 shallow cells)
 
     def cells(self) -> list[dict[str, Any]]:
         """The swept values of every cell, in sweep order (last key fastest)."""
@@ -95,6 +110,7 @@ class Experiment:
             "chunk_size": self.chunk_size,
             "tolerance": self.tolerance,
             "max_points": self.max_points,
+            "levels": self.levels,
         }
 
 
@@ -156,7 +172,44 @@ def _from_tables(name: str, data: dict, full: bool) -> Experiment:
         chunk_size=opts.chunk_size,
         tolerance=float(tolerance),
         max_points=max_points,
+        levels=_level_settings(meta.get("levels")),
     )
+
+
+def _level_settings(value) -> dict[str, Any] | None:
+    """The ``levels`` table: :class:`~jaxnn_nonconv.levels.LevelSettings` fields plus
+    ``max_width`` (levels are computed for cells up to that width only)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise config.ConfigError("levels must be an inline table of level settings")
+    value = dict(value)
+    max_width = value.pop("max_width", None)
+    if max_width is not None and (not isinstance(max_width, int) or max_width < 1):
+        raise config.ConfigError(f"levels.max_width must be an integer >= 1, got {max_width!r}")
+    try:
+        settings = dataclasses.asdict(risk_levels.LevelSettings(**value))
+    except TypeError:
+        valid = [f.name for f in dataclasses.fields(risk_levels.LevelSettings)] + ["max_width"]
+        raise config.ConfigError(f"levels: unknown key; valid: {', '.join(valid)}") from None
+    return {**settings, "max_width": max_width}
+
+
+def level_settings(exp: Experiment) -> tuple[risk_levels.LevelSettings, int]:
+    """``(settings, max_width)`` of ``exp.levels`` (which must not be ``None``)."""
+    value = dict(exp.levels)
+    max_width = value.pop("max_width", None) or 10**9
+    return risk_levels.LevelSettings(**value), max_width
+
+
+def level_widths(exp: Experiment) -> dict[Any, int]:
+    """Per problem of a shallow ``d = 1`` cell with an exact risk, the largest width (for R_k)."""
+    out: dict[Any, int] = {}
+    for cell in exp.cells():
+        cfg = exp.cell_config(cell)
+        if len(cfg.arch) == 3 and exact_risk.supported(cfg.problem, cfg.activation):
+            out[cfg.problem] = max(out.get(cfg.problem, 0), cfg.arch[1])
+    return out
 
 
 def _part(i: int) -> str:
@@ -210,6 +263,11 @@ def run(
             if precision.met(est) or n >= exp.trials:
                 break
             n += exp.chunk_size
+    if exp.levels is not None:  # R_0..R_H per problem, cached in the run directory
+        settings, max_width = level_settings(exp)
+        for problem, width in level_widths(exp).items():
+            width = min(width, max_width)
+            risk_levels.load_or_compute(problem, width, settings, st.path / LEVELS_DIR)
     st.finish(wall_s=time.perf_counter() - t0 + st.manifest.get("wall_s", 0.0))
     return st.path
 
@@ -276,4 +334,5 @@ def _detect_trained(
             theta, cfg.arch, cfg.problem.box, trials=res["trial"], max_points=max_points
         )
         out.update({f"{when}_{k}": v for k, v in counts.items() if k != "trial"})
+    out.update(exact_risk.add_exact(cfg, res))  # risk0_exact, risk_exact (d = 1)
     return out

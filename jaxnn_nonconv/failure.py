@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn_nonconv import estimate, problems, theory, train
+from jaxnn_nonconv import estimate, exact_risk, problems, theory, train
 from jaxnn_nonconv.precision import Precision, progress_line
 from jaxnn_nonconv.results import (
     DEFAULT_CONFIDENCE,
@@ -158,7 +158,10 @@ def train_failure(
         theta = np.nan_to_num(res["params"], nan=0.0, posinf=0.0, neginf=0.0)  # diverged trials
         end = _counts(theta, res["trial"], cfg, chunk_size, kw)
         init = _counts(res["params0"], res["trial"], cfg, chunk_size, kw)
-        part = {"risk": res["risk"], "diverged": res["diverged"], "trial": res["trial"]}
+        # The exact d = 1 risk replaces the Monte Carlo one wherever it is finite.
+        exact = exact_risk.add_exact(cfg, res).get("risk_exact")
+        risk = res["risk"] if exact is None else np.where(np.isfinite(exact), exact, res["risk"])
+        part = {"risk": risk, "diverged": res["diverged"], "trial": res["trial"]}
         part.update({f"end_{k}": end[k] for k in _KEEP})
         part.update({f"init_{k}": init[k] for k in _KEEP})
         if keep_result:
@@ -176,6 +179,8 @@ def train_failure(
         stopped = "max_trials reached"
     wall = time.perf_counter() - t0
     fe = _estimate(kept, tol, th, confidence)
+    if exact_risk.supported(cfg.problem, cfg.activation):
+        fe = dataclasses.replace(fe, risk_source="exact")
     risk = np.concatenate([p["risk"] for p in kept])
     diverged = np.concatenate([p["diverged"] for p in kept])
     levels = problems.reference_levels(cfg.problem)

@@ -10,6 +10,11 @@ Criteria, per trial (diverged trials count as failures and are excluded from ris
   all trials of all cells with the same architecture and problem (the global minimum is unknown).
 * ``any_inactive_init`` / ``_end``: some hidden neuron certified inactive at init / at the end.
 * ``constant_init`` / ``_end``: some hidden layer entirely certified inactive (constant network).
+* ``not_global`` (cells with exact risks and cached levels, :mod:`jaxnn_nonconv.report_levels`):
+  exact final risk above the level ``R_H`` plus a fraction of ``min(R_(H-1) - R_H, R_H)``.
+
+Where a cell stores the exact ``d = 1`` risk ``risk_exact``, it replaces the Monte Carlo ``risk``
+(kept as ``risk_mc``) in every criterion.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn_nonconv import estimate, experiments, problems, store, theory, train
+from jaxnn_nonconv import estimate, experiments, problems, report_levels, store, theory, train
 
 FORMATS = ("png", "svg")
 
@@ -46,7 +51,12 @@ def load_cells(out_dir: str | Path) -> tuple[dict, experiments.Experiment, list[
         arrays = dict(st.load(det))
         if part in done:
             arrays.update(st.load(part))
-        cells.append({"index": i, "values": values, "cfg": exp.cell_config(values), **arrays})
+        if "risk_exact" in arrays and "risk" in arrays:  # exact d = 1 risk serves every criterion
+            exact, arrays["risk_mc"] = arrays["risk_exact"], arrays["risk"]
+            arrays["risk"] = np.where(np.isfinite(exact), exact, arrays["risk"])
+        cfg = exp.cell_config(values)
+        levels = report_levels.cell_levels(exp, cfg, out_dir)
+        cells.append({"index": i, "values": values, "cfg": cfg, "levels": levels, **arrays})
     return manifest, exp, cells
 
 
@@ -101,6 +111,7 @@ def cell_stats(exp: experiments.Experiment, cells: list[dict]) -> list[dict[str,
         row["theory_constant_lower_bound"] = pred["constant_network_lower_bound"]
         if "risk" in c:
             row.update(_trained_stats(c, best.get(_group(cfg), math.nan), exp.tolerance))
+            row.update(report_levels.level_stats({**c, "theory_p": row["theory_p"]}))
         rows.append(row)
     return rows
 
@@ -178,6 +189,7 @@ def print_summary(summary: dict) -> None:
         "theory p",
         "bound P(no inactive)",
         "P(success)",
+        "P(not global)",
         "median risk",
     ):
         t.add_column(col, justify="right" if col != "cell" else "left")
@@ -189,6 +201,7 @@ def print_summary(summary: dict) -> None:
             _fmt_num(r["theory_p"]),
             _fmt_num(r["theory_no_inactive_bound"]),
             _fmt(r.get("success")),
+            _fmt(r.get("not_global")),
             _fmt_num(r.get("risk_median")),
         )
     console = Console()
@@ -419,7 +432,12 @@ def _fig_risk_levels(exp, cells, rows, fig_dir, formats):
         "near_min_trials": int(near.sum()),
         "near_min_with_inactive": int((near & (active < width)).sum()),
     }
-    return {"paths": _save(fig, fig_dir, "risk_levels", formats), "extra": extra}
+    out = {"paths": _save(fig, fig_dir, "risk_levels", formats), "extra": extra}
+    if any(c.get("levels") is not None for c in cells):  # exact risks against the levels R_k
+        exact = report_levels.fig_risk_levels(exp, cells, rows, fig_dir, formats)
+        out["paths"] += exact["paths"]
+        out["extra"].update(exact["extra"])
+    return out
 
 
 def _fig_critical_points(exp, cells, rows, fig_dir, formats):

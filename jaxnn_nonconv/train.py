@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnn_nonconv import inits, nets, optim, problems
+from jaxnn_nonconv import exact_risk, inits, nets, optim, problems
 
 DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 DEFAULT_CHUNK = 1024
@@ -440,6 +440,7 @@ def run(
     learning_rates: Sequence[float] | np.ndarray | None = None,
     n_devices: int | None = None,
     progress: bool | None = None,
+    exact: bool = False,
 ) -> dict[str, np.ndarray]:
     """Train ``n_trials`` independent networks of ``cfg``; return per-trial NumPy arrays.
 
@@ -452,6 +453,8 @@ def run(
       learning_rates: optional ``(M,)`` per-trial learning rates (one compilation for a sweep).
       n_devices: devices to shard over (default: all local devices).
       progress: show a progress bar (default: when stderr is a terminal).
+      exact: add ``risk0_exact`` and ``risk_exact``, the exact float64 risks of ``d = 1`` nets
+        (:func:`jaxnn_nonconv.exact_risk.add_exact`; nothing for unsupported problems).
 
     Returns:
       Dict of arrays with leading axis ``M``: ``trial``, ``learning_rate``, ``params0``, ``params``
@@ -475,6 +478,8 @@ def run(
     parts = [res for _, res in progress_iter(chunks, -(-n_trials // chunk_size), progress)]
     out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     out["record_steps"] = record_steps(cfg.steps, cfg.n_record)
+    if exact:
+        out.update(exact_risk.add_exact(cfg, out))
     return out
 
 
