@@ -33,7 +33,9 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
-from jaxnn_nonconv import inactive, nets, theory, train
+from jaxnn_nonconv import inactive, nets, rare, theory, train
+
+rare_event = rare.rare_event  # splitting over depth for tiny probabilities (issue 11)
 
 DEFAULT_CHUNK = 2**14
 DEFAULT_CONFIDENCE = 0.95
@@ -305,7 +307,8 @@ def summarize(
         counts["dead_layer"].sum(), counts["dead_layer_possible"].sum(), m, confidence
     )
     constant["lower_bound"] = th["constant_network_lower_bound"]
-    return {
+    out = {
+        "method": "mc",
         "trials": m,
         "confidence": confidence,
         "first_layer_neuron_inactive": first,
@@ -316,6 +319,8 @@ def summarize(
         "overflow_trials": int(counts["overflow"].sum()),
         "theory": th,
     }
+    out.update(rare.mc_entries(out))  # not_constant, no_inactive: complements, with log10
+    return out
 
 
 def estimate_at_init(
@@ -487,5 +492,7 @@ def print_summary(summary: dict[str, Any], console: Any = None) -> None:
     t.add_row(
         "P(network constant on the box)", _fmt_p(const), _fmt_theory(const["lower_bound"], ">= ")
     )
+    t.add_row("P(network not constant)", rare.fmt_small(summary["not_constant"]), "")
+    t.add_row("P(no inactive neuron)", rare.fmt_small(summary["no_inactive"]), "")
     t.add_row("fraction of neurons unknown", f"{summary['unknown_fraction']:.4g}", "")
     (console or Console()).print(t)
