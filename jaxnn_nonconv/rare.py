@@ -177,7 +177,16 @@ def replicate_interval(
     return est, [lo, 10.0**hi_l10], l10, [lo_l10, hi_l10]
 
 
-def _draw_rows(cfg: train.TrainConfig, key, fan_in: int, fan_out: int, n: int, dt) -> jax.Array:
+class _DrawSpec(NamedTuple):
+    """The fields of a config that the draws depend on (a small compile-cache key)."""
+
+    init: str
+    zero_bias: bool
+    init_scale: float
+    dtype: str
+
+
+def _draw_rows(cfg: _DrawSpec, key, fan_in: int, fan_out: int, n: int, dt) -> jax.Array:
     """``n`` i.i.d. neurons ``[w | b]: (n, fan_in + 1)`` of a ``fan_in -> fan_out`` layer.
 
     Rows of every init family are i.i.d.; only the spread depends on ``fan_out`` (Glorot), which
@@ -468,7 +477,15 @@ def rare_event(
     for k, width in enumerate(widths, start=1):
         fan_in = cfg.arch[k - 1]
         fn = _compiled_layer(
-            cfg, event, k == 1, k == len(widths), fan_in, width, group, d, max_points
+            _DrawSpec(cfg.init, cfg.zero_bias, cfg.init_scale, cfg.dtype),
+            event,
+            k == 1,
+            k == len(widths),
+            fan_in,
+            width,
+            group,
+            d,
+            max_points,
         )
         p, (lf, unk, nd) = fn(rkeys, jnp.asarray(k, jnp.int32), jnp.asarray(stage, jnp.int32), p)
         logs.append(np.asarray(lf, np.float64))  # (R, stages of this layer)
