@@ -139,9 +139,10 @@ def replicate_interval(
 ) -> tuple[float, list[float | None], float | None, list[float | None]]:
     """Estimate and interval of ``P`` from ``R`` independent unbiased estimates ``Z_r``.
 
-    The estimate is the mean of ``Z_r`` (unbiased). The interval is a Student-t interval on the
-    log scale: ``log10 mean +- t_{R-1} s / sqrt(R)`` with ``s`` the standard deviation of
-    ``log10 Z_r`` (the log of a splitting estimate is close to normal, arXiv 1811.07209 sec. 3).
+    The estimate is the mean of ``Z_r`` (unbiased). The interval treats ``Z_r`` as lognormal
+    (the log of a splitting estimate is close to normal, arXiv 1811.07209 sec. 3) and is Cox's
+    interval for a lognormal mean: ``ln P in ybar + s^2/2 +- t_{R-1} sqrt(s^2/R + s^4/(2(R-1)))``
+    with ``ybar, s^2`` the mean and variance of ``ln Z_r``.
     When some ``Z_r = 0`` (extinct runs) it is a t interval on the linear scale, cut at 0.
 
     Args:
@@ -166,8 +167,11 @@ def replicate_interval(
     mean_ln = top + math.log(float(np.mean(np.exp(log_z - top))))
     est, l10 = math.exp(mean_ln), mean_ln / math.log(10)
     if np.all(np.isfinite(log_z)):
-        half = t * float(np.std(log_z / math.log(10), ddof=1)) / math.sqrt(r)
-        l10ci = [l10 - half, l10 + half]
+        # Cox's interval for a lognormal mean: ln E Z = mean(ln Z) + s^2 / 2.
+        s2 = float(np.var(log_z, ddof=1))
+        center = float(np.mean(log_z)) + s2 / 2
+        half = t * math.sqrt(s2 / r + s2**2 / (2 * (r - 1)))
+        l10ci = [(center - half) / math.log(10), (center + half) / math.log(10)]
         return est, [10.0 ** l10ci[0], 10.0 ** l10ci[1]], l10, l10ci
     rel = np.exp(log_z - mean_ln)  # Z_r / mean
     half = t * float(np.std(rel, ddof=1)) / math.sqrt(r)

@@ -52,7 +52,7 @@ def test_first_layer_closed_form_h1024():
     # PyTorch init on [0, 2]: p = 1/4 + 1/16, P(no inactive) = (1 - p)^H ~ 10^-166.6.
     cfg = _cfg((1, 1024, 1), "pytorch", problems.Problem("x^2", ((0.0, 2.0),)))
     truth = 1024 * math.log10(1 - 0.3125)
-    r = rare.rare_event(cfg, "no_inactive", 1024, 4, max_points=2, seed=1)
+    r = rare.rare_event(cfg, "no_inactive", 512, 8, max_points=2, seed=1)
     assert _covers(r, truth), (r.log10_estimate, r.log10_ci, truth)
     assert r.log10_ci[1] - r.log10_ci[0] < 1.5
 
@@ -72,15 +72,15 @@ def test_interval_coverage_over_seeds():
     # Nominal 95%; 40 seeds of a case with a known answer: (3/4)^10 on a point box.
     cfg = _cfg((1,) + (2,) * 10 + (1,))
     truth = 10 * math.log10(0.75)
-    hits = [_covers(rare.rare_event(cfg, "not_constant", 64, 4, seed=s), truth) for s in range(40)]
+    hits = [_covers(rare.rare_event(cfg, "not_constant", 64, 8, seed=s), truth) for s in range(40)]
     assert 0.8 <= np.mean(hits) <= 1.0, np.mean(hits)
 
 
 def test_reproducible_and_seed_dependent():
     cfg = _cfg((1,) + (2,) * 10 + (1,))  # as the coverage test: compiled once
-    a = rare.rare_event(cfg, "not_constant", 64, 4, seed=7)
-    b = rare.rare_event(cfg, "not_constant", 64, 4, seed=7)
-    c = rare.rare_event(cfg, "not_constant", 64, 4, seed=8)
+    a = rare.rare_event(cfg, "not_constant", 64, 8, seed=7)
+    b = rare.rare_event(cfg, "not_constant", 64, 8, seed=7)
+    c = rare.rare_event(cfg, "not_constant", 64, 8, seed=8)
     assert a.log10_replicates == b.log10_replicates != c.log10_replicates
 
 
