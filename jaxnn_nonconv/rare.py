@@ -154,7 +154,7 @@ def replicate_interval(
 
     >>> est, ci, l10, l10ci = replicate_interval(np.log([1e-10, 2e-10, 1.5e-10, 1e-10]))
     >>> round(l10, 3), [round(v, 3) for v in l10ci]
-    (-9.862, [-10.095, -9.628])
+    (-9.862, [-10.098, -9.613])
     """
     log_z = np.asarray(log_z, np.float64)
     r = log_z.shape[0]
