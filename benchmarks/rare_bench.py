@@ -50,6 +50,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--sweep", action="store_true", help="only the depth sweep with rate fits")
+    ap.add_argument("--shallow", action="store_true", help="only [1,H,1] vs (1-p)^H to H=1024")
     args = ap.parse_args(argv)
     point = problems.Problem("x^2", ((0.5 - 5e-8, 0.5 + 5e-8),))
     unit = problems.Problem("x^2", ((0.0, 1.0),))
@@ -57,6 +58,13 @@ def main(argv=None) -> None:
     n, r = (1024, 4) if args.quick else (2048, 8)
     if args.sweep:
         _sweep(unit)
+        return
+    if args.shallow:
+        box02 = problems.Problem("x^2", ((0.0, 2.0),))
+        for h in (16, 64, 256, 1024):
+            cfg = train.TrainConfig(arch=(1, h, 1), problem=box02).validate()
+            truth = h * math.log10(0.6875)
+            _row(f"[1,{h},1] pytorch [0,2]", cfg, "no_inactive", 1024, 4, truth, max_points=2)
         return
     for name, prob, truth in (("point box", point, 100 * math.log10(0.75)), ("[0,1]", unit, None)):
         cfg = train.TrainConfig(arch=deep, init="normal", problem=prob).validate()
