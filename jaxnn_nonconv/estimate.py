@@ -254,7 +254,8 @@ def summarize(
     ``lower_bound``), ``inactive_fraction_per_layer`` (one dict per hidden layer, with its
     ``sign_dead`` probability and theory ``q_k``, and the ``empirical`` never-active-on-a-sample
     fraction), ``unknown_fraction``, ``overflow_trials`` and ``theory``
-    (:func:`jaxnn_nonconv.theory.summary`).
+    (:func:`jaxnn_nonconv.theory.summary`), plus ``method`` (``"mc"``) and ``not_constant``,
+    ``no_inactive`` with log10 values (:func:`jaxnn_nonconv.rare.mc_entries`).
 
     >>> from jaxnn_nonconv import problems
     >>> box01 = problems.Problem("x^2", ((0.0, 1.0),))
