@@ -261,9 +261,9 @@ def _estimate_splitting(args, cfg, opts) -> int:
     if opts.trials < 2:
         raise config.ConfigError(f"--trials (particles) must be >= 2, got {opts.trials}")
     _setup_jax(cfg.dtype == "float64")
-    from jaxnn_nonconv import rare
+    from jaxnn_nonconv import rare, rare_summary
 
-    summary = rare.splitting_summary(
+    summary = rare_summary.splitting_summary(
         cfg,
         opts.trials,
         replicates,
@@ -274,7 +274,7 @@ def _estimate_splitting(args, cfg, opts) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        rare.print_splitting(summary)
+        rare_summary.print_splitting(summary)
     return 0
 
 

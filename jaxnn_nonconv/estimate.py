@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
-from jaxnn_nonconv import inactive, nets, rare, theory, train
+from jaxnn_nonconv import inactive, nets, rare, rare_summary, theory, train
 
 rare_event = rare.rare_event  # splitting over depth for tiny probabilities (issue 11)
 
@@ -255,7 +255,7 @@ def summarize(
     ``sign_dead`` probability and theory ``q_k``, and the ``empirical`` never-active-on-a-sample
     fraction), ``unknown_fraction``, ``overflow_trials`` and ``theory``
     (:func:`jaxnn_nonconv.theory.summary`), plus ``method`` (``"mc"``) and ``not_constant``,
-    ``no_inactive`` with log10 values (:func:`jaxnn_nonconv.rare.mc_entries`).
+    ``no_inactive`` with log10 values (:func:`jaxnn_nonconv.rare_summary.mc_entries`).
 
     >>> from jaxnn_nonconv import problems
     >>> box01 = problems.Problem("x^2", ((0.0, 1.0),))
@@ -320,7 +320,7 @@ def summarize(
         "overflow_trials": int(counts["overflow"].sum()),
         "theory": th,
     }
-    out.update(rare.mc_entries(out))  # not_constant, no_inactive: complements, with log10
+    out.update(rare_summary.mc_entries(out))  # not_constant, no_inactive: complements, with log10
     return out
 
 
@@ -493,7 +493,7 @@ def print_summary(summary: dict[str, Any], console: Any = None) -> None:
     t.add_row(
         "P(network constant on the box)", _fmt_p(const), _fmt_theory(const["lower_bound"], ">= ")
     )
-    t.add_row("P(network not constant)", rare.fmt_small(summary["not_constant"]), "")
-    t.add_row("P(no inactive neuron)", rare.fmt_small(summary["no_inactive"]), "")
+    t.add_row("P(network not constant)", rare_summary.fmt_small(summary["not_constant"]), "")
+    t.add_row("P(no inactive neuron)", rare_summary.fmt_small(summary["no_inactive"]), "")
     t.add_row("fraction of neurons unknown", f"{summary['unknown_fraction']:.4g}", "")
     (console or Console()).print(t)
