@@ -8,6 +8,9 @@ it). Modules, in the direction data flows (each imports only those below it):
   config-driven experiments, their resumable results store, tables and figures.
 * :mod:`~jaxnn_nonconv.failure`: train and estimate P(failure), optionally to a precision target.
 * :mod:`~jaxnn_nonconv.estimate`: failure probabilities with intervals, at init and after training.
+* :mod:`~jaxnn_nonconv.rare`, :mod:`~jaxnn_nonconv.rates`: tiny probabilities by splitting over
+  depth (``rare_event``), their exponential rates and the initializations they demand;
+  :mod:`~jaxnn_nonconv.rare_summary`: their JSON entries and tables.
 * :mod:`~jaxnn_nonconv.inactive`: the inactive-neuron detector (certificates, never wrong).
 * :mod:`~jaxnn_nonconv.levels`: risk levels ``R_k`` and the level a trained net reached.
 * :mod:`~jaxnn_nonconv.train`: vmapped, jit-compiled training of many independent nets.

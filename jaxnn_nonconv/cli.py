@@ -253,6 +253,15 @@ def _add_estimate(sub) -> None:
     _add_precision_flags(
         p, ("any_inactive", "first_layer_neuron_inactive", "constant_network"), 10**7
     )
+    m = p.add_argument_group("method")
+    m.add_argument(
+        "--method",
+        choices=("mc", "splitting"),
+        default="mc",
+        help="mc: plain Monte Carlo (default); splitting: layer-by-layer splitting for tiny "
+        "probabilities (--trials is then the number of particles per replicate)",
+    )
+    m.add_argument("--replicates", type=int, help="splitting: independent runs (default 8)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(func=cmd_estimate)
 
@@ -270,6 +279,13 @@ def cmd_estimate(args) -> int:
             raise config.ConfigError(f"--{name.replace('_', '-')} must be {need}")
     if args.mode == "exact" and cfg.arch[0] != 1:
         raise config.ConfigError(f"--mode exact needs input dimension 1, got {cfg.arch[0]}")
+    if args.method == "splitting" and precision is not None:
+        raise config.ConfigError(
+            "--rel-error / --ci-width work with --method mc only; with splitting, raise --trials "
+            "(particles) or --replicates instead"
+        )
+    if args.method == "splitting" or args.replicates is not None:
+        return _estimate_splitting(args, cfg, opts)
     _setup_jax(cfg.dtype == "float64")
     from jaxnn_nonconv import estimate
 
@@ -289,6 +305,32 @@ def cmd_estimate(args) -> int:
         print(json.dumps(summary.to_dict(), indent=2))
     else:
         estimate.print_summary(summary)
+    return 0
+
+
+def _estimate_splitting(args, cfg, opts) -> int:
+    if args.method != "splitting":
+        raise config.ConfigError("--replicates needs --method splitting")
+    replicates = 8 if args.replicates is None else args.replicates
+    if replicates < 2:
+        raise config.ConfigError(f"--replicates must be an integer >= 2, got {replicates}")
+    if opts.trials < 2:
+        raise config.ConfigError(f"--trials (particles) must be >= 2, got {opts.trials}")
+    _setup_jax(cfg.dtype == "float64")
+    from jaxnn_nonconv import rare, rare_summary
+
+    summary = rare_summary.splitting_summary(
+        cfg,
+        opts.trials,
+        replicates,
+        seed=opts.seed,
+        confidence=args.confidence,
+        max_points=rare.DEFAULT_MAX_POINTS if args.max_points == 1024 else args.max_points,
+    )
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        rare_summary.print_splitting(summary)
     return 0
 
 

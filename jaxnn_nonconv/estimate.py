@@ -41,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn_nonconv import exact_risk, inactive, nets, theory, train
+from jaxnn_nonconv import exact_risk, inactive, nets, rare, rare_summary, theory, train
 from jaxnn_nonconv import levels as risk_levels
 from jaxnn_nonconv.precision import Precision, progress_line
 from jaxnn_nonconv.results import (
@@ -73,8 +73,11 @@ __all__ = [
     "print_summary",
     "proportion",
     "summarize",
+    "rare_event",
     "tally",
 ]
+
+rare_event = rare.rare_event  # splitting over depth for tiny probabilities (arXiv 2006.07075)
 
 DEFAULT_CHUNK = 2**14
 MIN_CHUNK = 2**8
@@ -388,7 +391,8 @@ class InitSummary:
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``jaxnn-nonconv estimate`` (keys ``config``, ``trials``,
         ``first_layer_neuron_inactive``, ``any_inactive``, ``constant_network``,
-        ``inactive_fraction_per_layer``, ``unknown_fraction``, ...)."""
+        ``inactive_fraction_per_layer``, ``unknown_fraction``, ..., and ``method`` (``"mc"``),
+        ``not_constant``, ``no_inactive`` with log10 values as for ``--method splitting``)."""
         out = {k: _json(v) for k, v in self.meta.items()}
         out.update(trials=self.trials, confidence=self.confidence)
         out.update({k: v.to_dict() for k, v in self.probabilities.items()})
@@ -396,6 +400,9 @@ class InitSummary:
         out["unknown_fraction"] = self.unknown_fraction
         out["overflow_trials"] = self.overflow_trials
         out["theory"] = _json(self.theory)
+        out["method"] = "mc"
+        # not_constant / no_inactive: the complements, with log10 values (shared with splitting)
+        out.update(rare_summary.mc_entries(out))
         if self.wall_s is not None:
             out["wall_s"] = self.wall_s
         return out

@@ -1,0 +1,153 @@
+"""Splitting estimator (issue 11) against independent references: the point-box closed forms,
+the first-layer closed form ``(1-p)^H``, plain Monte Carlo, and interval coverage."""
+
+import math
+
+import numpy as np
+import pytest
+
+from jaxnn_nonconv import cli, estimate, problems, rare, rates, train
+
+POINT_BOX = problems.Problem("x^2", ((0.5 - 5e-8, 0.5 + 5e-8),))  # width 1e-7 around 0.5
+
+
+def _cfg(arch, init="normal", problem=POINT_BOX):
+    return train.TrainConfig(arch=tuple(arch), init=init, problem=problem).validate()
+
+
+def _covers(result, log10_truth, slack=0.0):
+    lo, hi = result.log10_ci
+    return lo - slack <= log10_truth <= hi + slack
+
+
+@pytest.mark.parametrize(
+    "widths",
+    [(2,) * 12, (3,) * 6, pytest.param((1, 4, 2, 5), marks=pytest.mark.slow)],
+)
+def test_point_box_not_constant(widths):
+    # On a point every neuron is active with probability 1/2, independently: a layer of width l
+    # is entirely dead with probability 2^-l.
+    truth = sum(math.log10(1 - 2.0**-w) for w in widths)
+    r = rare.rare_event(_cfg((1, *widths, 1)), "not_constant", 512, 4, seed=3)
+    assert r.unknown_fraction < 1e-3
+    assert _covers(r, truth), (r.log10_estimate, r.log10_ci, truth)
+
+
+@pytest.mark.parametrize("widths", [(2,) * 6, pytest.param((4, 3, 5), marks=pytest.mark.slow)])
+def test_point_box_no_inactive(widths):
+    truth = -sum(widths) * math.log10(2)
+    r = rare.rare_event(_cfg((1, *widths, 1)), "no_inactive", 512, 4, seed=5)
+    assert _covers(r, truth), (r.log10_estimate, r.log10_ci, truth)
+
+
+@pytest.mark.slow
+def test_point_box_width2_depth100():
+    truth = 100 * math.log10(0.75)  # 3.2e-13
+    r = rare.rare_event(_cfg((1,) + (2,) * 100 + (1,)), "not_constant", 2048, 8)
+    assert _covers(r, truth), (r.log10_estimate, r.log10_ci, truth)
+    assert r.log10_ci[1] - r.log10_ci[0] < 0.2
+
+
+def test_first_layer_closed_form_h1024():
+    # PyTorch init on [0, 2]: p = 1/4 + 1/16, P(no inactive) = (1 - p)^H ~ 10^-166.6.
+    cfg = _cfg((1, 1024, 1), "pytorch", problems.Problem("x^2", ((0.0, 2.0),)))
+    truth = 1024 * math.log10(1 - 0.3125)
+    r = rare.rare_event(cfg, "no_inactive", 512, 8, max_points=2, seed=1)
+    assert _covers(r, truth), (r.log10_estimate, r.log10_ci, truth)
+    assert r.log10_ci[1] - r.log10_ci[0] < 1.5
+
+
+@pytest.mark.slow
+def test_agrees_with_plain_monte_carlo():
+    # Both can measure ~1e-2: width-2, depth-16 nets on [0, 1] (exact d = 1 detector for MC).
+    cfg = _cfg((1,) + (2,) * 16 + (1,), "normal", problems.Problem("x^2", ((0.0, 1.0),)))
+    mc = estimate.estimate_at_init(cfg, 8000, chunk_size=4096, max_points=64)["not_constant"]
+    sp = rare.rare_event(cfg, "not_constant", 1024, 4, seed=2)
+    assert 3e-3 < mc["estimate"] < 3e-2
+    assert mc["ci"][0] <= sp.ci[1] and sp.ci[0] <= mc["ci"][1], (mc["ci"], sp.ci)
+    assert sp.ci[1] / sp.ci[0] < 1.6
+
+
+def test_interval_coverage_over_seeds():
+    # Nominal 95%; 40 seeds of a case with a known answer: (3/4)^10 on a point box.
+    cfg = _cfg((1,) + (2,) * 10 + (1,))
+    truth = 10 * math.log10(0.75)
+    hits = [_covers(rare.rare_event(cfg, "not_constant", 64, 8, seed=s), truth) for s in range(40)]
+    assert 0.8 <= np.mean(hits) <= 1.0, np.mean(hits)
+
+
+def test_reproducible_and_seed_dependent():
+    cfg = _cfg((1,) + (2,) * 10 + (1,))  # as the coverage test: compiled once
+    a = rare.rare_event(cfg, "not_constant", 64, 8, seed=7)
+    b = rare.rare_event(cfg, "not_constant", 64, 8, seed=7)
+    c = rare.rare_event(cfg, "not_constant", 64, 8, seed=8)
+    assert a.log10_replicates == b.log10_replicates != c.log10_replicates
+
+
+def test_curve_propagation_matches_dense_forward():
+    # The vertices of the image curve give the same layer maxima as a dense grid of inputs
+    # (which can only be lower), and never miss a grid value by more than rounding.
+    import jax
+    import jax.numpy as jnp
+
+    from jaxnn_nonconv import nets
+
+    arch = (1, 3, 3, 3, 1)
+    params = nets.init_params(jax.random.key(4), arch, "normal")
+    x = jnp.linspace(-1.0, 1.0, 20001)[:, None]
+    dense = nets.hidden_preactivations(params, x)
+    pts = jnp.concatenate([jnp.array([[-1.0], [1.0]]), jnp.ones((30, 1))])
+    n = jnp.int32(2)
+    for k, (w, b) in enumerate(params[:-1]):
+        z = pts @ w.T + b[None, :]
+        vmax = jnp.max(jnp.where(jnp.arange(pts.shape[0])[:, None] < n, z, -jnp.inf), axis=0)
+        assert np.all(np.asarray(vmax) >= np.asarray(jnp.max(dense[k], axis=0)) - 1e-5)
+        assert np.allclose(vmax, jnp.max(dense[k], axis=0), atol=1e-3)
+        pts, n, fits = rare._propagate_curve(pts, n, w, b, 32)
+        assert bool(fits)
+
+
+def test_bad_arguments():
+    cfg = _cfg((1, 2, 1))
+    with pytest.raises(ValueError, match="event"):
+        rare.rare_event(cfg, "dead", 8, 2)
+    with pytest.raises(ValueError, match="replicates"):
+        rare.rare_event(cfg, "not_constant", 8, 1)
+    with pytest.raises(ValueError, match="group"):
+        rare.rare_event(_cfg((1, 3, 1)), "no_inactive", 8, 2, group=2)
+
+
+def test_mc_keys_and_zero_count():
+    cfg = _cfg((1, 64, 1), "pytorch", problems.Problem("x^2", ((0.0, 2.0),)))
+    s = estimate.estimate_at_init(cfg, 200, chunk_size=256)
+    assert s["method"] == "mc"
+    ni = s["no_inactive"]
+    assert ni["estimate"] == 0.0 and ni["log10_estimate"] is None
+    assert ni["log10_ci"][0] is None
+    assert ni["log10_ci"][1] == pytest.approx(math.log10(1 - 0.025 ** (1 / 200)))
+    nc = s["not_constant"]
+    assert nc["estimate"] == pytest.approx(1 - s["constant_network"]["estimate"])
+
+
+def test_rates_fit_and_k():
+    depth = np.array([10, 20, 40, 80])
+    fit = rates.fit_rate(depth, depth * math.log10(0.75) + 0.1, [0.02] * 4)
+    assert fit["rate"] == pytest.approx(-math.log(0.75))
+    assert fit["rate_ci"][0] <= fit["rate"] <= fit["rate_ci"][1]
+    # K for an even chance with p = 2^-10: ln 2 / -ln(1 - p) ~ 709.4, so 710.
+    assert 10 ** rates.log10_initializations_needed(-10 * math.log10(2)) == pytest.approx(710)
+
+
+def test_cli_splitting(capsys):
+    argv = "estimate --arch 1,2,2,1 --init normal --box 0:1 --trials 64 --method splitting"
+    code = cli.main([*argv.split(), "--replicates", "2", "--json"])
+    assert code == 0
+    import json
+
+    out = json.loads(capsys.readouterr().out)
+    for key in ("not_constant", "no_inactive"):
+        assert {"estimate", "ci", "log10_estimate", "log10_ci"} <= set(out[key])
+    assert out["method"] == "splitting"
+    assert (
+        cli.main(["estimate", "--arch", "1,2,1", "--method", "splitting", "--replicates", "1"]) == 2
+    )
