@@ -71,6 +71,7 @@ from jaxnn_nonconv.nets import (  # noqa: E402
 )
 from jaxnn_nonconv.precision import Precision  # noqa: E402
 from jaxnn_nonconv.problems import Problem, reference_levels  # noqa: E402
+from jaxnn_nonconv.rare import RareEventResult, rare_event  # noqa: E402
 from jaxnn_nonconv.results import (  # noqa: E402
     ProbabilityEstimate,
     bracketed,
@@ -91,6 +92,7 @@ __all__ = [
     "Precision",
     "ProbabilityEstimate",
     "Problem",
+    "RareEventResult",
     "RunOptions",
     "Tally",
     "TorchMonitor",
@@ -115,6 +117,7 @@ __all__ = [
     "make_monitor",
     "num_params",
     "proportion",
+    "rare_event",
     "realization",
     "reference_levels",
     "run",

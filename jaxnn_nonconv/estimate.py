@@ -72,8 +72,8 @@ __all__ = [
     "iter_init_counts",
     "print_summary",
     "proportion",
-    "summarize",
     "rare_event",
+    "summarize",
     "tally",
 ]
 
