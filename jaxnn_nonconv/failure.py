@@ -54,7 +54,7 @@ class TrainFailure:
 
     Attributes:
       failure: :class:`~jaxnn_nonconv.estimate.FailureEstimate` (criteria with intervals).
-      risk: quantiles of the final risk of the non-diverged trials.
+      risk: quantiles of the final risk of the non-diverged trials (exact where available).
       levels: reference risks ``constant`` (Var f(X)) and ``affine``.
       fraction_at_or_below_constant_level: of the non-diverged trials (``None`` if none).
       meta: ``config``, ``trials``, ``seed``, ``chunk_size``, ``wall_s`` (and ``precision``).
@@ -70,7 +70,8 @@ class TrainFailure:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``jaxnn-nonconv train``: run facts, ``diverged``, ``risk``, ``levels``,
-        ``fraction_at_or_below_constant_level``, ``best_risk``, ``confidence``, ``theory`` and
+        ``fraction_at_or_below_constant_level``, ``best_risk``, ``risk_source`` (``"exact"`` when
+        the exact ``d = 1`` risk replaced the Monte Carlo one), ``confidence``, ``theory`` and
         ``failure``: criterion -> ``estimate``, ``bracket``, ``ci``, ``ci_wilson``, ``count``,
         ``n``, ``bound`` (``risk_gap`` also ``tol`` and ``best_risk``)."""
         f = self.failure
@@ -81,6 +82,7 @@ class TrainFailure:
             "levels": dict(self.levels),
             "fraction_at_or_below_constant_level": self.fraction_at_or_below_constant_level,
             "best_risk": f.best_risk,
+            "risk_source": f.risk_source,
             "confidence": next(iter(f.criteria.values())).confidence,
             "failure": {k: v.to_dict() for k, v in f.criteria.items()},
             "theory": _json(f.theory),
