@@ -221,8 +221,10 @@ def cmd_estimate(args) -> int:
     if args.mode == "exact" and cfg.arch[0] != 1:
         raise config.ConfigError(f"--mode exact needs input dimension 1, got {cfg.arch[0]}")
     _setup_jax(cfg.dtype == "float64")
-    from jaxnn_nonconv import estimate
+    from jaxnn_nonconv import estimate, inactive
 
+    if reason := inactive.not_applicable(cfg.activation):
+        raise config.ConfigError(f"estimate counts inactive ReLU neurons, but {reason}")
     summary = estimate.estimate_at_init(
         cfg,
         opts.trials,

@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
-from jaxnn_nonconv import inactive, nets, theory, train
+from jaxnn_nonconv import exact1d, inactive, nets, theory, train
 
 DEFAULT_CHUNK = 2**14
 DEFAULT_CONFIDENCE = 0.95
@@ -120,11 +120,12 @@ def _compiled_init_chunk(cfg: train.TrainConfig, detector_kw: tuple) -> Any:
     return jax.jit(chunk)
 
 
-def _collect(parts: list, n: int) -> dict[str, np.ndarray]:
-    out = {
-        k: np.concatenate([np.asarray(getattr(p, k)) for p in parts])[:n] for k in parts[0]._fields
-    }
-    return out
+def _collect(parts: list[dict[str, np.ndarray]], n: int) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([p[k] for p in parts])[:n] for k in parts[0]}
+
+
+def _host(counts: inactive.Counts) -> dict[str, np.ndarray]:
+    return {k: np.asarray(v) for k, v in counts._asdict().items()}
 
 
 def counts_at_init(
@@ -158,18 +159,25 @@ def counts_at_init(
     ((5, 1), [0, 1, 2, 3, 4])
     """
     cfg = cfg.validate()
+    if reason := inactive.not_applicable(cfg.activation):
+        raise ValueError(f"counts_at_init: {reason}")
     train._check_dtype_enabled(cfg)
     train._check_count(n_trials, "n_trials")
     train._check_count(chunk_size, "chunk_size")
-    kw = tuple(_detector_kw(mode, grid, n_probe, max_points).items())
-    fn = _compiled_init_chunk(cfg, kw)
+    kw = _detector_kw(mode, grid, n_probe, max_points)
+    ladder = inactive.capacities(cfg.arch, mode, max_points)
     n_chunks = -(-n_trials // chunk_size)
     base_key = jax.random.key(seed)  # as train.trial_key: every int seed, not only uint32 ones
 
+    def run(cap, idx):
+        fn = _compiled_init_chunk(cfg, tuple({**kw, "max_points": cap}.items()))
+        return _host(fn(base_key, jnp.asarray(idx, jnp.uint32)))
+
     def run_chunks():
         for c in range(n_chunks):
-            idx = jnp.arange(c * chunk_size, (c + 1) * chunk_size, dtype=jnp.uint32)
-            yield fn(base_key, idx)
+            idx = np.arange(c * chunk_size, (c + 1) * chunk_size)
+            # Exact d = 1 mode: small breakpoint capacity first, overflowing trials redone larger.
+            yield exact1d.refine_overflow(run, idx, run(ladder[0], idx), ladder, chunk_size)
 
     parts = list(train.progress_iter(run_chunks(), n_chunks, progress, "init chunks"))
     out = _collect(parts, n_trials)
@@ -208,18 +216,20 @@ def counts_of_params(
         raise ValueError(f"theta must have shape (M, P) with M >= 1, got {theta.shape}")
     m = theta.shape[0]
     trials = np.arange(m) if trials is None else np.asarray(trials)
-    detect = inactive.make_detector(
-        tuple((float(a), float(b)) for a, b in box),
-        dtype=str(theta.dtype),
-        **_detector_kw(mode, grid, n_probe, max_points),
-    )
+    box = tuple((float(a), float(b)) for a, b in box)
+    ladder = inactive.capacities(arch, mode, max_points)
+
+    def run(cap, rows):
+        kw = _detector_kw(mode, grid, n_probe, cap)
+        fn = _compiled_flat_chunk(inactive.make_detector(box, dtype=str(theta.dtype), **kw), arch)
+        return _host(fn(jnp.asarray(theta[rows]), jnp.asarray(trials[rows], jnp.uint32)))
+
     chunk_size = min(chunk_size, max(m, 1))
-    fn = _compiled_flat_chunk(detect, arch)
     parts = []
     for lo in range(0, m, chunk_size):
         rows = np.arange(lo, lo + chunk_size)
         rows = np.minimum(rows, m - 1)  # pad with the last trial; dropped below
-        parts.append(fn(jnp.asarray(theta[rows]), jnp.asarray(trials[rows], jnp.uint32)))
+        parts.append(exact1d.refine_overflow(run, rows, run(ladder[0], rows), ladder, chunk_size))
     out = _collect(parts, m)
     out["trial"] = trials
     return out
@@ -391,6 +401,8 @@ def failure_after_training(
       ``constant_at_end``: some hidden layer of the final net entirely inactive.
       ``inactive_at_init``: some neuron of the initial net inactive (first-layer ones are
       permanent, so for shallow nets this predicts ``inactive_at_end``).
+      For ``leaky_relu`` and ``softplus`` nets the three inactive-based criteria are ``not
+      applicable``: their entries have ``estimate: None`` and the reason in ``not_applicable``.
 
     Each comes with both intervals; ``theory`` holds :func:`jaxnn_nonconv.theory.summary`, whose
     ``any_inactive_lower_bound`` lower-bounds P(failure) of a shallow net when the target's best
@@ -407,6 +419,20 @@ def failure_after_training(
     risk = np.asarray(result["risk"], np.float64)
     best = float(np.min(risk[~diverged])) if np.any(~diverged) else float("nan")
     fail_risk = diverged | ~(risk <= best + tol)
+    if reason := inactive.not_applicable(cfg.activation):
+        na = {"estimate": None, "bracket": None, "ci": None, "ci_wilson": None, "count": None}
+        na = {**na, "n": m, "not_applicable": reason}
+        return {
+            "trials": m,
+            "tol": tol,
+            "best_risk": best,
+            "diverged": int(diverged.sum()),
+            "criteria": {
+                "risk_gap": proportion(fail_risk.sum(), m, confidence),
+                **{k: dict(na) for k in ("inactive_at_end", "constant_at_end", "inactive_at_init")},
+            },
+            "theory": theory.summary(cfg.arch, cfg.init, cfg.problem.box, cfg.zero_bias),
+        }
     kw = dict(
         trials=result.get("trial"),
         chunk_size=chunk_size,

@@ -19,7 +19,8 @@ bound of the relative rounding error of a dot product of ``n_in`` terms plus a b
 * splitting a cell at an interpolated point adds the interpolation error ``8 eps_mach (|z_m| +
   |z_{m+1}|)``; a misplaced breakpoint only makes the next term larger, never wrong;
 * ReLU: ``relu`` is 1-Lipschitz, and where the chord changes sign inside the cell ``relu(chord)``
-  is within ``min(|z_m|, |z_{m+1}|)`` of the chord of the ``relu`` values;
+  is within ``min(|z_m|, |z_{m+1}|)`` of the chord of the ``relu`` values; where
+  ``max(z_m, z_{m+1}) + eps <= 0`` the output is exactly 0 on the cell (error 0);
 * affine layer: ``eps' = ((1 + g) eps_post + 2 g max(h_m, h_{m+1})) |W|^T + 2 g |b|``.
 
 A neuron is certified inactive only when ``max_m (max(z_m, z_{m+1}) + eps_m) <= 0`` (``upper``),
@@ -177,7 +178,10 @@ def analyze(params: nets.Params, a: jax.Array, b: jax.Array, cap: int) -> Analys
         # relu values by at most min(|z_m|, |z_{m+1}|).
         n0, n1 = z_new[:-1], z_new[1:]
         sign_change = ((n0 < 0) & (n1 > 0)) | ((n0 > 0) & (n1 < 0))
-        eps_post = eps_sub + jnp.where(sign_change, jnp.minimum(jnp.abs(n0), jnp.abs(n1)), 0.0)
+        # A neuron certainly <= 0 on the cell outputs exactly 0 there: no error passes on.
+        dead = jnp.maximum(n0, n1) + eps_sub <= 0
+        mu = jnp.where(sign_change, jnp.minimum(jnp.abs(n0), jnp.abs(n1)), 0.0)
+        eps_post = jnp.where(dead, 0.0, eps_sub + mu)
         h = jax.nn.relu(z_new)
         h_max = jnp.maximum(h[:-1], h[1:])
         # 4. The affine layer at the points, and its error bound per cell.
