@@ -166,47 +166,48 @@ def test_unknowns_are_rare_on_normal_inits():
     assert c["inactive"][:, 1:].sum() > 100  # deep inactive neurons are certified
 
 
-@pytest.mark.parametrize("init", inits.INITS)
-def test_init_runs_are_bit_identical_to_one_draw_per_layer(init):
+def test_init_runs_are_bit_identical_to_one_draw_per_layer():
     arch = (1, 3, 3, 3, 2, 2, 1)
     keys = jax.random.split(jax.random.key(3), 3)
+    for init in ("normal", "he_normal", "rai"):  # plain, scaled normal, and rejection sampling
 
-    def per_layer(key):
-        pairs = zip(arch[:-1], arch[1:])
-        return tuple(
-            inits.init_layer(jax.random.fold_in(key, k), init, a, b) for k, (a, b) in enumerate(pairs)
-        )
+        def per_layer(key, init=init):
+            pairs = zip(arch[:-1], arch[1:])
+            return tuple(
+                inits.init_layer(jax.random.fold_in(key, k), init, a, b)
+                for k, (a, b) in enumerate(pairs)
+            )
 
-    got = jax.jit(jax.vmap(lambda k: nets.init_params(k, arch, init)))(keys)
-    want = jax.jit(jax.vmap(per_layer))(keys)
-    for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
-        np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
+        got = jax.jit(jax.vmap(lambda k, init=init: nets.init_params(k, arch, init)))(keys)
+        want = jax.jit(jax.vmap(per_layer))(keys)
+        for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+            np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
 
 
 DEEP = train.TrainConfig(
-    arch=(1, 4, 4, 4, 4, 1), init="normal", problem=Problem("x^2", ((-2.0, 2.0),))
+    arch=(1, 16, 16, 16, 1), init="normal", problem=Problem("x^2", ((-4.0, 4.0),))
 ).validate()
+DEEP_MAX_POINTS = 128  # ladder (32, 128): most trials overflow the first rung
+
+
+def _compiled(cap):
+    kw = estimate._detector_kw("auto", None, inactive.DEFAULT_PROBES, cap)
+    return estimate._compiled_init_chunk(DEEP, tuple(kw.items()))
 
 
 def test_capacity_ladder_redoes_overflows_and_results_do_not_depend_on_chunking():
-    ladder = inactive.capacities(DEEP.arch, "auto", 1024)
-    assert ladder[0] == exact1d.START_CAPACITY and len(ladder) > 1
-    first = estimate._compiled_init_chunk(DEEP, tuple({**_kw(), "max_points": ladder[0]}.items()))
-    over = np.asarray(first(jax.random.key(0), jnp.arange(512, dtype=jnp.uint32)).overflow)
+    ladder = inactive.capacities(DEEP.arch, "auto", DEEP_MAX_POINTS)
+    assert ladder == (exact1d.START_CAPACITY, DEEP_MAX_POINTS)
+    idx = jnp.arange(256, dtype=jnp.uint32)
+    over = np.asarray(_compiled(ladder[0])(jax.random.key(0), idx).overflow)
     assert over.any(), "the first rung must overflow for some trials, else the ladder is untested"
-    a = estimate.counts_at_init(DEEP, 512, chunk_size=512)
-    b = estimate.counts_at_init(DEEP, 300, chunk_size=128)
-    top = estimate._compiled_init_chunk(DEEP, tuple({**_kw(), "max_points": ladder[-1]}.items()))
-    c = top(jax.random.key(0), jnp.arange(512, dtype=jnp.uint32))
-    assert a["overflow"].sum() == 0
+    a = estimate.counts_at_init(DEEP, 256, chunk_size=256, max_points=DEEP_MAX_POINTS)
+    b = estimate.counts_at_init(DEEP, 100, chunk_size=64, max_points=DEEP_MAX_POINTS)
+    top = _compiled(ladder[-1])(jax.random.key(0), idx)
     for k in a:
-        np.testing.assert_array_equal(a[k][:300], b[k])
+        np.testing.assert_array_equal(a[k][:100], b[k])
         if k != "trial":  # the ladder gives what the top capacity alone gives
-            np.testing.assert_array_equal(a[k], np.asarray(getattr(c, k)))
-
-
-def _kw():
-    return estimate._detector_kw("auto", None, inactive.DEFAULT_PROBES, 1024)
+            np.testing.assert_array_equal(a[k], np.asarray(getattr(top, k)))
 
 
 def test_refine_overflow_only_redoes_overflowing_trials():
@@ -218,9 +219,11 @@ def test_refine_overflow_only_redoes_overflowing_trials():
 
     idx = np.arange(10)
     out = exact1d.refine_overflow(run, idx, run(20, idx), (20, 80, 400), batch=8)
-    np.testing.assert_array_equal(out["value"], np.where(idx < 2, idx + 20, idx + 80))
+    want = np.where(idx < 2, idx + 20, np.where(idx < 8, idx + 80, idx + 400))
+    np.testing.assert_array_equal(out["value"], want)
     assert not out["overflow"].any()
-    assert calls == [(20, 10), (80, 2), (80, 2), (80, 2), (80, 2)]  # 8 trials in batches of 2
+    # 8 trials redone at 80 in batches of 8 * 20 / 80 = 2, then 2 at 400 one by one
+    assert calls == [(20, 10), *[(80, 2)] * 4, (400, 1), (400, 1)]
 
 
 def test_leaky_relu_and_softplus_get_no_relu_verdicts():
