@@ -155,22 +155,45 @@ def analyze(params: nets.Params, a: jax.Array, b: jax.Array, cap: int) -> Analys
         pts, z, eps, overflow = carry
         w, bias = wb
         g = _gamma(w.shape[1], dt)
-        # 1. The zero crossings of ``z`` inside each cell, merged with the points.
+        # 1. The zero crossings of ``z`` strictly inside each cell, sorted and deduplicated per
+        # cell; then cell m contributes ``[pts[m], its crossings]``, already in order, and one
+        # cumsum compacts them (no global sort).
+        n = z.shape[1]
         z0, z1 = z[:-1], z[1:]
         x0, x1 = pts[:-1, None], pts[1:, None]
         cross = ((z0 < 0) & (z1 > 0)) | ((z0 > 0) & (z1 < 0))
         t = z0 / jnp.where(cross, z0 - z1, 1.0)
-        xc = jnp.clip(x0 + (x1 - x0) * t, x0, x1)
-        new = jnp.concatenate([pts, jnp.where(cross, xc, b).reshape(-1)])
-        distinct = jnp.unique(new, size=new.shape[0], fill_value=jnp.inf)  # sorted, inf last
-        overflow = overflow | jnp.isfinite(distinct[cap])
-        new_pts = jnp.where(jnp.isfinite(distinct[:cap]), distinct[:cap], b)
-        # 2. ``z`` at the new points by interpolation in the old cell ``i``; the sub-cells inherit
+        xc = x0 + (x1 - x0) * t
+        xs = jnp.sort(jnp.where(cross & (xc > x0) & (xc < x1), xc, jnp.inf), axis=1)
+        first = jnp.ones((cap - 1, 1), bool)
+        keep_c = jnp.isfinite(xs) & jnp.concatenate([first, xs[:, 1:] != xs[:, :-1]], axis=1)
+        keep_p = jnp.concatenate([jnp.ones((1,), bool), pts[1:] > pts[:-1]])
+        cand_x = jnp.concatenate([jnp.concatenate([x0, xs], axis=1).reshape(-1), pts[-1:]])
+        keep = jnp.concatenate(
+            [jnp.concatenate([keep_p[:-1, None], keep_c], axis=1).reshape(-1), keep_p[-1:]]
+        )
+        parent = jnp.concatenate([jnp.repeat(jnp.arange(cap - 1), n + 1), jnp.array([cap - 1])])
+        is_cross = jnp.concatenate(
+            [jnp.tile(jnp.arange(n + 1) > 0, cap - 1), jnp.zeros((1,), bool)]
+        )
+        pos = jnp.cumsum(keep) - 1
+        overflow = overflow | (pos[-1] >= cap)
+        n_cand = cand_x.shape[0]
+        src = (
+            jnp.full((cap,), n_cand - 1)
+            .at[jnp.where(keep, pos, cap)]
+            .set(jnp.arange(n_cand), mode="drop")
+        )
+        new_pts = cand_x[src]
+        # 2. ``z`` at the new points by interpolation in their cell ``i``; the sub-cells inherit
         # the old cell's error plus the interpolation error at their ends.
-        i = jnp.clip(jnp.searchsorted(pts, new_pts, side="right") - 1, 0, cap - 2)
-        width = pts[i + 1] - pts[i]
-        frac = jnp.where(width > 0, (new_pts - pts[i]) / jnp.where(width > 0, width, 1.0), 0.0)
-        zi, zj = z[i], z[i + 1]
+        i = parent[src]
+        j = jnp.minimum(i + 1, cap - 1)
+        width = pts[j] - pts[i]
+        frac = jnp.where(
+            is_cross[src] & (width > 0), (new_pts - pts[i]) / jnp.where(width > 0, width, 1.0), 0.0
+        )
+        zi, zj = z[i], z[j]
         z_new = zi + (zj - zi) * frac[:, None]
         interp = jnp.where(frac[:, None] > 0, 8 * eps_mach * (jnp.abs(zi) + jnp.abs(zj)), 0.0)
         eps_sub = eps[jnp.minimum(i[:-1], cap - 2)] + jnp.maximum(interp[:-1], interp[1:])
