@@ -10,20 +10,23 @@ current pre-activation at the points; each layer adds the zero crossings of the 
 **Soundness in floating point.** Breakpoints and interpolated values carry rounding errors, so a
 certificate built on the point values alone can be wrong (e.g. a narrow bump on a wide box whose
 computed breakpoint lands one float32 spacing off its peak). :func:`analyze` therefore also carries,
-per cell ``[p_m, p_{m+1}]`` and neuron, a bound ``eps`` such that *both* the real-arithmetic network
-and the float network evaluated at any float ``x`` of the cell lie within ``eps`` of the chord
-through the computed end values. Propagation, with ``g = 2 (2 n_in + 3) eps_mach`` a generous
-bound of the relative rounding error of a dot product of ``n_in`` terms plus a bias:
+per cell ``[p_m, p_{m+1}]`` and neuron, error bounds ``e_l, e_r`` at its two ends such that *both*
+the real-arithmetic network and the float network evaluated at any float ``x`` of the cell lie
+within the linear interpolation of ``e_l, e_r`` of the chord through the computed end values (a
+linear bound keeps an exact 0, e.g. at ``x = 0`` of a zero-bias net, exact). Propagation, with
+``g = 2 (2 n_in + 3) eps_mach`` a generous bound of the relative rounding error of a dot product of
+``n_in`` terms plus a bias:
 
-* layer 1: ``eps = 2 g (|w| max(|p_m|, |p_{m+1}|) + |c|)`` (the real function is linear);
+* layer 1: ``e = 2 g (|w| |p| + |c|)`` at each end ``p`` (the real function is linear, the
+  rounding bound convex);
 * splitting a cell at an interpolated point adds the interpolation error ``8 eps_mach (|z_m| +
   |z_{m+1}|)``; a misplaced breakpoint only makes the next term larger, never wrong;
 * ReLU: ``relu`` is 1-Lipschitz, and where the chord changes sign inside the cell ``relu(chord)``
-  is within ``min(|z_m|, |z_{m+1}|)`` of the chord of the ``relu`` values; where
-  ``max(z_m, z_{m+1}) + eps <= 0`` the output is exactly 0 on the cell (error 0);
-* affine layer: ``eps' = ((1 + g) eps_post + 2 g max(h_m, h_{m+1})) |W|^T + 2 g |b|``.
+  is within ``min(|z_m|, |z_{m+1}|)`` of the chord of the ``relu`` values (added at both ends);
+  where ``max(z_m + e_l, z_{m+1} + e_r) <= 0`` the output is exactly 0 on the cell (error 0);
+* affine layer, at each end: ``e' = ((1 + g) e_post + 2 g h) |W|^T + 2 g |b|``.
 
-A neuron is certified inactive only when ``max_m (max(z_m, z_{m+1}) + eps_m) <= 0`` (``upper``),
+A neuron is certified inactive only when ``max_m max(z_m + e_l, z_{m+1} + e_r) <= 0`` (``upper``),
 which then holds for the real network and for the float network at every float input of the box.
 Active certificates are real float evaluations: the network is run forward at the final points
 (which include every breakpoint) and at the fixed sample, and a neuron is active when some value is
@@ -113,9 +116,12 @@ def point_bound(widths: Sequence[int], max_points: int) -> int:
     return max(min(int(max_points), bound), 2)
 
 
-def _cell_max(z: jax.Array, eps: jax.Array) -> jax.Array:
-    """``max_m max(z_m, z_{m+1}) + eps_m`` over cells: ``(cap, n)``, ``(cap-1, n)`` -> ``(n,)``."""
-    return jnp.max(jnp.maximum(z[:-1], z[1:]) + eps, axis=0)
+def _cell_max(z: jax.Array, e_l: jax.Array, e_r: jax.Array) -> jax.Array:
+    """``max_m max(z_m + e_l_m, z_{m+1} + e_r_m)``: the max of chord plus linear error bound.
+
+    Shapes ``(cap, n)``, ``(cap-1, n)``, ``(cap-1, n)`` -> ``(n,)``.
+    """
+    return jnp.max(jnp.maximum(z[:-1] + e_l, z[1:] + e_r), axis=0)
 
 
 def analyze(params: nets.Params, a: jax.Array, b: jax.Array, cap: int) -> Analysis:
@@ -148,11 +154,18 @@ def analyze(params: nets.Params, a: jax.Array, b: jax.Array, cap: int) -> Analys
     eps_mach = float(jnp.finfo(dt).eps)
     pts = jnp.full((cap,), b, dt).at[0].set(a)
     z = pts[:, None] * w0[None, :, 0] + b0[None, :]
-    span = jnp.maximum(jnp.abs(pts[:-1]), jnp.abs(pts[1:]))[:, None]
-    eps = 2 * _gamma(1, dt) * (jnp.abs(w0[None, :, 0]) * span + jnp.abs(b0)[None, :])
+    g1 = 2 * _gamma(1, dt)
+    e_left = g1 * (jnp.abs(w0[None, :, 0]) * jnp.abs(pts[:-1, None]) + jnp.abs(b0)[None, :])
+    e_right = g1 * (jnp.abs(w0[None, :, 0]) * jnp.abs(pts[1:, None]) + jnp.abs(b0)[None, :])
+
+    def e_at(e_l, e_r, frac):
+        """The linear error bound of a cell at relative position ``frac``, rounded up."""
+        mid = (e_l * (1 - frac) + e_r * frac) * (1 + 16 * eps_mach)
+        mid = mid + 8 * eps_mach * jnp.maximum(e_l, e_r)
+        return jnp.where(frac == 0, e_l, jnp.where(frac == 1, e_r, mid))
 
     def layer(carry, wb):
-        pts, z, eps, overflow = carry
+        pts, z, e_l, e_r, overflow = carry
         w, bias = wb
         g = _gamma(w.shape[1], dt)
         # 1. The zero crossings of ``z`` strictly inside each cell, sorted and deduplicated per
@@ -196,30 +209,38 @@ def analyze(params: nets.Params, a: jax.Array, b: jax.Array, cap: int) -> Analys
         zi, zj = z[i], z[j]
         z_new = zi + (zj - zi) * frac[:, None]
         interp = jnp.where(frac[:, None] > 0, 8 * eps_mach * (jnp.abs(zi) + jnp.abs(zj)), 0.0)
-        eps_sub = eps[jnp.minimum(i[:-1], cap - 2)] + jnp.maximum(interp[:-1], interp[1:])
+        # Each sub-cell [q_m, q_{m+1}] lies in the old cell c_m of q_m; its end errors are the
+        # old cell's (linear) error at q_m and q_{m+1} plus the interpolation errors there.
+        cell = jnp.minimum(i, cap - 2)
+        pos = jnp.where(i == cap - 1, 1.0, frac)  # position of each new point in its cell
+        c = cell[:-1]
+        pos_r = jnp.where(cell[1:] == c, pos[1:], 1.0)  # q_{m+1} is the old cell's right end
+        el_sub = e_at(e_l[c], e_r[c], pos[:-1, None]) + interp[:-1]
+        er_sub = e_at(e_l[c], e_r[c], pos_r[:, None]) + interp[1:]
         # 3. ReLU: where the chord changes sign inside a cell, relu(chord) leaves the chord of the
         # relu values by at most min(|z_m|, |z_{m+1}|).
         n0, n1 = z_new[:-1], z_new[1:]
         sign_change = ((n0 < 0) & (n1 > 0)) | ((n0 > 0) & (n1 < 0))
         # A neuron certainly <= 0 on the cell outputs exactly 0 there: no error passes on.
-        dead = jnp.maximum(n0, n1) + eps_sub <= 0
+        dead = jnp.maximum(n0 + el_sub, n1 + er_sub) <= 0
         mu = jnp.where(sign_change, jnp.minimum(jnp.abs(n0), jnp.abs(n1)), 0.0)
-        eps_post = jnp.where(dead, 0.0, eps_sub + mu)
+        el_post = jnp.where(dead, 0.0, el_sub + mu)
+        er_post = jnp.where(dead, 0.0, er_sub + mu)
         h = jax.nn.relu(z_new)
-        h_max = jnp.maximum(h[:-1], h[1:])
-        # 4. The affine layer at the points, and its error bound per cell.
+        # 4. The affine layer at the points, and its error bound at both ends of every cell.
         z_next = h @ w.T + bias[None, :]
-        eps_next = ((1 + g) * eps_post + 2 * g * h_max) @ jnp.abs(w).T + 2 * g * jnp.abs(bias)[
-            None, :
-        ]
-        upper = jnp.where(overflow, jnp.inf, _cell_max(z_next, eps_next))
-        return (new_pts, z_next, eps_next, overflow), (jnp.max(z_next, axis=0), upper, overflow)
+        abs_w, abs_b = jnp.abs(w).T, 2 * g * jnp.abs(bias)[None, :]
+        el_next = ((1 + g) * el_post + 2 * g * h[:-1]) @ abs_w + abs_b
+        er_next = ((1 + g) * er_post + 2 * g * h[1:]) @ abs_w + abs_b
+        upper = jnp.where(overflow, jnp.inf, _cell_max(z_next, el_next, er_next))
+        carry = (new_pts, z_next, el_next, er_next, overflow)
+        return carry, (jnp.max(z_next, axis=0), upper, overflow)
 
     no = jnp.zeros((), bool)
-    carry, outs = scan_layers(layer, (pts, z, eps, no), hidden[1:])
+    carry, outs = scan_layers(layer, (pts, z, e_left, e_right, no), hidden[1:])
     final_pts = carry[0]
     maxes = (jnp.max(z, axis=0), *(o[0] for o in outs))
-    upper = (_cell_max(z, eps), *(o[1] for o in outs))
+    upper = (_cell_max(z, e_left, e_right), *(o[1] for o in outs))
     overflow = (no, *(o[2] for o in outs))
     witness = tuple(jnp.max(v, axis=0) for v in forward(params, final_pts[:, None]))
     return Analysis(maxes, upper, witness, overflow, final_pts)
