@@ -186,7 +186,7 @@ def _add_estimate(sub) -> None:
         "--mode",
         choices=("auto", "exact", "ibp"),
         default="auto",
-        help="exact (d = 1, decides every neuron) or ibp; auto picks (default)",
+        help="exact (d = 1; unknown only within float rounding of 0) or ibp; auto picks (default)",
     )
     d.add_argument("--grid", type=int, help="ibp sub-boxes per coordinate (default ~256 cells)")
     d.add_argument(

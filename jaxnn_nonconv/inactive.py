@@ -22,8 +22,10 @@ Certificates, per hidden neuron:
 * ``mode="exact"`` (``d = 1``): the network is piecewise linear in ``x``. On the intervals between
   the breakpoints of layers ``< k`` (points where an earlier neuron changes sign) the
   pre-activations of layer ``k`` are linear, so their maximum over ``[a, b]`` is their maximum over
-  those breakpoints and ``a, b``. Layer by layer this decides every neuron; nothing is unknown
-  unless the breakpoints overflow ``max_points`` (reported).
+  those breakpoints and ``a, b`` (:mod:`jaxnn_nonconv.exact1d`). Inactive only with a margin
+  covering float rounding, active only on a positive float evaluation at a breakpoint: unknown
+  only within rounding of 0, or when the breakpoints overflow ``max_points`` (reported). Small
+  capacities are tried first (:func:`capacities`).
 * ``empirical_inactive``: the practitioner's check, never ``> 0`` on a fixed random sample of the
   box (not a certificate: it over-reports neurons active only on a small part of the box).
 """
