@@ -242,7 +242,7 @@ def analyze(params: nets.Params, a: jax.Array, b: jax.Array, cap: int) -> Analys
     maxes = (jnp.max(z, axis=0), *(o[0] for o in outs))
     upper = (_cell_max(z, e_left, e_right), *(o[1] for o in outs))
     overflow = (no, *(o[2] for o in outs))
-    witness = tuple(jnp.max(v, axis=0) for v in forward(params, final_pts[:, None]))
+    witness = forward_max(params, final_pts[:, None])
     return Analysis(maxes, upper, witness, overflow, final_pts)
 
 
@@ -269,6 +269,31 @@ def forward(params: nets.Params, x: jax.Array) -> list[jax.Array]:
 
     _, outs = scan_layers(layer, z, hidden[1:])
     return [z, *outs]
+
+
+def forward_max(params: nets.Params, x: jax.Array) -> tuple[jax.Array, ...]:
+    """Per hidden layer, ``(l_k,)`` max over ``x: (n, d)`` of the float network's pre-activation.
+
+    As :func:`forward` followed by a max over the points, reduced inside the scan so that memory
+    does not grow with depth.
+
+    >>> params = nets.init_params(jax.random.key(0), (1, 3, 3, 3, 1))
+    >>> x = jnp.linspace(-1.0, 1.0, 5)[:, None]
+    >>> all(bool(jnp.array_equal(u, v.max(axis=0))) for u, v in
+    ...     zip(forward_max(params, x), forward(params, x)))
+    True
+    """
+    hidden = params[:-1]
+    w0, b0 = hidden[0]
+    z = x @ w0.T + b0[None, :]
+
+    def layer(z, wb):
+        w, bias = wb
+        z_next = jax.nn.relu(z) @ w.T + bias[None, :]
+        return z_next, jnp.max(z_next, axis=0)
+
+    _, outs = scan_layers(layer, z, hidden[1:])
+    return (jnp.max(z, axis=0), *outs)
 
 
 def capacity_ladder(max_points: int, bound: int, start: int = START_CAPACITY) -> tuple[int, ...]:

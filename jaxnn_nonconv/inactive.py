@@ -387,8 +387,9 @@ def classify(
         # A linear function's max over a 1-D sample is at the sample's extreme points.
         x = jnp.stack([jnp.min(sample[:, 0]), jnp.max(sample[:, 0])])
         z_points = [nets.hidden_preactivations(params, x[:, None])[0]]
-    elif mode == "exact":  # one scan per run of equal-width layers: compile time flat in depth
-        z_points = exact1d.forward(params, points)
+    elif mode == "exact":  # the sample's max per neuron (all ``points`` are sample here),
+        # reduced inside one scan per run of equal-width layers: flat in depth
+        z_points = [m[None, :] for m in exact1d.forward_max(params, points)]
     else:
         z_points = nets.hidden_preactivations(params, points)
     empirical = tuple(~jnp.any(z[:n_sample] > 0, axis=0) for z in z_points)
