@@ -233,7 +233,7 @@ def _add_estimate(sub) -> None:
         "--mode",
         choices=("auto", "exact", "ibp"),
         default="auto",
-        help="exact (d = 1, decides every neuron) or ibp; auto picks (default)",
+        help="exact (d = 1; unknown only within float rounding of 0) or ibp; auto picks (default)",
     )
     d.add_argument("--grid", type=int, help="ibp sub-boxes per coordinate (default ~256 cells)")
     d.add_argument(
@@ -287,8 +287,10 @@ def cmd_estimate(args) -> int:
     if args.method == "splitting" or args.replicates is not None:
         return _estimate_splitting(args, cfg, opts)
     _setup_jax(cfg.dtype == "float64")
-    from jaxnn_nonconv import estimate
+    from jaxnn_nonconv import estimate, inactive
 
+    if reason := inactive.not_applicable(cfg.activation):
+        raise config.ConfigError(f"estimate counts inactive ReLU neurons, but {reason}")
     summary = estimate.estimate_at_init(
         cfg,
         opts.trials,

@@ -41,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn_nonconv import exact_risk, inactive, nets, rare, rare_summary, theory, train
+from jaxnn_nonconv import exact1d, exact_risk, inactive, nets, rare, rare_summary, theory, train
 from jaxnn_nonconv import levels as risk_levels
 from jaxnn_nonconv.precision import Precision, progress_line
 from jaxnn_nonconv.results import (
@@ -117,9 +117,9 @@ def _compiled_init_chunk(cfg: train.TrainConfig, detector_kw: tuple) -> Any:
     return jax.jit(chunk)
 
 
-def _host(counts, n_real: int) -> dict[str, np.ndarray]:
-    """The first ``n_real`` rows of a device :class:`~jaxnn_nonconv.inactive.Counts` as NumPy."""
-    return {k: np.asarray(v)[:n_real] for k, v in counts._asdict().items()}
+def _host(counts: inactive.Counts) -> dict[str, np.ndarray]:
+    """A device :class:`~jaxnn_nonconv.inactive.Counts` as NumPy arrays."""
+    return {k: np.asarray(v) for k, v in counts._asdict().items()}
 
 
 def iter_init_counts(
@@ -141,19 +141,28 @@ def iter_init_counts(
     ``chunk_size=None`` is :func:`default_chunk` ``(n_trials)``.
     """
     cfg = cfg.validate()
+    if reason := inactive.not_applicable(cfg.activation):
+        raise ValueError(f"inactive-neuron estimates: {reason}")
     train._check_dtype_enabled(cfg)
     train._check_count(n_trials, "n_trials")
     chunk_size = default_chunk(n_trials) if chunk_size is None else chunk_size
     train._check_count(chunk_size, "chunk_size")
-    kw = tuple(_detector_kw(mode, grid, n_probe, max_points).items())
-    fn = _compiled_init_chunk(cfg, kw)
+    kw = _detector_kw(mode, grid, n_probe, max_points)
+    ladder = inactive.capacities(cfg.arch, mode, max_points)
     n_chunks = -(-n_trials // chunk_size)
     base_key = jax.random.key(seed)  # as train.trial_key: every int seed, not only uint32 ones
+
+    def run(cap, idx):
+        fn = _compiled_init_chunk(cfg, tuple({**kw, "max_points": cap}.items()))
+        return _host(fn(base_key, jnp.asarray(idx, jnp.uint32)))
+
     for c in range(start_chunk, n_chunks):
-        idx = jnp.arange(c * chunk_size, (c + 1) * chunk_size, dtype=jnp.uint32)
+        idx = np.arange(c * chunk_size, (c + 1) * chunk_size)
         n_real = min(chunk_size, n_trials - c * chunk_size)
-        out = _host(fn(base_key, idx), n_real)
-        out["trial"] = np.arange(c * chunk_size, c * chunk_size + n_real)
+        # Exact d = 1 mode: small breakpoint capacity first, overflowing trials redone larger.
+        out = exact1d.refine_overflow(run, idx, run(ladder[0], idx), ladder, chunk_size)
+        out = {k: v[:n_real] for k, v in out.items()}
+        out["trial"] = idx[:n_real]
         yield c, out
 
 
@@ -244,22 +253,21 @@ def counts_of_params(
         raise ValueError(f"theta must have shape (M, P) with M >= 1, got {theta.shape}")
     m = theta.shape[0]
     trials = np.arange(m) if trials is None else np.asarray(trials)
-    detect = inactive.make_detector(
-        tuple((float(a), float(b)) for a, b in box),
-        dtype=str(theta.dtype),
-        **_detector_kw(mode, grid, n_probe, max_points),
-    )
+    box = tuple((float(a), float(b)) for a, b in box)
+    ladder = inactive.capacities(arch, mode, max_points)
+
+    def run(cap, rows):
+        kw = _detector_kw(mode, grid, n_probe, cap)
+        fn = _compiled_flat_chunk(inactive.make_detector(box, dtype=str(theta.dtype), **kw), arch)
+        return _host(fn(jnp.asarray(theta[rows]), jnp.asarray(trials[rows], jnp.uint32)))
+
     chunk_size = min(chunk_size, max(m, 1))
-    fn = _compiled_flat_chunk(detect, arch)
     parts = []
     for lo in range(0, m, chunk_size):
         rows = np.arange(lo, lo + chunk_size)
         rows = np.minimum(rows, m - 1)  # pad with the last trial; dropped below
-        n_real = min(chunk_size, m - lo)
-        parts.append(
-            _host(fn(jnp.asarray(theta[rows]), jnp.asarray(trials[rows], jnp.uint32)), n_real)
-        )
-    out = _concat(parts)
+        parts.append(exact1d.refine_overflow(run, rows, run(ladder[0], rows), ladder, chunk_size))
+    out = {k: v[:m] for k, v in _concat(parts).items()}
     out["trial"] = trials
     return out
 
@@ -636,8 +644,8 @@ def _any_inactive(c: Mapping[str, np.ndarray], fails: np.ndarray) -> tuple[np.nd
 
 
 def failure_flags(
-    end: Mapping[str, np.ndarray],
-    init: Mapping[str, np.ndarray],
+    end: Mapping[str, np.ndarray] | None,
+    init: Mapping[str, np.ndarray] | None,
     risk: np.ndarray,
     diverged: np.ndarray,
     tol: float,
@@ -645,13 +653,16 @@ def failure_flags(
     """Per-trial ``(certain, possible)`` failure flags of every criterion.
 
     Args:
-      end, init: per-trial counts of the final and the initial nets (:func:`counts_of_params`).
+      end, init: per-trial counts of the final and the initial nets (:func:`counts_of_params`);
+        ``None`` gives the ``risk_gap`` flags only.
       risk: ``(M,)`` final risks; diverged: ``(M,)`` bool; tol: tolerance of ``risk_gap``.
     """
     diverged = np.asarray(diverged, bool)
     risk = np.asarray(risk, np.float64)
     best = float(np.min(risk[~diverged])) if np.any(~diverged) else float("nan")
     fail_risk = diverged | ~(risk <= best + tol)
+    if end is None:  # no detection (non-ReLU nets): only the risk criterion
+        return {"risk_gap": (fail_risk, fail_risk)}
     return {
         "risk_gap": (fail_risk, fail_risk),
         "inactive_at_end": _any_inactive(end, diverged),
@@ -729,6 +740,8 @@ def failure_after_training(
       ``not_global`` (with ``levels`` ``R_0..R_H`` and exact risks): exact risk above
       ``R_H + level_tol min(R_(H-1) - R_H, R_H)`` (:func:`jaxnn_nonconv.levels.classify`); a
       trial whose exact risk overflowed is counted only in the upper end of the bracket.
+      For ``leaky_relu`` and ``softplus`` nets the three inactive-based criteria are ``not
+      applicable``: their entries have ``estimate: None`` and the reason in ``not_applicable``.
 
     Each comes with both intervals and theory's lower ``bound`` where one applies
     (:func:`jaxnn_nonconv.theory.summary`; for a shallow net ``any_inactive_lower_bound`` bounds
@@ -746,6 +759,8 @@ def failure_after_training(
     cfg = cfg.validate()
     if levels is not None and len(levels) != cfg.arch[1] + 1:
         raise ValueError(f"levels must be R_0..R_H for width H = {cfg.arch[1]}, got {len(levels)}")
+    if inactive.not_applicable(cfg.activation):
+        return not_applicable_failure(cfg, result["risk"], result["diverged"], tol, confidence)
     kw = dict(
         trials=result.get("trial"),
         chunk_size=chunk_size,
@@ -776,6 +791,31 @@ def failure_after_training(
     out = failure_of_flags(flags, risk, result["diverged"], tol, th, confidence)
     return dataclasses.replace(
         out, risk_source="monte_carlo" if exact is None else "exact", level_tol=level_tol_h
+    )
+
+
+INACTIVE_CRITERIA = ("inactive_at_end", "constant_at_end", "inactive_at_init")
+
+
+def not_applicable_failure(
+    cfg: train.TrainConfig,
+    risk: np.ndarray,
+    diverged: np.ndarray,
+    tol: float,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> FailureEstimate:
+    """:class:`FailureEstimate` of a net whose activation has no inactive neurons (leaky ReLU,
+    softplus): ``risk_gap`` only; the inactive-based criteria have ``estimate: None`` and the
+    reason in ``not_applicable`` (never a ReLU verdict for a non-ReLU net)."""
+    reason = inactive.not_applicable(cfg.activation)
+    m = len(risk)
+    flags = {"risk_gap": failure_flags(None, None, risk, diverged, tol)["risk_gap"]}
+    th = theory.summary(cfg.arch, cfg.init, cfg.problem.box, cfg.zero_bias)
+    out = failure_of_flags(flags, risk, diverged, tol, th, confidence)
+    na = ProbabilityEstimate(None, None, None, None, None, m, confidence)
+    na = na.with_extra(not_applicable=reason)
+    return dataclasses.replace(
+        out, criteria={**out.criteria, **dict.fromkeys(INACTIVE_CRITERIA, na)}
     )
 
 

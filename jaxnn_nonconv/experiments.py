@@ -124,7 +124,9 @@ def load(path: str | Path, full: bool = False) -> Experiment:
     try:
         exp = _from_tables(path.stem, data, full)
         for cell in exp.cells():  # validate every cell now, not hours into the run
-            exp.cell_config(cell)
+            cfg = exp.cell_config(cell)
+            if reason := inactive.not_applicable(cfg.activation):
+                raise config.ConfigError(f"experiments report inactive ReLU neurons, but {reason}")
     except config.ConfigError as e:
         raise config.with_line(e, path, text) from None
     return exp

