@@ -40,9 +40,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn_nonconv import nets
+from jaxnn_nonconv import detect_nd, nets
 
-MODES: tuple[str, ...] = ("auto", "exact", "ibp")
+MODES: tuple[str, ...] = ("auto", "exact", "ibp", "crown")
 DEFAULT_CELLS = 256  # sub-boxes of the IBP grid when ``grid`` is not given
 DEFAULT_PROBES = 64  # size of the fixed random sample (a training batch's worth)
 DEFAULT_MAX_POINTS = 1024  # breakpoint capacity of the exact d = 1 mode
@@ -340,17 +340,17 @@ def default_grid(d: int, cells: int = DEFAULT_CELLS) -> int:
 
 
 def resolve_mode(mode: str, d: int) -> str:
-    """``auto`` is ``exact`` for ``d = 1`` and ``ibp`` otherwise.
+    """``auto`` is ``exact`` for ``d <= 2`` and ``crown`` otherwise.
 
-    >>> resolve_mode("auto", 1), resolve_mode("auto", 3)
-    ('exact', 'ibp')
+    >>> resolve_mode("auto", 1), resolve_mode("auto", 2), resolve_mode("auto", 3)
+    ('exact', 'exact', 'crown')
     """
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
     if mode == "auto":
-        return "exact" if d == 1 else "ibp"
-    if mode == "exact" and d != 1:
-        raise ValueError(f"exact mode needs input dimension 1, got {d}; use mode='ibp'")
+        return "exact" if d <= 2 else "crown"
+    if mode == "exact" and d > 2:
+        raise ValueError(f"exact mode needs input dimension 1 or 2, got {d}; use mode='crown'")
     return mode
 
 
@@ -373,8 +373,9 @@ def classify(
       sample: ``(S, d)`` points of the box (e.g. a training batch): the empirical check, and an
         active certificate.
       probe: optional ``(P, d)`` extra points of the box (:func:`probe_points`), used as active
-        certificates in ibp mode only.
-      mode: ``auto``, ``exact`` (``d = 1``) or ``ibp``.
+        certificates in every mode but the ``d = 1`` exact one.
+      mode: ``auto``, ``exact`` (``d <= 2``), ``ibp`` or ``crown`` (backward linear bounds with
+        branch and bound, :mod:`jaxnn_nonconv.detect_nd`).
       grid: IBP sub-boxes per coordinate (default :func:`default_grid`).
       max_points: breakpoint capacity of the exact mode.
 
@@ -393,7 +394,7 @@ def classify(
     mode = resolve_mode(mode, d)
     hidden = params[:-1]
     n_sample = sample.shape[0]
-    if mode == "ibp" and probe is not None and len(hidden) > 1:
+    if (mode != "exact" or d > 1) and probe is not None and len(hidden) > 1:
         points = jnp.concatenate([sample, probe.astype(sample.dtype)])
     else:
         points = sample
@@ -409,7 +410,12 @@ def classify(
     first = first_layer_inactive(params, lo, hi)
     inactive, active = [first], [~first]
     overflow = jnp.zeros((), bool)
-    if mode == "exact":
+    if mode == "crown" or (mode == "exact" and d > 1):
+        if len(hidden) > 1:  # d > 1 exact and crown modes: see ``detect_nd``
+            deep = detect_nd.classify_deep(params, lo, hi, mode, witnessed, dead_sign)
+            inactive.extend(deep[0])
+            active.extend(deep[1])
+    elif mode == "exact":
         maxes, overflows = exact_1d_max(params, lo[0], hi[0], max_points)
         for k in range(1, len(hidden)):
             inactive.append(((maxes[k] <= 0) & ~overflows[k]) | dead_sign[k])
