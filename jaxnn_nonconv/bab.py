@@ -72,8 +72,9 @@ def decide(
       lo, hi: ``(d,)`` the box, in the parameters' dtype.
       known: ``(N,)`` bool, neurons already decided elsewhere: never open, never certified
         ``inactive`` here (``active`` still reports witnesses).
-      pool: sub-boxes held at once (at least ``2^d`` unless ``d > 5``, then 1 to start).
-      rounds: split rounds at most.
+      pool: sub-boxes held at once (the start is a ``2^d`` grid when ``2^d <= pool`` and
+        ``d <= 5``, else the whole box).
+      rounds: split rounds at most; ``0`` bounds the starting sub-boxes once.
 
     Returns:
       A :class:`Decision`.
@@ -162,10 +163,13 @@ def decide(
         return progress & (state[4] < rounds)
 
     n = sum(w.shape[0] for w, _ in hidden[1:])
-    state0 = (box_lo, box_hi, valid, jnp.zeros(n, bool), jnp.zeros((), jnp.int32))
-    state, _ = jax.lax.while_loop(cond, body, (state0, jnp.ones((), bool)))
+    state = (box_lo, box_hi, valid, jnp.zeros(n, bool), jnp.zeros((), jnp.int32))
+    if rounds > 0:
+        state, _ = jax.lax.while_loop(cond, body, (state, jnp.ones((), bool)))
     box_lo, box_hi, valid, active, r = state
-    _, upper = evaluate(box_lo, box_hi, valid)
+    bnd, upper = evaluate(box_lo, box_hi, valid)
+    open_ = ~known & ~active & jnp.any(upper > 0, axis=0)
+    active = active | witnesses(bnd, upper, box_lo, box_hi, valid, open_)
     worst = jnp.max(upper, axis=0)
     inactive = ~known & ~active & (worst <= 0)
     return Decision(inactive, active, worst, r)

@@ -15,6 +15,23 @@ import numpy as np
 from jaxnn_nonconv import bab, exact_2d, nets
 
 ND_MODES: tuple[str, ...] = ("exact", "crown")
+REFINE_SHARES = (16, 512)  # branch and bound runs on 1/16 of a batch's trials at a time, or on
+# 1/512 when that many are left: the cost follows the number of hard networks
+
+
+def _start_pool(d: int) -> int:
+    return 2**d if d <= 5 else 1
+
+
+def uses_bab(mode: str, n_hidden: int) -> bool:
+    """Whether :func:`classify_deep` bounds sub-boxes: always in ``crown`` mode; in ``exact`` mode
+    only for layers ``k >= 3`` (layer 2 is exact, and its rare undecided neurons are within
+    rounding of 0, where bounds cannot help).
+
+    >>> uses_bab("exact", 2), uses_bab("exact", 3), uses_bab("crown", 2)
+    (False, True, True)
+    """
+    return n_hidden > 1 and (mode == "crown" or n_hidden > 2)
 
 
 def classify_deep(
@@ -25,19 +42,26 @@ def classify_deep(
     witnessed: list[jax.Array] | tuple[jax.Array, ...],
     dead_sign: list[jax.Array] | tuple[jax.Array, ...],
     *,
+    refine: bool = True,
     pool: int = bab.DEFAULT_POOL,
     rounds: int = bab.DEFAULT_ROUNDS,
 ) -> tuple[list[jax.Array], list[jax.Array]]:
     """``inactive`` and ``active`` masks of hidden layers ``2..L`` of one network.
 
+    Two stages. First, cheap: in ``exact`` mode (``d = 2``) layer 2 by vertex enumeration
+    (:func:`jaxnn_nonconv.exact_2d.layer2_max`); then every deep neuron not yet decided by one
+    round of backward linear bounds on a ``2^d`` grid of sub-boxes. Second (``refine``), branch
+    and bound (:func:`jaxnn_nonconv.bab.decide`) for the neurons still undecided;
+    :func:`refine` runs the same second stage on a batch of networks, only on those that need it.
+
     Args:
-      params: one network with ``d >= 2`` inputs and at least two hidden layers.
+      params: one network with at least two hidden layers.
       lo, hi: ``(d,)`` the box.
-      mode: ``exact`` (``d = 2``: layer 2 by vertex enumeration, deeper layers by branch and
-        bound) or ``crown`` (branch and bound with backward linear bounds for every deep layer).
+      mode: ``exact`` (``d = 2``) or ``crown`` (any ``d``).
       witnessed, dead_sign: per hidden layer ``(l_k,)`` masks: positive at a sample/probe point
         (an ``active`` certificate), sign-dead (an ``inactive`` certificate).
-      pool, rounds: branch-and-bound budget (:func:`jaxnn_nonconv.bab.decide`).
+      refine: run the second stage.
+      pool, rounds: its budget (:func:`jaxnn_nonconv.bab.decide`).
 
     Returns:
       ``(inactive, active)``: lists of ``(l_k,)`` bool masks for ``k = 2..L``.
@@ -63,8 +87,72 @@ def classify_deep(
         r = exact_2d.layer2_max(params, lo, hi)
         ins = ins.at[:n2].set(ins[:n2] | (r.upper <= 0))
         act = act.at[:n2].set(act[:n2] | (r.value > 0))
-    if mode == "crown" or len(hidden) > 2:
-        dec = bab.decide(params, lo, hi, ins | act, pool=pool, rounds=rounds)
+    if uses_bab(mode, len(hidden)):
+        dec = bab.decide(params, lo, hi, ins | act, pool=_start_pool(d), rounds=0)
         ins, act = ins | dec.inactive, act | dec.active
+        if refine:
+            dec = bab.decide(params, lo, hi, ins | act, pool=pool, rounds=rounds)
+            ins, act = ins | dec.inactive, act | dec.active
     cuts = np.cumsum(widths)[:-1].tolist()
     return list(jnp.split(ins, cuts)), list(jnp.split(act, cuts))
+
+
+def refine(
+    params_batch: nets.Params,
+    inactive: tuple[jax.Array, ...],
+    active: tuple[jax.Array, ...],
+    lo: jax.Array,
+    hi: jax.Array,
+    *,
+    pool: int = bab.DEFAULT_POOL,
+    rounds: int = bab.DEFAULT_ROUNDS,
+) -> tuple[tuple[jax.Array, ...], tuple[jax.Array, ...]]:
+    """Second stage of :func:`classify_deep` on a batch, run only on networks that need it.
+
+    Networks with an undecided deep neuron are gathered ``ceil(M / 16)`` at a time, or
+    ``ceil(M / 512)`` when no more are left (:data:`REFINE_SHARES`), and branch and bound runs on
+    them (a ``while_loop`` over such groups), so the cost follows the number of hard networks. Each network's result is the same as with
+    ``classify_deep(..., refine=True)``, whatever the batch.
+
+    Args:
+      params_batch: ``M`` networks (trial axis first).
+      inactive, active: per hidden layer (all layers), ``(M, l_k)`` masks after the first stage.
+      lo, hi: ``(d,)`` the box.
+      pool, rounds: as in :func:`classify_deep`.
+
+    Returns:
+      The updated ``(inactive, active)``, same shapes.
+    """
+    widths = [m.shape[1] for m in inactive[1:]]
+    ins = jnp.concatenate(inactive[1:], axis=1)  # (M, N)
+    act = jnp.concatenate(active[1:], axis=1)
+    m = ins.shape[0]
+    groups = sorted({max(1, -(-m // share)) for share in REFINE_SHARES})
+    todo = jnp.any(~ins & ~act, axis=1)
+
+    def one(params, known):
+        return bab.decide(params, lo, hi, known, pool=pool, rounds=rounds)
+
+    def run_group(group, carry):
+        ins, act, todo = carry
+        idx = jnp.nonzero(todo, size=group, fill_value=m)[0]
+        safe = jnp.minimum(idx, m - 1)
+        sub = jax.tree.map(lambda x: x[safe], params_batch)
+        dec = jax.vmap(one)(sub, ins[safe] | act[safe])
+        ins = ins.at[idx].set(ins[safe] | dec.inactive, mode="drop")
+        act = act.at[idx].set(act[safe] | dec.active, mode="drop")
+        return ins, act, todo.at[idx].set(False, mode="drop")
+
+    def body(carry):
+        if len(groups) == 1:
+            return run_group(groups[0], carry)
+        small = jnp.sum(carry[2]) <= groups[0]
+        return jax.lax.cond(
+            small, lambda c: run_group(groups[0], c), lambda c: run_group(groups[-1], c), carry
+        )
+
+    ins, act, _ = jax.lax.while_loop(lambda c: jnp.any(c[2]), body, (ins, act, todo))
+    cuts = np.cumsum(widths)[:-1].tolist()
+    split_ins = tuple(jnp.split(ins, cuts, axis=1))
+    split_act = tuple(jnp.split(act, cuts, axis=1))
+    return (inactive[0], *split_ins), (active[0], *split_act)

@@ -364,6 +364,7 @@ def classify(
     mode: str = "auto",
     grid: int | None = None,
     max_points: int = DEFAULT_MAX_POINTS,
+    refine: bool = True,
 ) -> Status:
     """Three-valued status of every hidden neuron of one network (see the module docstring).
 
@@ -378,6 +379,8 @@ def classify(
         branch and bound, :mod:`jaxnn_nonconv.detect_nd`).
       grid: IBP sub-boxes per coordinate (default :func:`default_grid`).
       max_points: breakpoint capacity of the exact mode.
+      refine: ``d > 1`` exact and crown modes: run branch and bound on undecided neurons
+        (``False``: leave that to :func:`jaxnn_nonconv.detect_nd.refine`, as the detector does).
 
     Returns:
       A :class:`Status`.
@@ -412,7 +415,9 @@ def classify(
     overflow = jnp.zeros((), bool)
     if mode == "crown" or (mode == "exact" and d > 1):
         if len(hidden) > 1:  # d > 1 exact and crown modes: see ``detect_nd``
-            deep = detect_nd.classify_deep(params, lo, hi, mode, witnessed, dead_sign)
+            deep = detect_nd.classify_deep(
+                params, lo, hi, mode, witnessed, dead_sign, refine=refine
+            )
             inactive.extend(deep[0])
             active.extend(deep[1])
     elif mode == "exact":
@@ -498,13 +503,25 @@ def make_detector(
         lo, hi = jnp.asarray(lo_np, dt), jnp.asarray(hi_np, dt)
         sample, probe = jnp.asarray(sample_np, dt), jnp.asarray(probe_np, dt)
 
-        def one(params, trial):
-            st = classify(
-                params, lo, hi, sample, probe=probe, mode=mode, grid=grid, max_points=max_points
+        def one(params):
+            return classify(
+                params,
+                lo,
+                hi,
+                sample,
+                probe=probe,
+                mode=mode,
+                grid=grid,
+                max_points=max_points,
+                refine=False,
             )
-            return counts(st, trial)
 
-        return jax.vmap(one)(params_batch, trials)
+        st = jax.vmap(one)(params_batch)
+        if (mode == "crown" or d > 1) and detect_nd.uses_bab(mode, len(params_batch) - 1):
+            # Branch and bound only on the networks with undecided neurons (see detect_nd).
+            ins, act = detect_nd.refine(params_batch, st.inactive, st.active, lo, hi)
+            st = st._replace(inactive=ins, active=act)
+        return jax.vmap(counts)(st, trials)
 
     return jax.jit(detect)
 
