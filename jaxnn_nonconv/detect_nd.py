@@ -111,8 +111,9 @@ def refine(
 
     Networks with an undecided deep neuron are gathered ``ceil(M / 16)`` at a time, or
     ``ceil(M / 512)`` when no more are left (:data:`REFINE_SHARES`), and branch and bound runs on
-    them (a ``while_loop`` over such groups), so the cost follows the number of hard networks. Each network's result is the same as with
-    ``classify_deep(..., refine=True)``, whatever the batch.
+    them (a ``while_loop`` over such groups), so the cost follows the number of hard networks.
+    Each network's result is the same as with ``classify_deep(..., refine=True)``, whatever the
+    batch.
 
     Args:
       params_batch: ``M`` networks (trial axis first).

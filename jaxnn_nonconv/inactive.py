@@ -517,7 +517,8 @@ def make_detector(
             )
 
         st = jax.vmap(one)(params_batch)
-        if (mode == "crown" or d > 1) and detect_nd.uses_bab(mode, len(params_batch) - 1):
+        deep_nd = mode == "crown" or (mode == "exact" and d > 1)
+        if deep_nd and detect_nd.uses_bab(mode, len(params_batch) - 1):
             # Branch and bound only on the networks with undecided neurons (see detect_nd).
             ins, act = detect_nd.refine(params_batch, st.inactive, st.active, lo, hi)
             st = st._replace(inactive=ins, active=act)
