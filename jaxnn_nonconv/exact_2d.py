@@ -12,11 +12,12 @@ Soundness in floating point. Vertices are computed in the parameters' dtype with
 each coordinate is a quotient ``num / den`` of two short sums of products, whose rounding is at
 most ``gamma`` times the sum of the absolute products; then the computed vertex is within
 ``delta`` (per coordinate) of the true one, and ``y_i`` moves by at most ``Lip_i delta`` with
-``Lip_i = sum_j |V_ij| |w_j|_1``. Computed vertices within ``delta`` of the box are clipped into it
+``Lip_i = sum_j |V_ij| |w_j|_1`` over the neurons ``j`` that can be on within ``delta``. Computed vertices within ``delta`` of the box are clipped into it
 (clipping never moves a point farther from an inside point). Intersections of lines whose
 determinant is not distinguishable from 0 make the analysis ``unreliable`` (the caller then
-certifies nothing from it). The float network's own rounding at any input of the box is bounded
-as in the IBP code. A neuron is certified inactive only when the computed maximum plus all these
+certifies nothing from it). The float network's own rounding at an input ``x`` is bounded as in
+the IBP code by a function affine in ``|x|`` on each side of the coordinate axes; the axes are
+added to the arrangement, so the bound plus ``y_i`` also peaks at a vertex. A neuron is certified inactive only when the computed maximum plus all these
 margins is ``<= 0``, and active only when the float network is ``> 0`` at a clipped vertex (a
 point of the box).
 
@@ -157,18 +158,26 @@ def layer2_max(params: nets.Params, lo: jax.Array, hi: jax.Array) -> Layer2Max:
     (w, c), (v, b) = hidden[0], hidden[1]
     dt = w.dtype
     lo, hi = lo.astype(dt), hi.astype(dt)
-    pts, delta, valid, unreliable = vertices(w, c, lo, hi)
-    z = nets.hidden_preactivations(params[:2] + params[-1:], pts)[1]  # (V, l_2), float network
+    # The coordinate axes join the arrangement: the rounding bound below is affine in |x| on
+    # each of its cells, so its sum with y_i also peaks at a vertex.
+    axes_w = jnp.concatenate([w, jnp.eye(2, dtype=dt)])
+    axes_c = jnp.concatenate([c, jnp.zeros(2, dt)])
+    pts, delta, valid, unreliable = vertices(axes_w, axes_c, lo, hi)
+    z1, z = nets.hidden_preactivations(params[:2] + params[-1:], pts)  # float network, (V, l_2)
     value = jnp.max(jnp.where(valid[:, None], z, -jnp.inf), axis=0)
-    lip = jnp.abs(v) @ jnp.sum(jnp.abs(w), axis=1)  # (l_2,)
-    # Float vs real at any box point, twice (the evaluation above and the network anywhere).
-    big_x = jnp.maximum(jnp.abs(lo), jnp.abs(hi))
+    # Float vs real near each vertex, twice (the evaluation above and the network anywhere).
     g1 = linear_bounds.rounding_gamma(3, dt)
     g2 = linear_bounds.rounding_gamma(w.shape[0] + 1, dt)
-    h_max = jnp.abs(w) @ big_x + jnp.abs(c)
-    err1 = g1 * h_max
-    err2 = jnp.abs(v) @ err1 + g2 * (jnp.abs(v) @ (h_max + err1) + jnp.abs(b))
-    shifted = jnp.where(valid[:, None], z + lip[None, :] * delta[:, None], -jnp.inf)
-    upper = jnp.max(shifted, axis=0) + 2.0 * err2 * (1 + 4 * g2)
+    reach = jnp.abs(pts) + delta[:, None]  # (V, 2)
+    h_abs = reach @ jnp.abs(w).T + jnp.abs(c)[None, :]  # (V, l_1)
+    err1 = g1 * h_abs
+    err2 = err1 @ jnp.abs(v).T + g2 * ((h_abs + err1) @ jnp.abs(v).T + jnp.abs(b)[None, :])
+    # Moving a vertex by delta (per coordinate) moves y_i by at most sum_j |V_ij| |w_j|_1 delta,
+    # over the first-layer neurons j that can be on within delta of it.
+    w1 = jnp.sum(jnp.abs(w), axis=1)  # (l_1,)
+    near_on = z1 + w1[None, :] * delta[:, None] + 2 * err1 > 0  # (V, l_1)
+    lip = (near_on * w1[None, :]) @ jnp.abs(v).T  # (V, l_2)
+    margin = lip * delta[:, None] * (1 + 4 * g2) + 2.0 * err2 * (1 + 4 * g2)
+    upper = jnp.max(jnp.where(valid[:, None], z + margin, -jnp.inf), axis=0)
     upper = jnp.where(unreliable, jnp.inf, upper)
     return Layer2Max(value, upper, unreliable, pts)
