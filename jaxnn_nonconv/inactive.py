@@ -24,6 +24,10 @@ Certificates, per hidden neuron:
   pre-activations of layer ``k`` are linear, so their maximum over ``[a, b]`` is their maximum over
   those breakpoints and ``a, b``. Layer by layer this decides every neuron; nothing is unknown
   unless the breakpoints overflow ``max_points`` (reported).
+* ``mode="exact"`` (``d = 2``) and ``mode="crown"`` (any ``d``): exact layer-2 vertex enumeration
+  (``d = 2``), backward linear bounds and branch and bound on sub-boxes for deeper layers, all
+  sound for the float network; see :mod:`jaxnn_nonconv.detect_nd`. ``auto`` is ``exact`` for
+  ``d <= 2`` and ``crown`` otherwise.
 * ``empirical_inactive``: the practitioner's check, never ``> 0`` on a fixed random sample of the
   box (not a certificate: it over-reports neurons active only on a small part of the box).
 """
