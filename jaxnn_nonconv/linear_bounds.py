@@ -86,6 +86,29 @@ def _relu_lines(mu: jax.Array, low: jax.Array, up: jax.Array):
     return nu, tau, mag
 
 
+def _relax(rows, const, mag, low, up, w, b, noise, h_max):
+    """One backward step: ``rows . relu(y_m) <= (nu W_m) h_{m-1} + const`` (see ``_backward``)."""
+    nu, tau, tmag = _relu_lines(rows, low, up)
+    const = const + jnp.sum(tau, axis=1) + nu @ b + jnp.abs(nu) @ noise
+    # ``|nu| |W| h_max`` covers the rounding of ``nu @ w`` as seen by the later terms.
+    mag = (
+        mag
+        + jnp.sum(tmag, axis=1)
+        + jnp.abs(nu) @ (jnp.abs(b) + noise)
+        + (jnp.abs(nu) @ jnp.abs(w)) @ h_max
+    )
+    return nu @ w, const, mag
+
+
+def _at_input(rows, const, mag, lo, hi, gamma_total):
+    """Maximum over the box of ``rows . x + const``, widened; and the maximizing corners."""
+    corner = jnp.where(rows > 0, hi[None, :], lo[None, :])
+    lin = jnp.maximum(rows * lo[None, :], rows * hi[None, :])
+    const = const + jnp.sum(lin, axis=1)
+    mag = mag + jnp.abs(rows) @ jnp.maximum(jnp.abs(lo), jnp.abs(hi))
+    return const + 3.0 * gamma_total * mag, corner
+
+
 def _backward(
     rows: jax.Array,
     const: jax.Array,
@@ -114,22 +137,82 @@ def _backward(
     """
     for m in range(len(lows) - 1, -1, -1):
         w, b = hidden[m]
-        nu, tau, tmag = _relu_lines(rows, lows[m], ups[m])
-        const = const + jnp.sum(tau, axis=1) + nu @ b + jnp.abs(nu) @ noise[m]
         h_max = jax.nn.relu(ups[m - 1]) if m > 0 else jnp.maximum(jnp.abs(lo), jnp.abs(hi))
-        # ``|nu| |W| h_max`` covers the rounding of ``nu @ w`` as seen by the later terms.
-        mag = (
-            mag
-            + jnp.sum(tmag, axis=1)
-            + jnp.abs(nu) @ (jnp.abs(b) + noise[m])
-            + (jnp.abs(nu) @ jnp.abs(w)) @ h_max
+        rows, const, mag = _relax(rows, const, mag, lows[m], ups[m], w, b, noise[m], h_max)
+    return _at_input(rows, const, mag, lo, hi, gamma_total)
+
+
+def _interval(w, b, h_low, h_up, h_max, dt):
+    """Interval bounds of ``y = W h + b`` and the float network's rounding bound ``e`` of it."""
+    g = rounding_gamma(w.shape[1] + 1, dt)
+    absmag = jnp.abs(w) @ h_max + jnp.abs(b)
+    e = g * absmag
+    wp, wn = jnp.maximum(w, 0), jnp.minimum(w, 0)
+    i_up = wp @ h_up + wn @ h_low + b + e + 2 * g * absmag
+    i_low = wp @ h_low + wn @ h_up + b - e - 2 * g * absmag
+    return i_low, i_up, e
+
+
+def _start_rows(w, b, e, h_max):
+    rows = jnp.concatenate([w, -w])
+    const = jnp.concatenate([b + e, -b + e])
+    mag = jnp.concatenate([jnp.abs(b) + e, jnp.abs(b) + e]) + (jnp.abs(rows) @ h_max)
+    return rows, const, mag
+
+
+def _deep_scan(hidden, lows, ups, noise, lo, hi, gamma_total):
+    """Layers ``3..L`` of equal width ``n`` as one ``lax.scan`` (compile time independent of L).
+
+    ``lows``, ``ups``, ``noise`` hold layers 1 and 2; returns the bounds of layers ``3..L`` and
+    their corners, stacked ``(L - 2, n)`` and ``(L - 2, n, d)``.
+    """
+    n = hidden[1][0].shape[0]
+    n_layers = len(hidden)
+    dt = lows[0].dtype
+    ws = jnp.stack([w for w, _ in hidden[2:]])  # W_3..W_L: (L - 2, n, n)
+    bs = jnp.stack([b for _, b in hidden[2:]])
+    dlow = jnp.zeros((n_layers + 1, n), dt).at[2].set(lows[1])
+    dup = jnp.zeros((n_layers + 1, n), dt).at[2].set(ups[1])
+    dnoise = jnp.zeros((n_layers + 1, n), dt).at[2].set(noise[1])
+    (w2, b2), (w1, b1) = hidden[1], hidden[0]
+    big_x = jnp.maximum(jnp.abs(lo), jnp.abs(hi))
+
+    def layer(carry, xs):
+        dlow, dup, dnoise = carry
+        k, w, b = xs
+        h_up = jax.nn.relu(dup[k - 1])
+        i_low, i_up, e = _interval(w, b, jax.nn.relu(dlow[k - 1]), h_up, h_up, dt)
+        rows, const, mag = _start_rows(w, b, e, h_up)
+
+        def down(i, c):
+            m = k - 1 - i  # layers k-1 .. 3
+            rows, const, mag = c
+            return _relax(
+                rows,
+                const,
+                mag,
+                dlow[m],
+                dup[m],
+                ws[m - 3],
+                bs[m - 3],
+                dnoise[m],
+                jax.nn.relu(dup[m - 1]),
+            )
+
+        rows, const, mag = jax.lax.fori_loop(0, k - 3, down, (rows, const, mag))
+        rows, const, mag = _relax(
+            rows, const, mag, dlow[2], dup[2], w2, b2, dnoise[2], jax.nn.relu(ups[0])
         )
-        rows = nu @ w
-    corner = jnp.where(rows > 0, hi[None, :], lo[None, :])
-    lin = jnp.maximum(rows * lo[None, :], rows * hi[None, :])
-    const = const + jnp.sum(lin, axis=1)
-    mag = mag + jnp.abs(rows) @ jnp.maximum(jnp.abs(lo), jnp.abs(hi))
-    return const + 3.0 * gamma_total * mag, corner
+        rows, const, mag = _relax(rows, const, mag, lows[0], ups[0], w1, b1, noise[0], big_x)
+        bound, corner = _at_input(rows, const, mag, lo, hi, gamma_total)
+        i_up = jnp.minimum(i_up, bound[:n])
+        i_low = jnp.maximum(i_low, -bound[n:])
+        carry = (dlow.at[k].set(i_low), dup.at[k].set(i_up), dnoise.at[k].set(e))
+        return carry, (i_low, i_up, corner[:n])
+
+    ks = jnp.arange(3, n_layers + 1)
+    _, out = jax.lax.scan(layer, (dlow, dup, dnoise), (ks, ws, bs))
+    return out
 
 
 def crown_bounds(params: nets.Params, lo: jax.Array, hi: jax.Array) -> Bounds:
@@ -137,7 +220,9 @@ def crown_bounds(params: nets.Params, lo: jax.Array, hi: jax.Array) -> Bounds:
 
     Layer 1 gets its exact interval (the corner formula) widened by rounding; layer ``k >= 2``
     gets backward linear bounds through layers ``k-1, ..., 1`` (see the module docstring),
-    intersected with interval bounds. Cost: ``O(L^2)`` matrix products for ``L`` hidden layers.
+    intersected with interval bounds. Cost: ``O(L^2)`` matrix products for ``L`` hidden layers;
+    hidden layers ``3..L`` of one width run as a ``lax.scan`` with an inner ``fori_loop``, so
+    compile time does not grow with depth.
 
     Args:
       params: one network, ``((W_1, b_1), ..., (W_{L+1}, b_{L+1}))`` (the output layer is
@@ -165,18 +250,14 @@ def crown_bounds(params: nets.Params, lo: jax.Array, hi: jax.Array) -> Bounds:
     lows, ups, noise, corners = [], [], [], []
     h_low, h_up = lo, hi  # interval of the layer's inputs
     h_max = big_x
-    for k, (w, b) in enumerate(hidden):
-        g = rounding_gamma(w.shape[1] + 1, dt)
-        absmag = jnp.abs(w) @ h_max + jnp.abs(b)
-        e = g * absmag  # float network's rounding of y_k
-        wp, wn = jnp.maximum(w, 0), jnp.minimum(w, 0)
-        i_up = wp @ h_up + wn @ h_low + b + e + 2 * g * absmag
-        i_low = wp @ h_low + wn @ h_up + b - e - 2 * g * absmag
-        corner = jnp.where(w > 0, hi[None, :], lo[None, :]) if k == 0 else None
-        if k > 0:
-            rows = jnp.concatenate([w, -w])
-            const = jnp.concatenate([b, -b]) + jnp.concatenate([e, e])
-            mag = jnp.concatenate([jnp.abs(b) + e, jnp.abs(b) + e]) + (jnp.abs(rows) @ h_max)
+    # Hidden layers 3..L of one width run as a scan (compile time independent of depth).
+    scan = len(hidden) >= 4 and len(set(widths[1:])) == 1
+    for k, (w, b) in enumerate(hidden[:2] if scan else hidden):
+        i_low, i_up, e = _interval(w, b, h_low, h_up, h_max, dt)
+        if k == 0:
+            corner = jnp.where(w > 0, hi[None, :], lo[None, :])
+        else:
+            rows, const, mag = _start_rows(w, b, e, h_max)
             bound, corner2 = _backward(
                 rows, const, mag, hidden[:k], lows, ups, noise, lo, hi, gamma_total
             )
@@ -190,4 +271,9 @@ def crown_bounds(params: nets.Params, lo: jax.Array, hi: jax.Array) -> Bounds:
         corners.append(corner)
         h_low, h_up = jax.nn.relu(i_low), jax.nn.relu(i_up)
         h_max = h_up
+    if scan:
+        s_low, s_up, s_corner = _deep_scan(hidden, lows, ups, noise, lo, hi, gamma_total)
+        lows.extend(s_low[i] for i in range(s_low.shape[0]))
+        ups.extend(s_up[i] for i in range(s_up.shape[0]))
+        corners.extend(s_corner[i] for i in range(s_corner.shape[0]))
     return Bounds(tuple(lows), tuple(ups), tuple(corners))
