@@ -23,6 +23,20 @@ def _start_pool(d: int) -> int:
     return 2**d if d <= 5 else 1
 
 
+def bab_budget(n_hidden: int) -> tuple[int, int]:
+    """Default ``(pool, rounds)`` of branch and bound for ``n_hidden`` hidden layers.
+
+    One bound costs ``O(L^2)`` layer steps, so deep nets get a smaller budget (per hard network
+    about the cost of the IBP mode's 256 cells).
+
+    >>> bab_budget(3), bab_budget(16)
+    ((32, 24), (8, 4))
+    """
+    if n_hidden <= 4:
+        return bab.DEFAULT_POOL, bab.DEFAULT_ROUNDS
+    return 8, 4
+
+
 def uses_bab(mode: str, n_hidden: int) -> bool:
     """Whether :func:`classify_deep` bounds sub-boxes: always in ``crown`` mode; in ``exact`` mode
     only for layers ``k >= 3`` (layer 2 is exact, and its rare undecided neurons are within
@@ -43,8 +57,8 @@ def classify_deep(
     dead_sign: list[jax.Array] | tuple[jax.Array, ...],
     *,
     refine: bool = True,
-    pool: int = bab.DEFAULT_POOL,
-    rounds: int = bab.DEFAULT_ROUNDS,
+    pool: int | None = None,
+    rounds: int | None = None,
 ) -> tuple[list[jax.Array], list[jax.Array]]:
     """``inactive`` and ``active`` masks of hidden layers ``2..L`` of one network.
 
@@ -61,7 +75,7 @@ def classify_deep(
       witnessed, dead_sign: per hidden layer ``(l_k,)`` masks: positive at a sample/probe point
         (an ``active`` certificate), sign-dead (an ``inactive`` certificate).
       refine: run the second stage.
-      pool, rounds: its budget (:func:`jaxnn_nonconv.bab.decide`).
+      pool, rounds: its budget (:func:`jaxnn_nonconv.bab.decide`; default :func:`bab_budget`).
 
     Returns:
       ``(inactive, active)``: lists of ``(l_k,)`` bool masks for ``k = 2..L``.
@@ -80,6 +94,8 @@ def classify_deep(
     if mode not in ND_MODES or (mode == "exact" and d != 2):
         raise ValueError(f"mode {mode!r} is not a d > 1 mode for d = {d}")
     widths = [w.shape[0] for w, _ in hidden[1:]]
+    default_pool, default_rounds = bab_budget(len(hidden))
+    pool, rounds = pool or default_pool, default_rounds if rounds is None else rounds
     ins = jnp.concatenate(list(dead_sign[1:]))
     act = jnp.concatenate(list(witnessed[1:]))
     if mode == "exact":
@@ -104,8 +120,8 @@ def refine(
     lo: jax.Array,
     hi: jax.Array,
     *,
-    pool: int = bab.DEFAULT_POOL,
-    rounds: int = bab.DEFAULT_ROUNDS,
+    pool: int | None = None,
+    rounds: int | None = None,
 ) -> tuple[tuple[jax.Array, ...], tuple[jax.Array, ...]]:
     """Second stage of :func:`classify_deep` on a batch, run only on networks that need it.
 
@@ -125,6 +141,8 @@ def refine(
       The updated ``(inactive, active)``, same shapes.
     """
     widths = [m.shape[1] for m in inactive[1:]]
+    default_pool, default_rounds = bab_budget(len(inactive))
+    pool, rounds = pool or default_pool, default_rounds if rounds is None else rounds
     ins = jnp.concatenate(inactive[1:], axis=1)  # (M, N)
     act = jnp.concatenate(active[1:], axis=1)
     m = ins.shape[0]

@@ -10,16 +10,17 @@ the closed form ``(2^d0 + 1) / 4^(d0 + 1)`` of Brownlowe et al. (arXiv 2412.0682
 
 Soundness in floating point. Vertices are computed in the parameters' dtype with an error bound:
 each coordinate is a quotient ``num / den`` of two short sums of products, whose rounding is at
-most ``gamma`` times the sum of the absolute products; then the computed vertex is within
-``delta`` (per coordinate) of the true one, and ``y_i`` moves by at most ``Lip_i delta`` with
-``Lip_i = sum_j |V_ij| |w_j|_1`` over the neurons ``j`` that can be on within ``delta``. Computed vertices within ``delta`` of the box are clipped into it
-(clipping never moves a point farther from an inside point). Intersections of lines whose
-determinant is not distinguishable from 0 make the analysis ``unreliable`` (the caller then
-certifies nothing from it). The float network's own rounding at an input ``x`` is bounded as in
-the IBP code by a function affine in ``|x|`` on each side of the coordinate axes; the axes are
-added to the arrangement, so the bound plus ``y_i`` also peaks at a vertex. A neuron is certified inactive only when the computed maximum plus all these
-margins is ``<= 0``, and active only when the float network is ``> 0`` at a clipped vertex (a
-point of the box).
+most ``gamma`` times the sum of the absolute products; then the computed vertex is within ``delta``
+(per coordinate) of the true one, and ``y_i`` moves by at most ``Lip_i delta`` with ``Lip_i = sum_j
+|V_ij| |w_j|_1`` over the neurons ``j`` that can be on within ``delta``. Computed vertices within
+``delta`` of the box are clipped into it (clipping never moves a point farther from an inside
+point). Intersections of lines whose determinant is not distinguishable from 0 make the analysis
+``unreliable`` (the caller then certifies nothing from it). The float network's own rounding at an
+input ``x`` is bounded as in the IBP code by a function affine in ``|x|`` on each side of the
+coordinate axes; the axes are added to the arrangement, so the bound plus ``y_i`` also peaks at a
+vertex. A neuron is certified inactive only when the computed maximum plus all these margins is
+``<= 0``, and active only when the float network is ``> 0`` at a clipped vertex (a point of the
+box).
 
 What generalizes: for ``d`` inputs the vertices are the intersections of ``d`` hyperplanes among
 the ``l_1`` first-layer hyperplanes and the ``2 d`` box facets, ``O((l_1 + 2d)^d)`` points, each a
