@@ -368,7 +368,7 @@ def test_estimate_matches_lp_reference(arch, box):
     cfg = train.TrainConfig(
         arch=arch, init="normal", problem=problems.Problem("x^2", ((-box, box),) * 2)
     ).validate()
-    n = 120
+    n = 60
     s = estimate.estimate_at_init(cfg, n, chunk_size=128, progress=False)
     layer2 = s["inactive_fraction_per_layer"][1]
     assert s["detector"]["mode"] == "exact"
