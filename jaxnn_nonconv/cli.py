@@ -231,9 +231,10 @@ def _add_estimate(sub) -> None:
     d = p.add_argument_group("detector")
     d.add_argument(
         "--mode",
-        choices=("auto", "exact", "ibp"),
+        choices=("auto", "exact", "ibp", "crown"),
         default="auto",
-        help="exact (d = 1; unknown only within float rounding of 0) or ibp; auto picks (default)",
+        help="exact (d <= 2), crown (linear bounds + branch and bound) or ibp; auto picks "
+        "exact for d <= 2, crown otherwise (default)",
     )
     d.add_argument("--grid", type=int, help="ibp sub-boxes per coordinate (default ~256 cells)")
     d.add_argument(
@@ -277,8 +278,8 @@ def cmd_estimate(args) -> int:
         if value is not None and value < least:
             need = "a positive integer" if least == 1 else f"an integer >= {least}"
             raise config.ConfigError(f"--{name.replace('_', '-')} must be {need}")
-    if args.mode == "exact" and cfg.arch[0] != 1:
-        raise config.ConfigError(f"--mode exact needs input dimension 1, got {cfg.arch[0]}")
+    if args.mode == "exact" and cfg.arch[0] > 2:
+        raise config.ConfigError(f"--mode exact needs input dimension 1 or 2, got {cfg.arch[0]}")
     if args.method == "splitting" and precision is not None:
         raise config.ConfigError(
             "--rel-error / --ci-width work with --method mc only; with splitting, raise --trials "

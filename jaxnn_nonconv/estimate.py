@@ -577,7 +577,7 @@ def estimate_at_init(
             "mode": resolved,
             "grid": (grid or inactive.default_grid(d)) if resolved == "ibp" else None,
             "n_probe": n_probe,
-            "max_points": max_points if resolved == "exact" else None,
+            "max_points": max_points if resolved == "exact" and d == 1 else None,
         },
     }
     if precision is not None:

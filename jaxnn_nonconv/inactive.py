@@ -26,6 +26,10 @@ Certificates, per hidden neuron:
   covering float rounding, active only on a positive float evaluation at a breakpoint: unknown
   only within rounding of 0, or when the breakpoints overflow ``max_points`` (reported). Small
   capacities are tried first (:func:`capacities`).
+* ``mode="exact"`` (``d = 2``) and ``mode="crown"`` (any ``d``): exact layer-2 vertex enumeration
+  (``d = 2``), backward linear bounds and branch and bound on sub-boxes for deeper layers, all
+  sound for the float network; see :mod:`jaxnn_nonconv.detect_nd`. ``auto`` is ``exact`` for
+  ``d <= 2`` and ``crown`` otherwise.
 * ``empirical_inactive``: the practitioner's check, never ``> 0`` on a fixed random sample of the
   box (not a certificate: it over-reports neurons active only on a small part of the box).
 """
@@ -41,9 +45,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn_nonconv import exact1d, nets
+from jaxnn_nonconv import detect_nd, exact1d, nets
 
-MODES: tuple[str, ...] = ("auto", "exact", "ibp")
+MODES: tuple[str, ...] = ("auto", "exact", "ibp", "crown")
 DEFAULT_CELLS = 256  # sub-boxes of the IBP grid when ``grid`` is not given
 DEFAULT_PROBES = 64  # size of the fixed random sample (a training batch's worth)
 DEFAULT_MAX_POINTS = 1024  # breakpoint capacity of the exact d = 1 mode
@@ -294,17 +298,17 @@ def default_grid(d: int, cells: int = DEFAULT_CELLS) -> int:
 
 
 def resolve_mode(mode: str, d: int) -> str:
-    """``auto`` is ``exact`` for ``d = 1`` and ``ibp`` otherwise.
+    """``auto`` is ``exact`` for ``d <= 2`` and ``crown`` otherwise.
 
-    >>> resolve_mode("auto", 1), resolve_mode("auto", 3)
-    ('exact', 'ibp')
+    >>> resolve_mode("auto", 1), resolve_mode("auto", 2), resolve_mode("auto", 3)
+    ('exact', 'exact', 'crown')
     """
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
     if mode == "auto":
-        return "exact" if d == 1 else "ibp"
-    if mode == "exact" and d != 1:
-        raise ValueError(f"exact mode needs input dimension 1, got {d}; use mode='ibp'")
+        return "exact" if d <= 2 else "crown"
+    if mode == "exact" and d > 2:
+        raise ValueError(f"exact mode needs input dimension 1 or 2, got {d}; use mode='crown'")
     return mode
 
 
@@ -337,7 +341,7 @@ def capacities(arch: Sequence[int], mode: str, max_points: int) -> tuple[int, ..
     ((32, 128, 257), (1024,))
     """
     arch = tuple(arch)
-    if resolve_mode(mode, arch[0]) != "exact":
+    if resolve_mode(mode, arch[0]) != "exact" or arch[0] != 1:
         return (int(max_points),)
     return exact1d.capacity_ladder(max_points, exact1d.point_bound(arch[1:-1], max_points))
 
@@ -352,6 +356,7 @@ def classify(
     mode: str = "auto",
     grid: int | None = None,
     max_points: int = DEFAULT_MAX_POINTS,
+    refine: bool = True,
 ) -> Status:
     """Three-valued status of every hidden neuron of one network (see the module docstring).
 
@@ -361,10 +366,13 @@ def classify(
       sample: ``(S, d)`` points of the box (e.g. a training batch): the empirical check, and an
         active certificate.
       probe: optional ``(P, d)`` extra points of the box (:func:`probe_points`), used as active
-        certificates in ibp mode only.
-      mode: ``auto``, ``exact`` (``d = 1``) or ``ibp``.
+        certificates in every mode but the ``d = 1`` exact one.
+      mode: ``auto``, ``exact`` (``d <= 2``), ``ibp`` or ``crown`` (backward linear bounds with
+        branch and bound, :mod:`jaxnn_nonconv.detect_nd`).
       grid: IBP sub-boxes per coordinate (default :func:`default_grid`).
       max_points: breakpoint capacity of the exact mode.
+      refine: ``d > 1`` exact and crown modes: run branch and bound on undecided neurons
+        (``False``: leave that to :func:`jaxnn_nonconv.detect_nd.refine`, as the detector does).
 
     Returns:
       A :class:`Status`.
@@ -381,7 +389,7 @@ def classify(
     mode = resolve_mode(mode, d)
     hidden = params[:-1]
     n_sample = sample.shape[0]
-    if mode == "ibp" and probe is not None and len(hidden) > 1:
+    if (mode != "exact" or d > 1) and probe is not None and len(hidden) > 1:
         points = jnp.concatenate([sample, probe.astype(sample.dtype)])
     else:
         points = sample
@@ -400,7 +408,14 @@ def classify(
     first = first_layer_inactive(params, lo, hi)
     inactive, active = [first], [~first]
     overflow = jnp.zeros((), bool)
-    if mode == "exact" and len(hidden) > 1:
+    if mode == "crown" or (mode == "exact" and d > 1):
+        if len(hidden) > 1:  # d > 1 exact and crown modes: see ``detect_nd``
+            deep = detect_nd.classify_deep(
+                params, lo, hi, mode, witnessed, dead_sign, refine=refine
+            )
+            inactive.extend(deep[0])
+            active.extend(deep[1])
+    elif mode == "exact" and len(hidden) > 1:
         # Sound bounds (float rounding included) certify inactive; float evaluations at the
         # breakpoints certify active (exact1d's docstring).
         cap = exact1d.point_bound([w.shape[0] for w, _ in hidden], max_points)
@@ -486,13 +501,26 @@ def make_detector(
         lo, hi = jnp.asarray(lo_np, dt), jnp.asarray(hi_np, dt)
         sample, probe = jnp.asarray(sample_np, dt), jnp.asarray(probe_np, dt)
 
-        def one(params, trial):
-            st = classify(
-                params, lo, hi, sample, probe=probe, mode=mode, grid=grid, max_points=max_points
+        def one(params):
+            return classify(
+                params,
+                lo,
+                hi,
+                sample,
+                probe=probe,
+                mode=mode,
+                grid=grid,
+                max_points=max_points,
+                refine=False,
             )
-            return counts(st, trial)
 
-        return jax.vmap(one)(params_batch, trials)
+        st = jax.vmap(one)(params_batch)
+        deep_nd = mode == "crown" or (mode == "exact" and d > 1)
+        if deep_nd and detect_nd.uses_bab(mode, len(params_batch) - 1):
+            # Branch and bound only on the networks with undecided neurons (see detect_nd).
+            ins, act = detect_nd.refine(params_batch, st.inactive, st.active, lo, hi)
+            st = st._replace(inactive=ins, active=act)
+        return jax.vmap(counts)(st, trials)
 
     return jax.jit(detect)
 

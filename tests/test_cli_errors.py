@@ -136,7 +136,7 @@ def test_bad_flag(flags, phrase, capsys, no_training):
         ("--confidence nan", "confidence must be in (0, 1), got nan"),
         ("--grid 0", "--grid must be a positive integer"),
         ("--sample-size -3", "--sample-size must be a positive integer"),
-        ("--mode exact --arch 2,4,1", "--mode exact needs input dimension 1, got 2"),
+        ("--mode exact --arch 3,4,1", "--mode exact needs input dimension 1 or 2, got 3"),
         ("--mode fast", "argument --mode: invalid choice: 'fast'"),
         ("--lr 0.1", "unrecognized arguments: --lr"),
     ],

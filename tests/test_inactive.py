@@ -494,7 +494,7 @@ def test_detect_flat_matches_make_detector():
 def test_resolve_mode_errors():
     with pytest.raises(ValueError, match="unknown mode"):
         inactive.resolve_mode("fast", 1)
-    with pytest.raises(ValueError, match="dimension 1"):
-        inactive.resolve_mode("exact", 2)
+    with pytest.raises(ValueError, match="dimension 1 or 2"):
+        inactive.resolve_mode("exact", 3)
     with pytest.raises(ValueError, match="dimension 1"):
         inactive.exact_1d_max(random_net(0, (2, 3, 1)), jnp.array(0.0), jnp.array(1.0))
