@@ -32,10 +32,15 @@ class _Parser(argparse.ArgumentParser):
         raise config.ConfigError(f"{message} (see '{self.prog} --help')")
 
 
-def _setup_jax(float64: bool) -> None:
-    """Global JAX settings; must run before any array exists."""
+def _setup_jax(float64: bool, args=None) -> None:
+    """Global JAX settings, and ``jax.distributed`` when ``args`` asks for it or the environment
+    is a multi-process job; must run before any array exists."""
     import jax
 
+    if args is not None and hasattr(args, "num_processes"):
+        from jaxnn_nonconv import distributed
+
+        distributed.initialize(args.coordinator, args.num_processes, args.process_id)
     if float64:
         jax.config.update("jax_enable_x64", True)
     cache = os.environ.get("JAXNN_NONCONV_CACHE", str(Path.home() / ".cache" / "jaxnn_nonconv"))
@@ -111,17 +116,32 @@ def _quantiles(x: np.ndarray) -> dict:
     return {k: float(v) for k, v in zip(("min", "q05", "median", "q95", "max"), q)}
 
 
+def _add_distributed_flags(p: argparse.ArgumentParser) -> None:
+    """``--coordinator --num-processes --process-id`` (``run``, ``train``, ``estimate``)."""
+    from jaxnn_nonconv import distributed
+
+    distributed.add_flags(p)
+
+
+def _is_leader() -> bool:
+    """Whether this process prints (process 0 under ``jax.distributed``, else always)."""
+    from jaxnn_nonconv import distributed
+
+    return distributed.is_leader()
+
+
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train M independent networks and summarize their final risks")
     p.add_argument("config", nargs="?", help="TOML config with [train] and [run] tables")
     _add_setting_flags(p)
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    _add_distributed_flags(p)
     p.set_defaults(func=cmd_train)
 
 
 def cmd_train(args) -> int:
     cfg, opts = _setting_from_args(args)
-    _setup_jax(cfg.dtype == "float64")
+    _setup_jax(cfg.dtype == "float64", args)
     from jaxnn_nonconv import problems, train
 
     levels = problems.reference_levels(cfg.problem)
@@ -143,6 +163,8 @@ def cmd_train(args) -> int:
         if risk.size
         else None,
     }
+    if not _is_leader():
+        return 0
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -204,6 +226,7 @@ def _add_estimate(sub) -> None:
     )
     d.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    _add_distributed_flags(p)
     p.set_defaults(func=cmd_estimate)
 
 
@@ -220,7 +243,7 @@ def cmd_estimate(args) -> int:
             raise config.ConfigError(f"--{name.replace('_', '-')} must be {need}")
     if args.mode == "exact" and cfg.arch[0] != 1:
         raise config.ConfigError(f"--mode exact needs input dimension 1, got {cfg.arch[0]}")
-    _setup_jax(cfg.dtype == "float64")
+    _setup_jax(cfg.dtype == "float64", args)
     from jaxnn_nonconv import estimate
 
     summary = estimate.estimate_at_init(
@@ -234,6 +257,8 @@ def cmd_estimate(args) -> int:
         n_probe=args.sample_size,
         max_points=args.max_points,
     )
+    if not _is_leader():
+        return 0
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -248,6 +273,7 @@ def _add_run(sub) -> None:
     p.add_argument("--full", action="store_true", help="the GPU-sized [full] variant")
     p.add_argument("--overwrite", action="store_true", help="replace results of another config")
     p.add_argument("--no-report", action="store_true", help="skip writing tables and figures")
+    _add_distributed_flags(p)
     p.set_defaults(func=cmd_run)
 
 
@@ -255,9 +281,9 @@ def cmd_run(args) -> int:
     from jaxnn_nonconv import experiments
 
     exp = experiments.load(args.config, full=args.full)
-    _setup_jax(False)
+    _setup_jax(False, args)
     out = experiments.run(exp, args.out, overwrite=args.overwrite)
-    if not args.no_report:
+    if not args.no_report and _is_leader():
         _print_report(out, json_output=False)
     return 0
 

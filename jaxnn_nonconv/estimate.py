@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
-from jaxnn_nonconv import inactive, nets, theory, train
+from jaxnn_nonconv import distributed, inactive, nets, theory, train
 
 DEFAULT_CHUNK = 2**14
 DEFAULT_CONFIDENCE = 0.95
@@ -166,13 +166,16 @@ def counts_at_init(
     n_chunks = -(-n_trials // chunk_size)
     base_key = jax.random.key(seed)  # as train.trial_key: every int seed, not only uint32 ones
 
-    def run_chunks():
-        for c in range(n_chunks):
-            idx = jnp.arange(c * chunk_size, (c + 1) * chunk_size, dtype=jnp.uint32)
-            yield fn(base_key, idx)
+    mine = distributed.my_chunks(range(n_chunks))  # all of them with one process
 
-    parts = list(train.progress_iter(run_chunks(), n_chunks, progress, "init chunks"))
-    out = _collect(parts, n_trials)
+    def run_chunks():
+        for c in mine:
+            idx = jnp.arange(c * chunk_size, (c + 1) * chunk_size, dtype=jnp.uint32)
+            yield c, fn(base_key, idx)
+
+    parts = list(train.progress_iter(run_chunks(), len(mine), progress, "init chunks"))
+    parts = [(c, {k: np.asarray(v) for k, v in p._asdict().items()}) for c, p in parts]
+    out = {k: v[:n_trials] for k, v in distributed.merge_chunks(parts).items()}
     out["trial"] = np.arange(n_trials)
     return out
 

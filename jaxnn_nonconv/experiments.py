@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn_nonconv import config, estimate, inactive, store, train
+from jaxnn_nonconv import config, distributed, estimate, inactive, store, train
 
 KINDS = (
     "shallow_width",
@@ -171,15 +171,21 @@ def run(
     for i, cell in enumerate(cells):
         cfg = exp.cell_config(cell)
         part, det_part = _part(i), _part(i) + "-inactive"
+        # Under jax.distributed every process trains its share; process 0 writes the detection.
+        leader = distributed.is_leader()
         if exp.kind in _INIT_ONLY:
             if 0 not in st.done(det_part):
-                st.write_chunk(det_part, 0, _detect_init(cfg, exp))
+                counts = _detect_init(cfg, exp)  # every process: its chunks are gathered
+                if leader:
+                    st.write_chunk(det_part, 0, counts)
+            distributed.barrier(f"detect:{det_part}")
             continue
         res = store.run_trials(
             st, part, cfg, exp.trials, seed=exp.seed, chunk_size=exp.chunk_size, progress=progress
         )
-        if 0 not in st.done(det_part):
+        if leader and 0 not in st.done(det_part):
             st.write_chunk(det_part, 0, _detect_trained(cfg, res, exp.max_points))
+    distributed.barrier("experiments.run")
     st.finish(wall_s=time.perf_counter() - t0 + st.manifest.get("wall_s", 0.0))
     return st.path
 

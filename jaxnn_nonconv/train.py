@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnn_nonconv import inits, nets, optim, problems
+from jaxnn_nonconv import distributed, inits, nets, optim, problems
 
 DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 DEFAULT_CHUNK = 1024
@@ -387,12 +387,15 @@ def iter_chunks(
     learning_rates: Sequence[float] | np.ndarray | None = None,
     start_chunk: int = 0,
     n_devices: int | None = None,
+    chunks: Sequence[int] | None = None,
 ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     """Train trials ``0..n_trials-1`` chunk by chunk; yield ``(chunk_index, results)``.
 
     Each yielded dict holds NumPy arrays of the chunk's real trials (padding removed), with keys
     ``trial`` and the fields of :class:`TrialResult`, plus ``learning_rate``. A step of ``D``
-    devices computes ``D`` chunks at once. ``start_chunk`` skips chunks already stored (resume).
+    devices computes ``D`` chunks at once. ``start_chunk`` skips chunks already stored (resume);
+    ``chunks`` (default ``start_chunk..n_chunks-1``) lists the chunk indices to compute instead,
+    e.g. one process's share (:func:`.distributed.my_chunks`).
     """
     cfg = cfg.validate()
     _check_dtype_enabled(cfg)
@@ -403,8 +406,11 @@ def iter_chunks(
     fn = _compiled_chunk(cfg, seed)
     n_chunks = -(-n_trials // chunk_size)
     lr_dtype = DTYPES[cfg.dtype]
-    for first in range(start_chunk, n_chunks, len(devices)):
-        group = range(first, min(first + len(devices), n_chunks))
+    todo = list(range(start_chunk, n_chunks)) if chunks is None else [int(c) for c in chunks]
+    if any(not 0 <= c < n_chunks for c in todo):
+        raise ValueError(f"chunk indices must be in 0..{n_chunks - 1}")
+    for first in range(0, len(todo), len(devices)):
+        group = todo[first : first + len(devices)]
         pending = []
         for c, device in zip(group, devices):
             # Every call has the same shape: the last chunk is padded, its padding dropped below.
@@ -453,6 +459,9 @@ def run(
       n_devices: devices to shard over (default: all local devices).
       progress: show a progress bar (default: when stderr is a terminal).
 
+    Under ``jax.distributed`` each process trains its share of the chunks and every process returns
+    all ``M`` trials (:mod:`.distributed`), bit-identical to one process.
+
     Returns:
       Dict of arrays with leading axis ``M``: ``trial``, ``learning_rate``, ``params0``, ``params``
       (flat theta), ``risk0``, ``risk``, ``loss_traj``, ``grad_norm_traj``, ``diverged``; plus
@@ -464,6 +473,7 @@ def run(
     ((3,), (3, 13), [0, 1, 2])
     """
     cfg = cfg.validate()
+    mine = distributed.my_chunks(range(-(-n_trials // chunk_size)))  # all, with one process
     chunks = iter_chunks(
         cfg,
         n_trials,
@@ -471,9 +481,9 @@ def run(
         chunk_size=chunk_size,
         learning_rates=learning_rates,
         n_devices=n_devices,
+        chunks=mine,
     )
-    parts = [res for _, res in progress_iter(chunks, -(-n_trials // chunk_size), progress)]
-    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    out = distributed.merge_chunks(list(progress_iter(chunks, len(mine), progress)))
     out["record_steps"] = record_steps(cfg.steps, cfg.n_record)
     return out
 
