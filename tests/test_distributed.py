@@ -144,23 +144,17 @@ def test_two_processes_one_store_bit_identical(two_process, tmp_path):
 @pytest.mark.slow
 def test_two_process_cli_estimate_and_train_json(tmp_path):
     """The CLI flags end to end: process 0 prints the one-process JSON, process 1 prints nothing."""
+    train_argv = ["train", "--arch", "1,3,1", "--steps", "10", "--trials", "5", "--json"]
     for argv in (
         ["estimate", "--arch", "1,8,1", "--trials", "5000", "--chunk-size", "1024", "--json"],
-        ["train", "--arch", "1,3,1", "--steps", "10", "--trials", "5", "--chunk-size", "2"]
-        + ["--eval-size", "32", "--json"],
+        [*train_argv, "--chunk-size", "2", "--eval-size", "32"],
     ):
         runs = _launch(
-            lambda port, i, argv=argv: (
-                [sys.executable, "-m", "jaxnn_nonconv.cli", *argv]
-                + [
-                    "--coordinator",
-                    f"127.0.0.1:{port}",
-                    "--num-processes",
-                    "2",
-                    "--process-id",
-                    str(i),
-                ]
-            )
+            lambda port, i, argv=argv: [
+                *(sys.executable, "-m", "jaxnn_nonconv.cli", *argv),
+                *("--coordinator", f"127.0.0.1:{port}", "--num-processes", "2"),
+                *("--process-id", str(i)),
+            ]
         )
         one = subprocess.run(
             [sys.executable, "-m", "jaxnn_nonconv.cli", *argv],
