@@ -89,6 +89,7 @@ def _environment() -> dict[str, str]:
     d0 = devices[0]
     return {
         "package_version": __version__,
+        "stream_version": train.STREAM_VERSION,
         "jax_version": jax.__version__,
         "numpy_version": np.__version__,
         "device": f"{len(devices)}x {d0.device_kind} ({d0.platform})",
@@ -391,7 +392,7 @@ def open_run(out_dir: str | os.PathLike, manifest: Mapping, *, overwrite: bool =
     Args:
       out_dir: the run directory; created with its parents if missing.
       manifest: JSON-able, at least ``{"config": ...}``. Added: ``config_hash``,
-        ``package_version``, ``jax_version``, ``numpy_version``, ``device``, ``created``,
+        ``package_version``, ``stream_version``, ``jax_version``, ``numpy_version``, ``device``, ``created``,
         ``status="running"``, ``parts`` (per-part records of :func:`run_trials`) and ``history``
         (one entry per creation or resume, with the versions and device of that session).
       overwrite: remove the old results of a *different* config (or a corrupt manifest) first.
@@ -401,7 +402,9 @@ def open_run(out_dir: str | os.PathLike, manifest: Mapping, *, overwrite: bool =
       ``parts`` are kept, and ``store.warning`` says whether they came from another version.
 
     Raises:
-      ConfigError: ``out_dir`` holds results of a different config and ``overwrite`` is false;
+      ConfigError: ``out_dir`` holds results of a different config, or of another
+        :data:`~jaxnn_nonconv.train.STREAM_VERSION` (``stream_version``; 1 when not recorded),
+        and ``overwrite`` is false;
         ``out_dir`` is not empty and holds no manifest (never cleared, even with ``overwrite``:
         it may be a directory of the user's own files); another process is writing ``out_dir``;
         ``out_dir`` cannot be created or written.
@@ -441,10 +444,18 @@ def _open_run(path: Path, manifest: Mapping, overwrite: bool) -> RunStore:
             f"{path} holds results of a different config (hash {str(old.get('config_hash'))[:12]} "
             f"vs {new_hash[:12]}); use --overwrite or another --out"
         )
+    stream = None if old is None else old.get("stream_version", 1)  # 1: before it was recorded
+    if stream is not None and stream != train.STREAM_VERSION and not overwrite:
+        raise ConfigError(
+            f"{path} holds results of training stream version {stream}, this is version "
+            f"{train.STREAM_VERSION}: resuming would mix trials computed two ways; use --overwrite "
+            "to recompute them, another --out, or the jaxnn_nonconv version that wrote them"
+        )
 
     try:
         _lock(path)
-        if old is not None and old.get("config_hash") != new_hash:  # overwrite
+        stale = old is not None and stream != train.STREAM_VERSION
+        if old is not None and (old.get("config_hash") != new_hash or stale):  # overwrite
             for name in os.listdir(path):
                 if name == LOCK:
                     continue
