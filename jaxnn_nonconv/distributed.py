@@ -25,8 +25,6 @@ from typing import TypeVar
 import numpy as np
 
 T = TypeVar("T")
-# Environment markers of a multi-process job that jax.distributed.initialize() detects itself.
-_AUTO_ENV = ("SLURM_STEP_NUM_TASKS", "TPU_WORKER_HOSTNAMES", "JAX_COORDINATOR_ADDRESS")
 DISABLE_ENV = "JAXNN_NONCONV_NO_DISTRIBUTED"
 
 
@@ -47,10 +45,14 @@ def add_flags(parser) -> None:
 
 
 def _auto_detected(environ: Mapping[str, str]) -> bool:
-    """Whether the environment is a multi-process job that JAX can configure by itself.
+    """Whether the environment is a multi-process job that ``jax.distributed.initialize()`` can
+    configure by itself: a Slurm step (``srun``) of several tasks, a GKE TPU slice of several hosts,
+    or an explicit ``JAX_COORDINATOR_ADDRESS``. (On Cloud TPU VMs JAX connects the hosts itself.)
 
-    >>> _auto_detected({"SLURM_STEP_NUM_TASKS": "4"}), _auto_detected({"SLURM_STEP_NUM_TASKS": "1"})
-    (True, False)
+    >>> _auto_detected({"SLURM_STEP_NODELIST": "n[1-2]", "SLURM_NTASKS": "4"})
+    True
+    >>> _auto_detected({"SLURM_NTASKS": "4"}), _auto_detected({"SLURM_STEP_NODELIST": "n1"})
+    (False, False)
     >>> _auto_detected({"TPU_WORKER_HOSTNAMES": "h0,h1"}), _auto_detected({})
     (True, False)
     """
@@ -58,8 +60,8 @@ def _auto_detected(environ: Mapping[str, str]) -> bool:
         return False
     if environ.get("JAX_COORDINATOR_ADDRESS"):
         return True
-    tasks = environ.get("SLURM_STEP_NUM_TASKS", "")
-    if tasks.isdigit() and int(tasks) > 1:
+    tasks = environ.get("SLURM_NTASKS", "")
+    if "SLURM_STEP_NODELIST" in environ and tasks.isdigit() and int(tasks) > 1:
         return True
     return "," in environ.get("TPU_WORKER_HOSTNAMES", "")
 

@@ -194,9 +194,12 @@ def test_one_process_helpers_are_identity():
 
 
 def test_auto_detection_environment():
-    assert distributed._auto_detected({"SLURM_STEP_NUM_TASKS": "8"})
-    assert not distributed._auto_detected({"SLURM_STEP_NUM_TASKS": "1", "SLURM_JOB_ID": "5"})
+    slurm = {"SLURM_JOB_ID": "5", "SLURM_STEP_NODELIST": "n[1-4]", "SLURM_PROCID": "0"}
+    assert distributed._auto_detected({**slurm, "SLURM_NTASKS": "8"})
+    assert not distributed._auto_detected({**slurm, "SLURM_NTASKS": "1"})
+    assert not distributed._auto_detected({"SLURM_JOB_ID": "5", "SLURM_NTASKS": "8"})  # no srun
     assert distributed._auto_detected({"TPU_WORKER_HOSTNAMES": "t0,t1"})
     assert not distributed._auto_detected({"TPU_WORKER_HOSTNAMES": "t0"})
-    off = {"SLURM_STEP_NUM_TASKS": "8", distributed.DISABLE_ENV: "1"}
+    assert distributed._auto_detected({"JAX_COORDINATOR_ADDRESS": "h:1"})
+    off = {**slurm, "SLURM_NTASKS": "8", distributed.DISABLE_ENV: "1"}
     assert not distributed._auto_detected(off)
