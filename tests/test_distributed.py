@@ -169,6 +169,28 @@ def test_two_process_cli_estimate_and_train_json(tmp_path):
         assert runs[1].stdout == ""
 
 
+@pytest.mark.slow
+def test_two_process_cli_run_then_report(tmp_path):
+    """`run` with the flags: one store, process 0 prints the report, equal to one process's."""
+    (tmp_path / "exp.toml").write_text(EXPERIMENT)
+    runs = _launch(
+        lambda port, i: [
+            *(sys.executable, "-m", "jaxnn_nonconv.cli", "run", str(tmp_path / "exp.toml")),
+            *("--out", str(tmp_path / "two"), "--coordinator", f"127.0.0.1:{port}"),
+            *("--num-processes", "2", "--process-id", str(i)),
+        ]
+    )
+    assert runs[1].stdout == "" and "1/1 cells" in runs[0].stdout
+    experiments.run(experiments.load(tmp_path / "exp.toml"), tmp_path / "one")
+    a = store.RunStore(tmp_path / "two", store.read_manifest(tmp_path / "two"))
+    b = store.RunStore(tmp_path / "one", store.read_manifest(tmp_path / "one"))
+    assert a.manifest["status"] == "complete" and a.manifest["parts"] == b.manifest["parts"]
+    for part in b.parts():
+        got, want = a.load(part), b.load(part)
+        for k in want:
+            np.testing.assert_array_equal(got[k], want[k], err_msg=f"{part}/{k}", strict=True)
+
+
 @pytest.mark.parametrize(
     "flags, message",
     [
