@@ -224,8 +224,8 @@ def draw_block(steps: int, most: int = DRAW_BLOCK) -> int:
     A divisor, so that one loop body serves every step (no remainder loop to compile); the batches
     themselves do not depend on it (each is drawn from its own key).
 
-    >>> draw_block(1000), draw_block(200), draw_block(37), draw_block(7)
-    (50, 50, 1, 7)
+    >>> draw_block(1000), draw_block(200), draw_block(37), draw_block(67)  # 67: a prime > 64
+    (50, 50, 37, 1)
     """
     return max(b for b in range(1, min(most, steps) + 1) if steps % b == 0)
 
