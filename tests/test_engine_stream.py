@@ -35,10 +35,10 @@ def test_block_drawn_training_equals_a_step_by_step_loop(cfg):
     """An independent loop drawing batch n from fold_in(data_key, n) at each step, one Python step
     at a time, ends at the engine's parameters (float tolerance: XLA fuses differently)."""
     cfg = cfg.validate()
-    res = train.run(cfg, 3, seed=4, chunk_size=2)
+    res = train.run(cfg, 2, seed=4, chunk_size=2)
     opt = optim.make(cfg.optimizer, cfg.learning_rate)
     step = jax.jit(lambda p, s, x, y: train.step(p, s, x, y, opt)[:3])
-    for i in range(3):
+    for i in range(2):
         key = train.trial_key(4, i)
         k_data = jax.random.fold_in(key, 1)
         params = train.init_trial_params(cfg, key)
