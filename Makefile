@@ -8,7 +8,7 @@ PYTHON ?= python3
 # Pytest workers: 2 matches the 2-core CI machine (compilation is single-threaded).
 WORKERS ?= 2
 
-.PHONY: venv demo test test-slow lint format bench docs clean
+.PHONY: venv demo test test-slow lint format bench bench-gpu docs clean
 
 venv: $(STAMP)
 
@@ -40,6 +40,14 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(CLI) bench
+
+# The GPU benchmark in one command: the engine on 10^6 nets x 10^4 steps of [1,32,1], batch 64
+# (target: under 60 s on one H100/H200), the per-trial JAX loop beside it, the machine's measured
+# copy bandwidth and matmul throughput; writes runs/bench-gpu/bench.json, .png and .svg.
+# Needs a CUDA build of JAX in the venv: $(PY) -m pip install -U "jax[cuda12]".
+bench-gpu: $(STAMP)
+	$(CLI) bench --impl engine --impl jax_loop --optimizer sgd --trials 1,1000 \
+		--engine-trials 1000000 --steps 10000 --chunk-size 65536 --out runs/bench-gpu
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

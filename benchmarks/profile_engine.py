@@ -149,14 +149,16 @@ def profile(optimizer: str = "sgd", chunk: int = 256, steps: int = 1000, repeat:
         for e, self_us, ancestors in self_times(events)
         if e["name"] in category  # not the runtime's own events (executor, Python)
     ]
-    # Per-step work runs `steps` times or more (chunk / 8 evaluation blocks run fewer times).
+    # Per-step work runs `steps` times or more, the drawing of a block of steps' batches
+    # steps / draw_block times (the chunk / 8 evaluation blocks usually fewer).
+    per_block = steps // train.draw_block(steps)
     counts = collections.Counter(e["name"] for e, _, _ in timed)
     totals = collections.Counter()
     in_loop = 0.0
     for e, self_us, ancestors in timed:
         cat = "rng" if any(a in rng_loops for a in ancestors) else category[e["name"]]
         totals[cat] += self_us / 1e6
-        if counts[e["name"]] >= steps:
+        if counts[e["name"]] >= per_block:
             in_loop += self_us / 1e6
     total = sum(totals.values())
     return {

@@ -32,10 +32,15 @@ class _Parser(argparse.ArgumentParser):
         raise config.ConfigError(f"{message} (see '{self.prog} --help')")
 
 
-def _setup_jax(float64: bool) -> None:
-    """Global JAX settings; must run before any array exists."""
+def _setup_jax(float64: bool, args=None) -> None:
+    """Global JAX settings, and ``jax.distributed`` when ``args`` asks for it or the environment
+    is a multi-process job; must run before any array exists."""
     import jax
 
+    if args is not None and hasattr(args, "num_processes"):
+        from jaxnn_nonconv import distributed
+
+        distributed.initialize(args.coordinator, args.num_processes, args.process_id)
     if float64:
         jax.config.update("jax_enable_x64", True)
     cache = os.environ.get("JAXNN_NONCONV_CACHE", str(Path.home() / ".cache" / "jaxnn_nonconv"))
@@ -162,6 +167,20 @@ def _check_confidence(args) -> None:
         raise config.ConfigError(f"confidence must be in (0, 1), got {args.confidence}")
 
 
+def _add_distributed_flags(p: argparse.ArgumentParser) -> None:
+    """``--coordinator --num-processes --process-id`` (``run``, ``train``, ``estimate``)."""
+    from jaxnn_nonconv import distributed
+
+    distributed.add_flags(p)
+
+
+def _is_leader() -> bool:
+    """Whether this process prints (process 0 under ``jax.distributed``, else always)."""
+    from jaxnn_nonconv import distributed
+
+    return distributed.is_leader()
+
+
 def _add_train(sub) -> None:
     p = sub.add_parser(
         "train", help="train M independent networks: P(training failed) by each criterion"
@@ -181,6 +200,7 @@ def _add_train(sub) -> None:
         p, ("risk_gap", "inactive_at_end", "constant_at_end", "inactive_at_init"), 10**5
     )
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    _add_distributed_flags(p)
     p.set_defaults(func=cmd_train)
 
 
@@ -192,7 +212,7 @@ def cmd_train(args) -> int:
     precision = _precision(args)
     n = precision.max_trials if precision else opts.trials
     chunk = _chunk_size(args, opts, n, largest=1024, smallest=16)
-    _setup_jax(cfg.dtype == "float64")
+    _setup_jax(cfg.dtype == "float64", args)
     from jaxnn_nonconv import failure
 
     summary = failure.train_failure(
@@ -204,6 +224,8 @@ def cmd_train(args) -> int:
         confidence=args.confidence,
         precision=precision,
     )
+    if not _is_leader():
+        return 0
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
     else:
@@ -264,6 +286,7 @@ def _add_estimate(sub) -> None:
     )
     m.add_argument("--replicates", type=int, help="splitting: independent runs (default 8)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    _add_distributed_flags(p)
     p.set_defaults(func=cmd_estimate)
 
 
@@ -287,7 +310,7 @@ def cmd_estimate(args) -> int:
         )
     if args.method == "splitting" or args.replicates is not None:
         return _estimate_splitting(args, cfg, opts)
-    _setup_jax(cfg.dtype == "float64")
+    _setup_jax(cfg.dtype == "float64", args)
     from jaxnn_nonconv import estimate, inactive
 
     if reason := inactive.not_applicable(cfg.activation):
@@ -304,6 +327,8 @@ def cmd_estimate(args) -> int:
         max_points=args.max_points,
         precision=precision,
     )
+    if not _is_leader():
+        return 0
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
     else:
@@ -319,7 +344,7 @@ def _estimate_splitting(args, cfg, opts) -> int:
         raise config.ConfigError(f"--replicates must be an integer >= 2, got {replicates}")
     if opts.trials < 2:
         raise config.ConfigError(f"--trials (particles) must be >= 2, got {opts.trials}")
-    _setup_jax(cfg.dtype == "float64")
+    _setup_jax(cfg.dtype == "float64", args)
     from jaxnn_nonconv import rare, rare_summary
 
     summary = rare_summary.splitting_summary(
@@ -330,6 +355,8 @@ def _estimate_splitting(args, cfg, opts) -> int:
         confidence=args.confidence,
         max_points=rare.DEFAULT_MAX_POINTS if args.max_points == 1024 else args.max_points,
     )
+    if not _is_leader():
+        return 0
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -352,6 +379,7 @@ def _add_run(sub) -> None:
     from jaxnn_nonconv.experiments import PRECISION_OF
 
     _add_precision_flags(p, PRECISION_OF, 10**5)
+    _add_distributed_flags(p)
     p.set_defaults(func=cmd_run)
 
 
@@ -364,9 +392,9 @@ def cmd_run(args) -> int:
             raise config.ConfigError(f"--trials must be in [1, 2**31], got {args.trials}")
         exp = dataclasses.replace(exp, trials=args.trials)
     precision = _precision(args)
-    _setup_jax(False)
+    _setup_jax(False, args)
     out = experiments.run(exp, args.out, overwrite=args.overwrite, precision=precision)
-    if not args.no_report:
+    if not args.no_report and _is_leader():
         _print_report(out, json_output=False)
     return 0
 

@@ -41,7 +41,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn_nonconv import exact1d, exact_risk, inactive, nets, rare, rare_summary, theory, train
+from jaxnn_nonconv import (
+    distributed,
+    exact1d,
+    exact_risk,
+    inactive,
+    nets,
+    rare,
+    rare_summary,
+    theory,
+    train,
+)
 from jaxnn_nonconv import levels as risk_levels
 from jaxnn_nonconv.precision import Precision, progress_line
 from jaxnn_nonconv.results import (
@@ -129,6 +139,7 @@ def iter_init_counts(
     seed: int = 0,
     chunk_size: int | None = None,
     start_chunk: int = 0,
+    chunks: Sequence[int] | None = None,
     mode: str = "auto",
     grid: int | None = None,
     n_probe: int = inactive.DEFAULT_PROBES,
@@ -138,7 +149,8 @@ def iter_init_counts(
 
     Each ``counts`` holds NumPy arrays of the chunk's real trials (padding removed): the fields of
     :class:`~jaxnn_nonconv.inactive.Counts` plus ``trial``. Only one chunk is held at a time.
-    ``chunk_size=None`` is :func:`default_chunk` ``(n_trials)``.
+    ``chunk_size=None`` is :func:`default_chunk` ``(n_trials)``. ``chunks`` restricts the run to
+    those chunk indices (e.g. this process's share under ``jax.distributed``).
     """
     cfg = cfg.validate()
     if reason := inactive.not_applicable(cfg.activation):
@@ -156,7 +168,7 @@ def iter_init_counts(
         fn = _compiled_init_chunk(cfg, tuple({**kw, "max_points": cap}.items()))
         return _host(fn(base_key, jnp.asarray(idx, jnp.uint32)))
 
-    for c in range(start_chunk, n_chunks):
+    for c in range(start_chunk, n_chunks) if chunks is None else chunks:
         idx = np.arange(c * chunk_size, (c + 1) * chunk_size)
         n_real = min(chunk_size, n_trials - c * chunk_size)
         # Exact d = 1 mode: small breakpoint capacity first, overflowing trials redone larger.
@@ -201,19 +213,21 @@ def counts_at_init(
     >>> c["inactive"].shape, c["trial"].tolist()
     ((5, 1), [0, 1, 2, 3, 4])
     """
+    size = default_chunk(n_trials) if chunk_size is None else chunk_size
+    mine = distributed.my_chunks(range(-(-n_trials // size)))  # all of them with one process
     chunks = iter_init_counts(
         cfg,
         n_trials,
         seed=seed,
-        chunk_size=chunk_size,
+        chunk_size=size,
+        chunks=mine,
         mode=mode,
         grid=grid,
         n_probe=n_probe,
         max_points=max_points,
     )
-    size = default_chunk(n_trials) if chunk_size is None else chunk_size
-    total = -(-n_trials // size)
-    return _concat([c for _, c in train.progress_iter(chunks, total, progress, "init chunks")])
+    parts = list(train.progress_iter(chunks, len(mine), progress, "init chunks"))
+    return distributed.merge_chunks(parts)
 
 
 def counts_of_params(
@@ -492,6 +506,17 @@ def summarize(
     )
 
 
+def _pool_processes(total: Tally | None) -> Tally:
+    """The sum of every process's :class:`Tally` (``total`` itself with one process)."""
+    if distributed.process_count() == 1:
+        return total
+    local = (
+        [] if total is None else [(0, {f: np.asarray(v)[None] for f, v in total._asdict().items()})]
+    )
+    merged = distributed.merge_chunks(local)
+    return Tally(**{f: (int(v.sum()) if v.ndim == 1 else v.sum(0)) for f, v in merged.items()})
+
+
 def estimate_at_init(
     cfg: train.TrainConfig,
     n_trials: int,
@@ -538,25 +563,29 @@ def estimate_at_init(
         n_trials = precision.max_trials
     chunk_size = default_chunk(n_trials) if chunk_size is None else chunk_size
     t0 = time.perf_counter()
+    n_chunks = -(-n_trials // chunk_size)
+    # Under jax.distributed each process tallies its share of the chunks (a precision target needs
+    # the chunks in order, so there every process computes all of them).
+    mine = distributed.my_chunks(range(n_chunks)) if precision is None else None
     chunks = iter_init_counts(
         cfg,
         n_trials,
         seed=seed,
         chunk_size=chunk_size,
+        chunks=mine,
         mode=mode,
         grid=grid,
         n_probe=n_probe,
         max_points=max_points,
     )
-    n_chunks = -(-n_trials // chunk_size)
     total, kept, stopped = None, [], None
     if precision is None:
-        chunks = train.progress_iter(chunks, n_chunks, progress, "init chunks")
+        chunks = train.progress_iter(chunks, len(mine), progress, "init chunks")
     show = sys.stderr.isatty() if progress is None else progress
-    for _, part in chunks:
+    for c, part in chunks:
         total = tally(part) if total is None else total + tally(part)
         if keep_counts:
-            kept.append(part)
+            kept.append((c, part))
         if precision is not None:
             est = summarize(cfg, total, confidence=confidence).probabilities[precision.of]
             if show:
@@ -566,6 +595,8 @@ def estimate_at_init(
                 break
     if precision is not None and stopped is None:
         stopped = "max_trials reached"
+    if precision is None:
+        total = _pool_processes(total)
     wall = time.perf_counter() - t0
     d = cfg.arch[0]
     resolved = inactive.resolve_mode(mode, d)
@@ -586,7 +617,7 @@ def estimate_at_init(
         summarize(cfg, total, confidence=confidence),
         meta=meta,
         wall_s=wall,
-        counts=_concat(kept) if keep_counts else None,
+        counts=distributed.merge_chunks(kept) if keep_counts else None,
     )
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn_nonconv import config, estimate, exact_risk, inactive, store, train
+from jaxnn_nonconv import config, distributed, estimate, exact_risk, inactive, store, train
 from jaxnn_nonconv import levels as risk_levels
 from jaxnn_nonconv.precision import Precision, progress_line
 from jaxnn_nonconv.results import ProbabilityEstimate, proportion
@@ -244,6 +244,11 @@ def run(
             )
         exp = dataclasses.replace(exp, trials=precision.max_trials)
     cells = exp.cells()
+    if precision is not None and distributed.process_count() > 1:
+        raise config.ConfigError(
+            "a precision target adds chunks in order, on one process: drop --rel-error / "
+            "--ci-width or the multi-process flags"
+        )
     manifest = {"config": exp.to_dict(), "cells": cells}
     if precision is not None:
         manifest["precision"] = precision.to_dict()
@@ -265,11 +270,12 @@ def run(
             if precision.met(est) or n >= exp.trials:
                 break
             n += exp.chunk_size
-    if exp.levels is not None:  # R_0..R_H per problem, cached in the run directory
+    if exp.levels is not None and distributed.is_leader():  # R_0..R_H per problem, cached
         settings, max_width = level_settings(exp)
         for problem, width in level_widths(exp).items():
             width = min(width, max_width)
             risk_levels.load_or_compute(problem, width, settings, st.path / LEVELS_DIR)
+    distributed.barrier("experiments.run")
     st.finish(wall_s=time.perf_counter() - t0 + st.manifest.get("wall_s", 0.0))
     return st.path
 
@@ -294,6 +300,9 @@ def _run_cell(st: store.RunStore, i: int, cfg, exp: Experiment, n: int, progress
         )
     size = exp.chunk_size
     n_chunks = -(-n // size)
+    if not distributed.is_leader():  # under jax.distributed, process 0 detects and writes
+        distributed.barrier(f"detect:{det_part}")
+        return {}
     done = st.done(det_part)
     for c in range(n_chunks):
         lo, hi = c * size, min(n, (c + 1) * size)
@@ -304,6 +313,7 @@ def _run_cell(st: store.RunStore, i: int, cfg, exp: Experiment, n: int, progress
         else:
             arrays = _detect_trained(cfg, {k: v[lo:hi] for k, v in res.items()}, exp.max_points)
         st.write_chunk(det_part, c, arrays)
+    distributed.barrier(f"detect:{det_part}")
     return st.load(det_part)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn_nonconv import estimate, exact_risk, problems, theory, train
+from jaxnn_nonconv import distributed, estimate, exact_risk, problems, theory, train
 from jaxnn_nonconv.precision import Precision, progress_line
 from jaxnn_nonconv.results import (
     DEFAULT_CONFIDENCE,
@@ -154,17 +154,22 @@ def train_failure(
     th = theory.summary(cfg.arch, cfg.init, cfg.problem.box, cfg.zero_bias)
     kw = {"max_points": max_points}
     t0 = time.perf_counter()
-    chunks = train.iter_chunks(cfg, n_trials, seed=seed, chunk_size=chunk_size, n_devices=n_devices)
     n_chunks = -(-n_trials // chunk_size)
+    # Under jax.distributed each process trains its share of the chunks, gathered below (a
+    # precision target needs the chunks in order, so there every process computes all of them).
+    mine = distributed.my_chunks(range(n_chunks)) if precision is None else None
+    chunks = train.iter_chunks(
+        cfg, n_trials, seed=seed, chunk_size=chunk_size, n_devices=n_devices, chunks=mine
+    )
     if precision is None:
-        chunks = train.progress_iter(chunks, n_chunks, progress, "train chunks")
+        chunks = train.progress_iter(chunks, len(mine), progress, "train chunks")
     show = sys.stderr.isatty() if progress is None else progress
     kept: list[dict] = []
     results: list[dict] = []
     stopped = None
     fe = None
     relu = estimate.inactive.not_applicable(cfg.activation) is None
-    for _, res in chunks:
+    for c, res in chunks:
         if relu:
             theta = np.nan_to_num(res["params"], nan=0.0, posinf=0.0, neginf=0.0)  # diverged
             end = _counts(theta, res["trial"], cfg, chunk_size, kw)
@@ -178,10 +183,10 @@ def train_failure(
         part.update({f"end_{k}": v for k, v in end.items() if k in _KEEP})
         part.update({f"init_{k}": v for k, v in init.items() if k in _KEEP})
         if keep_result:
-            results.append(res)
-        kept.append(part)
+            results.append((c, res))
+        kept.append((c, part))
         if precision is not None:
-            fe = _estimate(cfg, kept, tol, th, confidence)
+            fe = _estimate(cfg, [p for _, p in kept], tol, th, confidence)
             crit = fe.criteria[precision.of]
             if show:
                 print(progress_line(precision, crit, fe.trials), file=sys.stderr)
@@ -191,6 +196,10 @@ def train_failure(
     if precision is not None and stopped is None:
         stopped = "max_trials reached"
     wall = time.perf_counter() - t0
+    if precision is None:
+        kept = [(0, distributed.merge_chunks(kept))]
+        results = [(0, distributed.merge_chunks(results))] if keep_result else []
+    kept = [p for _, p in kept]
     fe = _estimate(cfg, kept, tol, th, confidence)
     if exact_risk.supported(cfg.problem, cfg.activation):
         fe = dataclasses.replace(fe, risk_source="exact")
@@ -209,7 +218,7 @@ def train_failure(
         meta["precision"] = {**precision.to_dict(), "stopped": stopped}
     result = None
     if keep_result:
-        result = {k: np.concatenate([p[k] for p in results]) for k in results[0]}
+        result = distributed.merge_chunks(results)
         result["record_steps"] = train.record_steps(cfg.steps, cfg.n_record)
     return TrainFailure(
         failure=fe,

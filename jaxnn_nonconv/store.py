@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn_nonconv import __version__, train
+from jaxnn_nonconv import __version__, distributed, train
 from jaxnn_nonconv.config import ConfigError
 
 MANIFEST = "manifest.json"
@@ -117,6 +117,7 @@ def _environment() -> dict[str, str]:
     d0 = devices[0]
     return {
         "package_version": __version__,
+        "stream_version": train.STREAM_VERSION,
         "jax_version": jax.__version__,
         "numpy_version": np.__version__,
         "device": f"{len(devices)}x {d0.device_kind} ({d0.platform})",
@@ -353,9 +354,13 @@ class RunStore:
     # -- manifest ----------------------------------------------------------------------------
 
     def update(self, **fields) -> None:
-        """Merge ``fields`` into the manifest and rewrite ``manifest.json`` atomically."""
+        """Merge ``fields`` into the manifest and rewrite ``manifest.json`` atomically.
+
+        Under ``jax.distributed`` only process 0 writes the file; the others keep the merged copy.
+        """
         manifest = {**self.manifest, **fields}
-        _write_json(self.path / MANIFEST, manifest)
+        if distributed.is_leader():
+            _write_json(self.path / MANIFEST, manifest)
         self.manifest = manifest
 
     def finish(self, **fields) -> None:
@@ -409,10 +414,13 @@ def _lock(path: Path) -> None:
 def open_run(out_dir: str | os.PathLike, manifest: Mapping, *, overwrite: bool = False) -> RunStore:
     """Open (create or resume) the run directory ``out_dir`` for the config in ``manifest``.
 
+    Under ``jax.distributed`` process 0 opens (and locks) the directory as below; the other
+    processes then read its manifest, and write only their own chunk files (:func:`run_trials`).
+
     Args:
       out_dir: the run directory; created with its parents if missing.
       manifest: JSON-able, at least ``{"config": ...}``. Added: ``config_hash``,
-        ``package_version``, ``jax_version``, ``numpy_version``, ``device``, ``created``,
+        ``package_version``, ``stream_version``, ``jax_version``, ``numpy_version``, ``device``, ``created``,
         ``status="running"``, ``parts`` (per-part records of :func:`run_trials`) and ``history``
         (one entry per creation or resume, with the versions and device of that session).
       overwrite: remove the old results of a *different* config (or a corrupt manifest) first.
@@ -422,14 +430,22 @@ def open_run(out_dir: str | os.PathLike, manifest: Mapping, *, overwrite: bool =
       ``parts`` are kept, and ``store.warning`` says whether they came from another version.
 
     Raises:
-      ConfigError: ``out_dir`` holds results of a different config and ``overwrite`` is false;
+      ConfigError: ``out_dir`` holds results of a different config, or of another
+        :data:`~jaxnn_nonconv.train.STREAM_VERSION` (``stream_version``; 1 when not recorded),
+        and ``overwrite`` is false;
         ``out_dir`` is not empty and holds no manifest (never cleared, even with ``overwrite``:
         it may be a directory of the user's own files); another process is writing ``out_dir``;
         ``out_dir`` cannot be created or written.
     """
-    path = Path(out_dir)
     if "config" not in manifest:
         raise ValueError("manifest needs a 'config' entry")
+    return distributed.leader_first(
+        lambda: _open_run(Path(out_dir), manifest, overwrite),
+        lambda: RunStore(Path(out_dir), read_manifest(out_dir)),
+    )
+
+
+def _open_run(path: Path, manifest: Mapping, overwrite: bool) -> RunStore:
     manifest = json.loads(json.dumps(dict(manifest)))  # a detached, JSON-able copy
     new_hash = run_hash(manifest["config"])
     try:
@@ -460,10 +476,18 @@ def open_run(out_dir: str | os.PathLike, manifest: Mapping, *, overwrite: bool =
         )
     if old is not None and old.get("config_hash") == new_hash:
         _check_growth(path, old.get("config"), manifest["config"])
+    stream = None if old is None else old.get("stream_version", 1)  # 1: before it was recorded
+    if stream is not None and stream != train.STREAM_VERSION and not overwrite:
+        raise ConfigError(
+            f"{path} holds results of training stream version {stream}, this is version "
+            f"{train.STREAM_VERSION}: resuming would mix trials computed two ways; use --overwrite "
+            "to recompute them, another --out, or the jaxnn_nonconv version that wrote them"
+        )
 
     try:
         _lock(path)
-        if old is not None and old.get("config_hash") != new_hash:  # overwrite
+        stale = old is not None and stream != train.STREAM_VERSION
+        if old is not None and (old.get("config_hash") != new_hash or stale):  # overwrite
             for name in os.listdir(path):
                 if name == LOCK:
                     continue
@@ -572,8 +596,46 @@ def run_trials(
         "train_config_hash": config_hash(cfg.to_dict()),
         "learning_rates_hash": _lr_hash(learning_rates),
     }
+    distributed.leader_first(
+        lambda: _start_part(store, part, record),
+        lambda: setattr(store, "manifest", read_manifest(store.path)),
+    )
+    done = store.done(part)
+    if any(i >= n_chunks for i in done):
+        raise ConfigError(
+            f"part {part!r} in {store.path} has chunks beyond the {n_chunks} expected"
+        )
+    todo = distributed.my_chunks(i for i in range(n_chunks) if i not in done)
+    if todo:
+        chunks = train.iter_chunks(
+            cfg,
+            n_trials,
+            seed=seed,
+            chunk_size=chunk_size,
+            learning_rates=learning_rates,
+            n_devices=n_devices,
+            chunks=todo,
+        )
+        for index, res in train.progress_iter(chunks, len(todo), progress, label=part):
+            store.write_chunk(part, index, res)
+    distributed.barrier(f"run_trials:{part}")  # every process's chunks are on disk
+
+    out = store.load(part)
+    if not np.array_equal(out.get("trial"), np.arange(n_trials)):
+        raise ConfigError(f"part {part!r} in {store.path}: stored trials are not 0..{n_trials - 1}")
+    parts = dict(store.manifest.get("parts") or {})
+    parts[part] = {**record, "complete": True}
+    store.update(parts=parts)
+    out["record_steps"] = train.record_steps(cfg.steps, cfg.n_record)
+    return out
+
+
+def _start_part(store: RunStore, part: str, record: dict) -> None:
+    """Check ``record`` against the part's stored one, or record it; raise ConfigError if they
+    differ."""
     parts = dict(store.manifest.get("parts") or {})
     old = parts.get(part)
+    n_trials, chunk_size = record["n_trials"], record["chunk_size"]
     if old is None and store.done(part):
         raise ConfigError(
             f"{store.path / PARTS / part} holds chunks but the manifest has no record of them"
@@ -603,32 +665,3 @@ def run_trials(
     if old is None:
         parts[part] = {**record, "complete": False}
         store.update(parts=parts)
-
-    done = store.done(part)
-    if any(i >= n_chunks for i in done):
-        raise ConfigError(
-            f"part {part!r} in {store.path} has chunks beyond the {n_chunks} expected"
-        )
-    todo = [i for i in range(n_chunks) if i not in done]
-    if todo:
-        chunks = train.iter_chunks(
-            cfg,
-            n_trials,
-            seed=seed,
-            chunk_size=chunk_size,
-            learning_rates=learning_rates,
-            start_chunk=todo[0],
-            n_devices=n_devices,
-        )
-        for index, res in train.progress_iter(chunks, n_chunks - todo[0], progress, label=part):
-            if index not in done:
-                store.write_chunk(part, index, res)
-
-    out = store.load(part)
-    if not np.array_equal(out.get("trial"), np.arange(n_trials)):
-        raise ConfigError(f"part {part!r} in {store.path}: stored trials are not 0..{n_trials - 1}")
-    parts = dict(store.manifest.get("parts") or {})
-    parts[part] = {**record, "complete": True}
-    store.update(parts=parts)
-    out["record_steps"] = train.record_steps(cfg.steps, cfg.n_record)
-    return out

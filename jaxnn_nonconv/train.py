@@ -26,11 +26,16 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnn_nonconv import exact_risk, inits, nets, optim, problems
+from jaxnn_nonconv import distributed, exact_risk, inits, nets, optim, problems
 
 DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 DEFAULT_CHUNK = 1024
 _EVAL_BLOCK = 8  # trials evaluated at once in a chunk (see _compiled_chunk)
+DRAW_BLOCK = 64  # at most this many steps' batches are drawn at once (see draw_block)
+# How a trial's numbers are computed from its key; stores record it and refuse to resume another.
+# 1: batches drawn step by step inside the training loop. 2: drawn a block of steps at once (same
+# random numbers, but XLA fuses the loss differently, which changes the last bits of the results).
+STREAM_VERSION = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,6 +218,18 @@ def record_steps(steps: int, n_record: int) -> np.ndarray:
     return points - 1
 
 
+def draw_block(steps: int, most: int = DRAW_BLOCK) -> int:
+    """Steps whose batches are drawn at once: the largest divisor of ``steps`` up to ``most``.
+
+    A divisor, so that one loop body serves every step (no remainder loop to compile); the batches
+    themselves do not depend on it (each is drawn from its own key).
+
+    >>> draw_block(1000), draw_block(200), draw_block(37), draw_block(67)  # 67: a prime > 64
+    (50, 50, 37, 1)
+    """
+    return max(b for b in range(1, min(most, steps) + 1) if steps % b == 0)
+
+
 class TrialResult(NamedTuple):
     """What one trial records (``P = nets.num_params(arch)``, ``R = len(record_steps)``)."""
 
@@ -287,6 +304,7 @@ def _trial_parts(cfg: TrainConfig) -> _TrialParts:
     n_rec = len(rec)
     online = cfg.data_size is None
     full_batch = not online and cfg.batch_size >= cfg.data_size
+    n_block = draw_block(cfg.steps)
 
     def train(key: jax.Array, learning_rate: jax.Array) -> tuple:
         _, k_data, k_eval = (jax.random.fold_in(key, i) for i in range(3))
@@ -311,18 +329,32 @@ def _trial_parts(cfg: TrainConfig) -> _TrialParts:
             idx = jax.random.randint(kn, (cfg.batch_size,), 0, cfg.data_size)
             return data_x[idx], data_y[idx]
 
-        def body(carry, n):
+        def body(carry, step_batch):
             p, s, loss_traj, gn_traj = carry
-            p, s, loss, grads = step(p, s, *batch(n), opt, cfg.activation)
+            n, x, y = step_batch
+            p, s, loss, grads = step(p, s, x, y, opt, cfg.activation)
             gnorm = optax.tree.norm(grads)
             slot = jnp.asarray(slots)[n]
             loss_traj = loss_traj.at[slot].set(loss, mode="drop")
             gn_traj = gn_traj.at[slot].set(gnorm, mode="drop")
             return (p, s, loss_traj, gn_traj), None
 
+        def block(carry, ns):
+            # The batches of a block of steps drawn at once: the same keys fold_in(k_data, n), so
+            # the same numbers as drawn step by step, in fewer and larger random-number operations.
+            return jax.lax.scan(body, carry, (ns, *jax.vmap(batch)(ns)))[0], None
+
+        def fixed(carry, n):  # full batch: nothing to draw
+            return body(carry, (n, data_x, data_y))
+
         empty = jnp.full((n_rec,), jnp.nan, dtype)
-        init_carry = (params0, opt.init(params0), empty, empty)
-        (params, _, loss_traj, gn_traj), _ = jax.lax.scan(body, init_carry, jnp.arange(cfg.steps))
+        carry = (params0, opt.init(params0), empty, empty)
+        if full_batch:
+            carry, _ = jax.lax.scan(fixed, carry, jnp.arange(cfg.steps))
+        else:
+            ns = jnp.arange(cfg.steps).reshape(-1, n_block)
+            carry, _ = jax.lax.scan(block, carry, ns)
+        params, _, loss_traj, gn_traj = carry
         return k_eval, params0, params, loss_traj, gn_traj
 
     def sample_eval(k_eval: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -387,12 +419,15 @@ def iter_chunks(
     learning_rates: Sequence[float] | np.ndarray | None = None,
     start_chunk: int = 0,
     n_devices: int | None = None,
+    chunks: Sequence[int] | None = None,
 ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     """Train trials ``0..n_trials-1`` chunk by chunk; yield ``(chunk_index, results)``.
 
     Each yielded dict holds NumPy arrays of the chunk's real trials (padding removed), with keys
     ``trial`` and the fields of :class:`TrialResult`, plus ``learning_rate``. A step of ``D``
-    devices computes ``D`` chunks at once. ``start_chunk`` skips chunks already stored (resume).
+    devices computes ``D`` chunks at once. ``start_chunk`` skips chunks already stored (resume);
+    ``chunks`` (default ``start_chunk..n_chunks-1``) lists the chunk indices to compute instead,
+    e.g. one process's share (:func:`.distributed.my_chunks`).
     """
     cfg = cfg.validate()
     _check_dtype_enabled(cfg)
@@ -403,8 +438,11 @@ def iter_chunks(
     fn = _compiled_chunk(cfg, seed)
     n_chunks = -(-n_trials // chunk_size)
     lr_dtype = DTYPES[cfg.dtype]
-    for first in range(start_chunk, n_chunks, len(devices)):
-        group = range(first, min(first + len(devices), n_chunks))
+    todo = list(range(start_chunk, n_chunks)) if chunks is None else [int(c) for c in chunks]
+    if any(not 0 <= c < n_chunks for c in todo):
+        raise ValueError(f"chunk indices must be in 0..{n_chunks - 1}")
+    for first in range(0, len(todo), len(devices)):
+        group = todo[first : first + len(devices)]
         pending = []
         for c, device in zip(group, devices):
             # Every call has the same shape: the last chunk is padded, its padding dropped below.
@@ -456,6 +494,9 @@ def run(
       exact: add ``risk0_exact`` and ``risk_exact``, the exact float64 risks of ``d = 1`` nets
         (:func:`jaxnn_nonconv.exact_risk.add_exact`; nothing for unsupported problems).
 
+    Under ``jax.distributed`` each process trains its share of the chunks and every process returns
+    all ``M`` trials (:mod:`.distributed`), bit-identical to one process.
+
     Returns:
       Dict of arrays with leading axis ``M``: ``trial``, ``learning_rate``, ``params0``, ``params``
       (flat theta), ``risk0``, ``risk``, ``loss_traj``, ``grad_norm_traj``, ``diverged``; plus
@@ -467,6 +508,7 @@ def run(
     ((3,), (3, 13), [0, 1, 2])
     """
     cfg = cfg.validate()
+    mine = distributed.my_chunks(range(-(-n_trials // chunk_size)))  # all, with one process
     chunks = iter_chunks(
         cfg,
         n_trials,
@@ -474,9 +516,9 @@ def run(
         chunk_size=chunk_size,
         learning_rates=learning_rates,
         n_devices=n_devices,
+        chunks=mine,
     )
-    parts = [res for _, res in progress_iter(chunks, -(-n_trials // chunk_size), progress)]
-    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    out = distributed.merge_chunks(list(progress_iter(chunks, len(mine), progress)))
     out["record_steps"] = record_steps(cfg.steps, cfg.n_record)
     if exact:
         out.update(exact_risk.add_exact(cfg, out))

@@ -106,12 +106,14 @@ PLAN = bench.Plan("quick", steps=5, ns=(2,), engine_ns=(), budget_s=0.05, optimi
 @pytest.fixture(scope="module")
 def report():
     """A whole benchmark at tiny sizes, in this process."""
-    return bench.run_benchmark(PLAN, in_process=True)
+    return bench.run_benchmark(PLAN, in_process=True, probe_kw={"copy_mb": 8, "matmul_n": 128})
 
 
 def test_report_keeps_the_json_contract(report):
     report = json.loads(json.dumps(report))  # JSON-serializable as is
-    assert {"machine", "results", "ratios", "targets", "peak", "workload"} <= set(report)
+    assert {"machine", "results", "ratios", "targets", "peak", "workload", "measured"} <= set(
+        report
+    )
     assert {"cpu_model", "cores", "versions"} <= set(report["machine"])
     assert report["machine"]["versions"]["jax"] == jax.__version__
     impls = [i for i in bench.IMPLS if i not in report["skipped"]]
@@ -128,6 +130,35 @@ def test_report_keeps_the_json_contract(report):
             r["net_steps_per_s"] * bench.flops_per_net_step("sgd") / 1e9 / report["peak"]["gflops"]
         )
         assert np.isfinite(r["mean_final_loss"])
+
+
+def test_roofline_fractions_follow_the_probe(report):
+    """Each result's roofline fields recomputed by hand from the probe's figures."""
+    mm = report["measured"]
+    assert mm["copy_mb"] == 8 and mm["matmul_n"] == 128
+    assert mm["bandwidth_gb_s"] > 0 and mm["matmul_gflops"] > 0
+    flops, nbytes = bench.flops_per_net_step("sgd"), bench.bytes_per_net_step("sgd")
+    assert report["workload"]["bytes_per_net_step"]["sgd"] == nbytes
+    for r in report["results"]:
+        rate = r["net_steps_per_s"]
+        assert r["gflops"] == pytest.approx(rate * flops / 1e9)
+        assert r["gbytes_per_s"] == pytest.approx(rate * nbytes / 1e9)
+        assert r["fraction_of_matmul"] == pytest.approx(rate * flops / 1e9 / mm["matmul_gflops"])
+        assert r["fraction_of_bandwidth"] == pytest.approx(
+            rate * nbytes / 1e9 / mm["bandwidth_gb_s"]
+        )
+        roof = min(mm["matmul_gflops"] * 1e9 / flops, mm["bandwidth_gb_s"] * 1e9 / nbytes)
+        assert r["fraction_of_roofline"] == pytest.approx(rate / roof)
+
+
+def test_bytes_per_net_step_by_hand():
+    """[1, 2, 1], batch 3: the arrays of an unfused step counted one by one (float32)."""
+    # loss 3*3; layer 1 (1 -> 2, hidden): forward 3*(1+2), weight grad 3*(2+1), bias grad 3*2,
+    # activation 2*3*2, its derivative 3*3*2; layer 2 (2 -> 1): forward 3*(2+1), weight grad
+    # 3*(1+2), bias grad 3*1, input grad 3*(1+2); 7 parameters read once and 3 times by SGD.
+    floats = 9 + (9 + 9 + 6 + 12 + 18) + (9 + 9 + 3 + 9) + 4 * 7
+    assert bench.bytes_per_net_step("sgd", (1, 2, 1), 3) == 4 * floats
+    assert bench.bytes_per_net_step("adam", (1, 2, 1), 3) == 4 * (floats + 4 * 7)
 
 
 def test_ratios_are_those_of_the_results(report):

@@ -1,0 +1,78 @@
+"""The engine's data stream: batches drawn a block of steps at once, and the stream version that
+stores record so that results computed another way are never mixed into a resumed run."""
+
+import jax
+import numpy as np
+import pytest
+
+from jaxnn_nonconv import nets, optim, problems, store, train
+from jaxnn_nonconv.config import ConfigError
+
+# 67 steps: a prime above DRAW_BLOCK, so each step is its own block; 60 steps: one block of 60.
+CFGS = [
+    train.TrainConfig(arch=(1, 5, 1), steps=67, batch_size=8, eval_size=32),
+    train.TrainConfig(
+        arch=(2, 4, 1),
+        steps=60,
+        batch_size=8,
+        eval_size=32,
+        optimizer="adam",
+        learning_rate=1e-3,
+        problem=problems.Problem("x^2", ((0, 1), (-1, 1)), 0.1),
+    ),
+]
+
+
+@pytest.mark.parametrize("steps", [1, 2, 7, 37, 60, 64, 100, 1000, 4096])
+def test_draw_block_divides_the_steps(steps):
+    b = train.draw_block(steps)
+    assert steps % b == 0 and 1 <= b <= train.DRAW_BLOCK
+    assert all(steps % c for c in range(b + 1, min(steps, train.DRAW_BLOCK) + 1))
+
+
+@pytest.mark.parametrize("cfg", CFGS, ids=["prime-steps", "adam-2d-noise"])
+def test_block_drawn_training_equals_a_step_by_step_loop(cfg):
+    """An independent loop drawing batch n from fold_in(data_key, n) at each step, one Python step
+    at a time, ends at the engine's parameters (float tolerance: XLA fuses differently)."""
+    cfg = cfg.validate()
+    res = train.run(cfg, 2, seed=4, chunk_size=2)
+    opt = optim.make(cfg.optimizer, cfg.learning_rate)
+    step = jax.jit(lambda p, s, x, y: train.step(p, s, x, y, opt)[:3])
+    for i in range(2):
+        key = train.trial_key(4, i)
+        k_data = jax.random.fold_in(key, 1)
+        params = train.init_trial_params(cfg, key)
+        state = opt.init(params)
+        losses = []
+        for n in range(cfg.steps):
+            x, y = problems.sample(jax.random.fold_in(k_data, n), cfg.problem, cfg.batch_size)
+            params, state, loss = step(params, state, x, y)
+            losses.append(float(loss))
+        np.testing.assert_allclose(nets.to_flat(params), res["params"][i], rtol=2e-5, atol=1e-6)
+        rec = train.record_steps(cfg.steps, cfg.n_record)
+        np.testing.assert_allclose(res["loss_traj"][i], np.array(losses)[rec], rtol=2e-5)
+
+
+def test_store_records_the_stream_version(tmp_path):
+    with store.open_run(tmp_path, {"config": {"k": 1}}) as st:
+        assert st.manifest["stream_version"] == train.STREAM_VERSION
+        assert st.manifest["history"][0]["stream_version"] == train.STREAM_VERSION
+
+
+@pytest.mark.parametrize("old_version", [None, 1])  # None: a store from before it was recorded
+def test_resume_of_another_stream_version_is_refused(tmp_path, old_version):
+    with store.open_run(tmp_path, {"config": {"k": 1}}) as st:
+        st.write_chunk("cell-000", 0, {"x": np.arange(3)})
+        manifest = dict(st.manifest)
+    if old_version is None:
+        manifest.pop("stream_version")
+    else:
+        manifest["stream_version"] = old_version
+    store._write_json(tmp_path / store.MANIFEST, manifest)
+    with pytest.raises(ConfigError, match="stream version 1, this is version") as e:
+        store.open_run(tmp_path, {"config": {"k": 1}})
+    assert "--overwrite" in str(e.value) and "\n" not in str(e.value)
+    assert store.RunStore(tmp_path, manifest).done("cell-000") == {0}  # untouched
+    with store.open_run(tmp_path, {"config": {"k": 1}}, overwrite=True) as st:
+        assert not st.resumed and st.done("cell-000") == set()
+        assert st.manifest["stream_version"] == train.STREAM_VERSION
