@@ -1,4 +1,4 @@
-"""Measured figures of the splitting estimator (issue 11) for ``docs/results.md``.
+"""Measured figures of the splitting estimator for ``docs/results.md``.
 
 Run: ``python -m benchmarks.rare_bench [--quick]``. Prints one JSON line per measurement: the
 performance target (P(not constant) of width-2, depth-100 nets), the first-layer closed form to

@@ -1,4 +1,4 @@
-"""Splitting estimator (issue 11) against independent references: the point-box closed forms,
+"""Splitting estimator against independent references: the point-box closed forms,
 the first-layer closed form ``(1-p)^H``, plain Monte Carlo, and interval coverage."""
 
 import math

@@ -7,7 +7,7 @@ machine, its measured copy bandwidth and matmul throughput, the roofline), :mod:
 targets, table, plot) and :mod:`.run` (the plan runner and the command line).
 
 
-Workload (issue 6): ``[1, 32, 1]`` ReLU networks, target ``x^2`` on ``U[0, 2]``, a fresh batch of 64
+Workload: ``[1, 32, 1]`` ReLU networks, target ``x^2`` on ``U[0, 2]``, a fresh batch of 64
 samples per step, 1000 steps of online SGD (learning rate 0.01) or Adam (1e-3), for ``N`` independent
 trials. Implementations, measured one after the other on the same machine:
 

@@ -1,6 +1,6 @@
 """The benchmark's workload, its plans and its arithmetic: FLOPs and bytes of one net-step.
 
-Workload (issue 6): ``[1, 32, 1]`` ReLU networks, target ``x^2`` on ``U[0, 2]``, a fresh batch of 64
+Workload: ``[1, 32, 1]`` ReLU networks, target ``x^2`` on ``U[0, 2]``, a fresh batch of 64
 samples per step, online SGD (learning rate 0.01) or Adam (1e-3), for ``N`` independent trials. The
 unit is the **net-step**: one optimizer step of one network (forward, backward and update on one
 batch).
