@@ -95,15 +95,17 @@ def decide(
     width0 = jnp.where(hi > lo, hi - lo, 1.0)
     start = 2 if (2**d <= pool and d <= 5) else 1
     n0 = start**d
-    t = jnp.array([0.0, 0.5, 1.0], dt)
-    edges = lo[:, None] + (hi - lo)[:, None] * t[None, :]
-    edges = edges.at[:, 0].set(lo).at[:, 2].set(hi)[:, : start + 1]
-    if start == 1:
-        edges = jnp.stack([lo, hi], axis=1)
-    idx = np.indices((start,) * d).reshape(d, -1)
-    dims = np.arange(d)[:, None]
-    box_lo = jnp.zeros((pool, d), dt).at[:n0].set(edges[dims, idx].T)
-    box_hi = jnp.zeros((pool, d), dt).at[:n0].set(edges[dims, idx + 1].T)
+    if start == 1:  # the box itself (np.indices supports at most 64 dimensions)
+        first_lo, first_hi = lo[None, :], hi[None, :]
+    else:  # its 2^d halves
+        t = jnp.array([0.0, 0.5, 1.0], dt)
+        edges = lo[:, None] + (hi - lo)[:, None] * t[None, :]
+        edges = edges.at[:, 0].set(lo).at[:, 2].set(hi)
+        idx = np.indices((start,) * d).reshape(d, -1)
+        dims = np.arange(d)[:, None]
+        first_lo, first_hi = edges[dims, idx].T, edges[dims, idx + 1].T
+    box_lo = jnp.zeros((pool, d), dt).at[:n0].set(first_lo)
+    box_hi = jnp.zeros((pool, d), dt).at[:n0].set(first_hi)
     box_lo = box_lo.at[n0:].set(lo)
     box_hi = box_hi.at[n0:].set(hi)
     valid = jnp.arange(pool) < n0

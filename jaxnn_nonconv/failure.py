@@ -54,7 +54,9 @@ class TrainFailure:
 
     Attributes:
       failure: :class:`~jaxnn_nonconv.estimate.FailureEstimate` (criteria with intervals).
-      risk: quantiles of the final risk of the non-diverged trials (exact where available).
+      risk: quantiles of the final (Monte Carlo) risk of the non-diverged trials.
+      risk_exact: the same for the exact ``d = 1`` risk, which the criteria use where available
+        (``None`` for other problems).
       levels: reference risks ``constant`` (Var f(X)) and ``affine``.
       fraction_at_or_below_constant_level: of the non-diverged trials (``None`` if none).
       meta: ``config``, ``trials``, ``seed``, ``chunk_size``, ``wall_s`` (and ``precision``).
@@ -66,6 +68,7 @@ class TrainFailure:
     levels: Mapping[str, float]
     fraction_at_or_below_constant_level: float | None
     meta: Mapping[str, Any]
+    risk_exact: Mapping[str, float] | None = None
     result: Mapping[str, np.ndarray] | None = dataclasses.field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,6 +82,7 @@ class TrainFailure:
             **{k: _json(v) for k, v in self.meta.items()},
             "diverged": f.diverged,
             "risk": dict(self.risk),
+            **({} if self.risk_exact is None else {"risk_exact": dict(self.risk_exact)}),
             "levels": dict(self.levels),
             "fraction_at_or_below_constant_level": self.fraction_at_or_below_constant_level,
             "best_risk": f.best_risk,
@@ -179,7 +183,8 @@ def train_failure(
         # The exact d = 1 risk replaces the Monte Carlo one wherever it is finite.
         exact = exact_risk.add_exact(cfg, res).get("risk_exact")
         risk = res["risk"] if exact is None else np.where(np.isfinite(exact), exact, res["risk"])
-        part = {"risk": risk, "diverged": res["diverged"], "trial": res["trial"]}
+        part = {"risk": risk, "risk_mc": res["risk"], "diverged": res["diverged"]}
+        part["trial"] = res["trial"]
         part.update({f"end_{k}": v for k, v in end.items() if k in _KEEP})
         part.update({f"init_{k}": v for k, v in init.items() if k in _KEEP})
         if keep_result:
@@ -203,10 +208,13 @@ def train_failure(
     fe = _estimate(cfg, kept, tol, th, confidence)
     if exact_risk.supported(cfg.problem, cfg.activation):
         fe = dataclasses.replace(fe, risk_source="exact")
-    risk = np.concatenate([p["risk"] for p in kept])
+    risk = np.concatenate([p["risk_mc"] for p in kept])
     diverged = np.concatenate([p["diverged"] for p in kept])
     levels = problems.reference_levels(cfg.problem)
     ok_risk = risk[~diverged]
+    risk_exact = None
+    if fe.risk_source == "exact":
+        risk_exact = quantiles(np.concatenate([p["risk"] for p in kept])[~diverged])
     meta = {
         "config": cfg.to_dict(),
         "trials": fe.trials,
@@ -223,6 +231,7 @@ def train_failure(
     return TrainFailure(
         failure=fe,
         risk=quantiles(ok_risk),
+        risk_exact=risk_exact,
         levels={"constant": levels.constant, "affine": levels.affine},
         fraction_at_or_below_constant_level=float(np.mean(ok_risk <= levels.constant))
         if ok_risk.size
@@ -276,6 +285,8 @@ def print_train(summary: TrainFailure | Mapping[str, Any], console: Any = None) 
     t.add_section()
     for k, v in s["risk"].items():
         t.add_row(f"final risk {k}", f"{v:.6g}", "")
+    for k in ("min", "median") if "risk_exact" in s else ():
+        t.add_row(f"final exact risk {k}", f"{s['risk_exact'][k]:.6g}", "")
     t.add_row("best final risk found", f"{s['best_risk']:.6g}", "")
     t.add_row("best constant risk Var f(X)", "", f"{s['levels']['constant']:.6g}")
     t.add_row("best affine risk", "", f"{s['levels']['affine']:.6g}")

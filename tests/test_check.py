@@ -303,7 +303,9 @@ def test_frozen_parameters_have_zero_gradient_everywhere(d):
 
 def test_high_dimensional_input_and_data_witnesses():
     """d = 100 (no corner probes): layer-2 neuron 4 fires only near the corner sign(w); with the
-    box alone it is not certified either way, with that corner in the data it is certified active."""
+    box alone interval bounds leave it undecided, with that corner in the data it is certified
+    active; the default backward bounds find that corner themselves (their maximizing corner is
+    evaluated as a witness)."""
     d = 100
     params = constructed(d)
     c = corner(params)
@@ -311,6 +313,9 @@ def test_high_dimensional_input_and_data_witnesses():
     dom = domain.from_data(x)
     assert dom.box == tuple([(-1.0, 1.0)] * d)
     assert_constructed(check.check(params, dom))
-    r_box = check.check(params, dom.box)
+    r_box = check.check(params, dom.box, mode="ibp")
     assert list(r_box.layers[1].inactive) == INACTIVE[1]
     assert 4 not in r_box.layers[1].active
+    r_crown = check.check(params, dom.box)
+    assert list(r_crown.layers[1].inactive) == INACTIVE[1]
+    assert 4 in r_crown.layers[1].active

@@ -48,7 +48,7 @@ def test_estimate_at_init_matches_closed_form(ns):
     # Also within 4 standard errors (a check that does not rest on one 95% interval).
     n = p["n"]
     assert abs(p["estimate"] - 0.3125) < 4 * math.sqrt(0.3125 * 0.6875 / n)
-    assert ns["s"]["unknown_fraction"] == 0.0
+    assert ns["s"]["unknown_fraction"] < 1e-4  # only ties within float rounding of 0
     assert ns["s"]["any_inactive"]["estimate"] >= ns["s"]["any_inactive"]["bound"] - 0.01
 
 

@@ -79,4 +79,4 @@ def test_equinox_block(ns):
     from jaxnn_nonconv import check
 
     r = check.check(ns["mlp"], ns["dom"])
-    assert [len(layer.inactive) for layer in r.layers] == [4, 4]
+    assert [len(layer.inactive) for layer in r.layers] == [4, 6]
