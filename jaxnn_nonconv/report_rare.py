@@ -7,7 +7,7 @@ Nothing is computed anew: the stored cells ``DIR/splitting/*.json`` become
   width (:func:`jaxnn_nonconv.rates.fit_rate`) with its interval, next to the rate
   ``-ln(1 - q^N)`` of the sign-dead bound (``q = 2^-(N+1)`` for symmetric inits);
 * ``no_inactive`` with one hidden layer (``shallow_width``, arXiv 2402.05155 Thm 4.2):
-  ``log10 P(no inactive neuron)`` against ``H`` (log axis) with the exact ``H log10(1 - p)`` line,
+  ``log10 P(no inactive neuron)`` against ``H`` with the exact ``H log10(1 - p)`` line,
   the difference to it, and the fitted rate ``mu`` in ``H`` next to ``-ln(1 - p)``.
 
 A bracketed cell (unknown neurons) enters a fit at the middle of its bracket, with a standard
@@ -123,6 +123,9 @@ def _band(ax, xs, group, **kw):
     hi = [np.nan if e["log10_ci"][1] is None else e["log10_ci"][1] for e in group]
     (line,) = ax.plot(xs, [np.nan if y is None else y for y in ys], marker="o", ms=3, **kw)
     ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.25, lw=0)
+    open_ = [(x, h) for x, y, h in zip(xs, ys, hi) if y is None and not np.isnan(h)]
+    if open_:  # no finite lower end (extinct or overflowed): mark the interval's upper end
+        ax.plot(*zip(*open_), "v", color=line.get_color(), ms=6, ls="none")
     return line
 
 
@@ -192,7 +195,7 @@ def _fig_width(entries, table):
         line = _band(ax, hs, group, label=f"splitting, depth {depth}")
         ex = [e["log10_exact"] for e in group]
         if all(v is not None for v in ex):
-            hh = np.geomspace(min(hs), max(hs), 64)
+            hh = np.linspace(0, max(hs), 64)
             p = group[0]["first_layer_p"]
             ax.plot(hh, hh * math.log10(1 - p), ls="--", color="k", lw=0.8, label="(1-p)^H")
             y = np.array([_point(e) if _point(e) is not None else np.nan for e in group])
@@ -209,8 +212,7 @@ def _fig_width(entries, table):
                 color=line.get_color(),
                 label=f"depth {depth}",
             )
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("width H")
+    ax.set_xlabel("width H (linear: (1-p)^H is a straight line)")
     ax.set_ylabel(f"log10 P(no inactive neuron), {s['confidence']:.0%} band")
     ax.set_title(
         f"Splitting ({s['replicates']} x {s['n_particles']} particles) vs (1-p)^H (2402.05155)",
