@@ -136,7 +136,7 @@ def load(path: str | Path, full: bool = False) -> Experiment:
     data, text = config.load(path, tables=("experiment", "train", "sweep", "full"))
     try:
         exp = _from_tables(path.stem, data, full)
-        for cell in exp.cells():  # validate every cell now, not hours into the run
+        for cell in exp.cells() + experiments_rare.cells(exp):  # validate every cell now
             cfg = exp.cell_config(cell)
             if reason := inactive.not_applicable(cfg.activation):
                 raise config.ConfigError(f"experiments report inactive ReLU neurons, but {reason}")

@@ -84,6 +84,14 @@ def _is_int(v: Any, least: int) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= least
 
 
+def cells(exp) -> list[dict[str, int]]:
+    """The ``{"width", "depth"}`` cells of ``exp``'s splitting sweep (none without one)."""
+    s = exp.splitting
+    if s is None:
+        return []
+    return [{"width": w, "depth": d} for w, d in itertools.product(s["width"], s["depth"])]
+
+
 def cell_path(out_dir: str | Path, width: int, depth: int) -> Path:
     """The JSON file of one splitting cell."""
     return Path(out_dir) / SPLITTING_DIR / f"w{width}-d{depth}.json"
@@ -116,8 +124,9 @@ def run_splitting(exp, out_dir: str | Path, progress: bool = False) -> list[dict
     """
     s = exp.splitting
     out = []
-    for width, depth in itertools.product(s["width"], s["depth"]):
-        cfg = exp.cell_config({"width": width, "depth": depth})
+    for cell in cells(exp):
+        width, depth = cell["width"], cell["depth"]
+        cfg = exp.cell_config(cell)
         key = {
             "config": cfg.to_dict(),
             "seed": exp.seed,
