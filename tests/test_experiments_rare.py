@@ -158,4 +158,3 @@ def test_shipped_configs_quick_and_full_sizes():
     assert max(dw_full.splitting["depth"]) == 512
     sw = experiments.load(root / "shallow_width.toml", full=True)
     assert sw.splitting["event"] == "no_inactive" and max(sw.splitting["width"]) == 1024
-
