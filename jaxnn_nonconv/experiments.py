@@ -290,7 +290,8 @@ def run(
             width = min(width, max_width)
             risk_levels.load_or_compute(problem, width, settings, st.path / LEVELS_DIR)
     if exp.splitting is not None and distributed.is_leader():  # one JSON per splitting cell
-        experiments_rare.run_splitting(exp, st.path, bool(progress))
+        verbose = progress or (progress is None and sys.stderr.isatty())
+        experiments_rare.run_splitting(exp, st.path, bool(verbose))
     distributed.barrier("experiments.run")
     st.finish(wall_s=time.perf_counter() - t0 + st.manifest.get("wall_s", 0.0))
     return st.path

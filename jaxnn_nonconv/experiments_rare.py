@@ -177,13 +177,21 @@ def run_splitting(exp, out_dir: str | Path, progress: bool = False) -> list[dict
                 file=sys.stderr,
             )
         out.append(entry)
+    index = Path(out_dir) / SPLITTING_DIR / "sweep.json"  # the current sweep's cells, for report
+    index.parent.mkdir(parents=True, exist_ok=True)
+    index.write_text(json.dumps({"cells": [cell_path(out_dir, **c).name for c in cells(exp)]}))
     return out
 
 
 def load_splitting(out_dir: str | Path) -> list[dict[str, Any]]:
-    """The stored splitting cells of a run directory, in ``(width, depth)`` order."""
+    """The stored cells of the run directory's latest splitting sweep, in ``(width, depth)`` order
+    (cells of an earlier sweep with other widths or depths stay on disk but are left out)."""
     d = Path(out_dir) / SPLITTING_DIR
     if not d.is_dir():
         return []
-    entries = [json.loads(p.read_text()) for p in d.glob("w*-d*.json")]
+    paths = sorted(d.glob("w*-d*.json"))
+    if (d / "sweep.json").exists():
+        names = set(json.loads((d / "sweep.json").read_text())["cells"])
+        paths = [p for p in paths if p.name in names]
+    entries = [json.loads(p.read_text()) for p in paths]
     return sorted(entries, key=lambda e: (e["width"], e["depth"]))

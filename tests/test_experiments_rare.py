@@ -96,7 +96,7 @@ def test_point_box_matches_closed_form(point_run):
 
 def test_rerun_reuses_cells_and_changes_recompute(point_run, monkeypatch, tmp_path):
     exp, out, _ = point_run
-    before = {p.name: p.read_text() for p in (out / "splitting").glob("*.json")}
+    before = {p.name: p.read_text() for p in (out / "splitting").glob("w*.json")}
     assert len(before) == 3
 
     def boom(*a, **k):
@@ -104,13 +104,19 @@ def test_rerun_reuses_cells_and_changes_recompute(point_run, monkeypatch, tmp_pa
 
     monkeypatch.setattr(rare, "rare_event", boom)
     experiments.run(exp, out)
-    assert {p.name: p.read_text() for p in (out / "splitting").glob("*.json")} == before
+    assert {p.name: p.read_text() for p in (out / "splitting").glob("w*.json")} == before
     calls = []
     monkeypatch.setattr(rare, "rare_event", lambda *a, **k: calls.append(a) or boom())
     more = _load(tmp_path, POINT.replace("particles = 256", "particles = 128"))
     with pytest.raises(AssertionError):
         experiments.run(more, out)  # same training config: resumes; splitting recomputes
     assert len(calls) == 1
+    # A narrower sweep: report shows only its cells (the others stay on disk).
+    monkeypatch.undo()
+    fewer = _load(tmp_path, POINT.replace("depth = [1, 3, 6]", "depth = [1, 3]"))
+    experiments.run(fewer, out)
+    assert [e["depth"] for e in experiments_rare.load_splitting(out)] == [1, 3]
+    assert len(list((out / "splitting").glob("w*.json"))) == 3
 
 
 def test_first_layer_matches_one_minus_p_to_the_h(tmp_path):
