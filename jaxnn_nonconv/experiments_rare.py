@@ -11,7 +11,10 @@ replaced as a whole by ``[full.splitting]`` under ``--full``) makes
 * ``width``, ``depth``: lists; every pair gives the net ``[d, width x depth, 1]`` with the
   ``[train]`` setting's input dimension, init and box;
 * ``particles``, ``replicates``, ``group``, ``max_points``, ``confidence``: see
-  :func:`~jaxnn_nonconv.rare.rare_event`.
+  :func:`~jaxnn_nonconv.rare.rare_event`;
+* ``dtype``: ``float64`` (default; run under ``jax.enable_x64``) or ``float32``. With ``N(0, 1)``
+  weights the image of the box grows like ``sqrt(N/2)`` per layer, past float32's range (``3e38``)
+  within a few hundred layers for widths ``>= 3``; float64 holds it to depth 512 for widths up to 16.
 
 Every cell is stored as its own JSON file ``DIR/splitting/w<width>-d<depth>.json`` (the
 :class:`~jaxnn_nonconv.rare.RareEventResult` entry plus the theory's bound and, where known, the
@@ -30,6 +33,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import jax
+
 from jaxnn_nonconv import config, rare, rare_summary, theory
 
 SPLITTING_DIR = "splitting"  # per-cell JSON results inside a run directory
@@ -40,6 +45,7 @@ _DEFAULTS = {
     "group": 1,
     "max_points": rare.DEFAULT_MAX_POINTS,
     "confidence": 0.95,
+    "dtype": "float64",
 }
 _KEYS = ("event", "width", "depth", *_DEFAULTS)
 
@@ -72,6 +78,7 @@ def settings(value: Any, kind: str) -> dict[str, Any] | None:
     for key, least in _INT_KEYS.items():
         if not _is_int(out[key], least):
             raise config.ConfigError(f"splitting.{key} must be an integer >= {least}")
+    out["dtype"] = config.check_name("splitting dtype", out["dtype"], ("float32", "float64"))
     conf = out["confidence"]
     if not (isinstance(conf, float) and 0 < conf < 1):
         raise config.ConfigError(f"splitting.confidence must be in (0, 1), got {conf!r}")
@@ -126,7 +133,7 @@ def run_splitting(exp, out_dir: str | Path, progress: bool = False) -> list[dict
     out = []
     for cell in cells(exp):
         width, depth = cell["width"], cell["depth"]
-        cfg = exp.cell_config(cell)
+        cfg = exp.cell_config({**cell, "dtype": s["dtype"]})
         key = {
             "config": cfg.to_dict(),
             "seed": exp.seed,
@@ -139,16 +146,17 @@ def run_splitting(exp, out_dir: str | Path, progress: bool = False) -> list[dict
             if old.get("settings") == key:
                 out.append(old)
                 continue
-        res = rare.rare_event(
-            cfg,
-            s["event"],
-            s["particles"],
-            s["replicates"],
-            seed=exp.seed,
-            confidence=s["confidence"],
-            group=s["group"],
-            max_points=s["max_points"],
-        ).to_dict()
+        with jax.enable_x64(s["dtype"] == "float64" or jax.config.jax_enable_x64):
+            res = rare.rare_event(
+                cfg,
+                s["event"],
+                s["particles"],
+                s["replicates"],
+                seed=exp.seed,
+                confidence=s["confidence"],
+                group=s["group"],
+                max_points=s["max_points"],
+            ).to_dict()
         th = theory.summary(cfg.arch, cfg.init, cfg.problem.box, cfg.zero_bias)
         bound = rare_summary._log10_bounds(cfg, th["first_layer_p"])[s["event"]]
         entry = {

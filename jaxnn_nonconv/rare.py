@@ -354,7 +354,8 @@ def _stage(cfg, event, layer, first, fan_in, width, start, group, d, rkey, s, p:
     else:
         alive, sure = jnp.all(~inact, axis=1), jnp.all(act, axis=1)
     unknown = jnp.sum(~inact & ~act)
-    rows = jax.lax.dynamic_update_slice(p.rows, new, (0, start, 0))
+    at = jnp.asarray(start, jnp.int32)  # one index type, also under jax_enable_x64
+    rows = jax.lax.dynamic_update_slice(p.rows, new, (jnp.int32(0), at, jnp.int32(0)))
     p = p._replace(rows=rows, certain=p.certain & sure)
     frac = jnp.mean(alive.astype(jnp.float64 if jax.config.jax_enable_x64 else jnp.float32))
     return _resample(rskey, alive, p), (jnp.log(frac), unknown, jnp.asarray(inact.size))
