@@ -230,7 +230,10 @@ def _neuron_status(p: Particles, rows, layer, first: bool, d: int):
     zp = p.probe @ w.T + b[None, :]
     mp = gamma * (jnp.abs(p.probe) @ jnp.abs(w).T + jnp.abs(b)[None, :])
     witnessed = jnp.any(zp > mp, axis=0)
-    inactive_ = jnp.where(exact, zmax <= -margin, (ibp_up <= 0) | sign_dead) | sign_dead
+    # Overflowed values (e.g. float32 at depth) certify nothing: -inf <= -inf must not count.
+    ok_exact = (zmax <= -margin) & jnp.isfinite(margin)
+    ok_ibp = (ibp_up <= 0) & jnp.isfinite(ibp_up)
+    inactive_ = jnp.where(exact, ok_exact, ok_ibp) | sign_dead
     active = jnp.where(exact, zmax > margin, False) | witnessed
     return inactive_, active
 

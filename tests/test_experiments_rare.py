@@ -164,3 +164,25 @@ def test_shipped_configs_quick_and_full_sizes():
     assert max(dw_full.splitting["depth"]) == 512
     sw = experiments.load(root / "shallow_width.toml", full=True)
     assert sw.splitting["event"] == "no_inactive" and max(sw.splitting["width"]) == 1024
+
+
+def test_overflowed_image_certifies_nothing():
+    """A vertex at +inf (float32 overflow deep in an N(0,1) net) must not make a neuron
+    'inactive' through -inf <= -inf; before the fix, float32 sweeps at depth 512 gave
+    brackets below the float64 ones."""
+    import jax.numpy as jnp
+
+    f = jnp.float32
+    p = rare.Particles(
+        pts=jnp.array([[jnp.inf, 1.0], [jnp.inf, 2.0]], f),
+        n_pts=jnp.asarray(2, jnp.int32),
+        exact=jnp.asarray(True),
+        probe=jnp.array([[0.0, 1.0]], f),
+        cell_lo=jnp.array([[0.0, 1.0]], f),
+        cell_hi=jnp.array([[jnp.inf, 1.0]], f),
+        rows=jnp.zeros((0, 3), f),
+        certain=jnp.asarray(True),
+    )
+    rows = jnp.array([[-1.0, 1.0, -10.0]], f)  # not sign-dead: max over a finite box is unknown
+    inact, _ = rare._neuron_status(p, rows, jnp.asarray(2, jnp.int32), False, 1)
+    assert not bool(inact[0])
