@@ -10,7 +10,8 @@ tables of ``[train]`` keys applied together (with an optional ``label``), e.g. t
 GD with online SGD. An optional ``levels`` inline table in ``[experiment]`` (fields of
 :class:`jaxnn_nonconv.levels.LevelSettings` plus ``max_width``) makes :func:`run` compute the risk
 levels ``R_0..R_H`` of every shallow ``d = 1`` problem into ``DIR/levels``; every ``d = 1`` cell
-stores exact risks (``risk_exact``, ``risk0_exact``) next to the Monte Carlo ones.
+stores exact risks (``risk_exact``, ``risk0_exact``) next to the Monte Carlo ones. An optional
+``splitting`` table adds a rare-event sweep (:mod:`jaxnn_nonconv.experiments_rare`).
 
 :func:`run` trains every cell (resumably, through :mod:`jaxnn_nonconv.store`), certifies inactive
 neurons at initialization and at the end (:mod:`jaxnn_nonconv.inactive`) and stores per-trial
@@ -32,7 +33,16 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn_nonconv import config, distributed, estimate, exact_risk, inactive, store, train
+from jaxnn_nonconv import (
+    config,
+    distributed,
+    estimate,
+    exact_risk,
+    experiments_rare,
+    inactive,
+    store,
+    train,
+)
 from jaxnn_nonconv import levels as risk_levels
 from jaxnn_nonconv.precision import Precision, progress_line
 from jaxnn_nonconv.results import ProbabilityEstimate, proportion
@@ -56,6 +66,7 @@ _EXPERIMENT_KEYS = (
     "tolerance",
     "max_points",
     "levels",
+    "splitting",
 )
 _SWEEP_EXTRA = ("width", "depth", "setting")
 LEVELS_DIR = "levels"  # cache of risk levels inside a run directory
@@ -76,6 +87,8 @@ class Experiment:
     tolerance: float = 1e-3
     max_points: int = inactive.DEFAULT_MAX_POINTS
     levels: dict[str, Any] | None = None  # LevelSettings fields: compute R_k (d = 1 shallow cells)
+    # Splitting sweep (module experiments_rare); not in to_dict: never changes the config hash.
+    splitting: dict[str, Any] | None = None
 
     def cells(self) -> list[dict[str, Any]]:
         """The swept values of every cell, in sweep order (last key fastest)."""
@@ -123,7 +136,7 @@ def load(path: str | Path, full: bool = False) -> Experiment:
     data, text = config.load(path, tables=("experiment", "train", "sweep", "full"))
     try:
         exp = _from_tables(path.stem, data, full)
-        for cell in exp.cells():  # validate every cell now, not hours into the run
+        for cell in exp.cells() + experiments_rare.cells(exp):  # validate every cell now
             cfg = exp.cell_config(cell)
             if reason := inactive.not_applicable(cfg.activation):
                 raise config.ConfigError(f"experiments report inactive ReLU neurons, but {reason}")
@@ -175,6 +188,7 @@ def _from_tables(name: str, data: dict, full: bool) -> Experiment:
         tolerance=float(tolerance),
         max_points=max_points,
         levels=_level_settings(meta.get("levels")),
+        splitting=experiments_rare.settings(meta.get("splitting"), kind),
     )
 
 
@@ -275,6 +289,9 @@ def run(
         for problem, width in level_widths(exp).items():
             width = min(width, max_width)
             risk_levels.load_or_compute(problem, width, settings, st.path / LEVELS_DIR)
+    if exp.splitting is not None and distributed.is_leader():  # one JSON per splitting cell
+        verbose = progress or (progress is None and sys.stderr.isatty())
+        experiments_rare.run_splitting(exp, st.path, bool(verbose))
     distributed.barrier("experiments.run")
     st.finish(wall_s=time.perf_counter() - t0 + st.manifest.get("wall_s", 0.0))
     return st.path

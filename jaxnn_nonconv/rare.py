@@ -230,7 +230,10 @@ def _neuron_status(p: Particles, rows, layer, first: bool, d: int):
     zp = p.probe @ w.T + b[None, :]
     mp = gamma * (jnp.abs(p.probe) @ jnp.abs(w).T + jnp.abs(b)[None, :])
     witnessed = jnp.any(zp > mp, axis=0)
-    inactive_ = jnp.where(exact, zmax <= -margin, (ibp_up <= 0) | sign_dead) | sign_dead
+    # Overflowed values (e.g. float32 at depth) certify nothing: -inf <= -inf must not count.
+    ok_exact = (zmax <= -margin) & jnp.isfinite(margin)
+    ok_ibp = (ibp_up <= 0) & jnp.isfinite(ibp_up)
+    inactive_ = jnp.where(exact, ok_exact, ok_ibp) | sign_dead
     active = jnp.where(exact, zmax > margin, False) | witnessed
     return inactive_, active
 
@@ -354,7 +357,8 @@ def _stage(cfg, event, layer, first, fan_in, width, start, group, d, rkey, s, p:
     else:
         alive, sure = jnp.all(~inact, axis=1), jnp.all(act, axis=1)
     unknown = jnp.sum(~inact & ~act)
-    rows = jax.lax.dynamic_update_slice(p.rows, new, (0, start, 0))
+    at = jnp.asarray(start, jnp.int32)  # one index type, also under jax_enable_x64
+    rows = jax.lax.dynamic_update_slice(p.rows, new, (jnp.int32(0), at, jnp.int32(0)))
     p = p._replace(rows=rows, certain=p.certain & sure)
     frac = jnp.mean(alive.astype(jnp.float64 if jax.config.jax_enable_x64 else jnp.float32))
     return _resample(rskey, alive, p), (jnp.log(frac), unknown, jnp.asarray(inact.size))

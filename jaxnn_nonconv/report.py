@@ -26,7 +26,16 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn_nonconv import estimate, experiments, problems, report_levels, store, theory, train
+from jaxnn_nonconv import (
+    estimate,
+    experiments,
+    problems,
+    report_levels,
+    report_rare,
+    store,
+    theory,
+    train,
+)
 
 FORMATS = ("png", "svg")
 
@@ -148,6 +157,9 @@ def report(out_dir: str | Path, formats=FORMATS) -> dict[str, Any]:
     fig_dir = out_dir / "figures"
     fig_dir.mkdir(exist_ok=True)
     figures = _FIGURES[exp.kind](exp, cells, rows, fig_dir, formats)
+    if split := report_rare.report_splitting(out_dir, fig_dir, formats):  # DIR/splitting cells
+        figures["paths"] = [*figures["paths"], *split["paths"]]
+        figures["extra"] = {**figures.get("extra", {}), "splitting": split["extra"]}
     summary = {
         "experiment": exp.name,
         "kind": exp.kind,
