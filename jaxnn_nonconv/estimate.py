@@ -138,7 +138,6 @@ def iter_init_counts(
     *,
     seed: int = 0,
     chunk_size: int | None = None,
-    start_chunk: int = 0,
     chunks: Sequence[int] | None = None,
     mode: str = "auto",
     grid: int | None = None,
@@ -168,7 +167,7 @@ def iter_init_counts(
         fn = _compiled_init_chunk(cfg, tuple({**kw, "max_points": cap}.items()))
         return _host(fn(base_key, jnp.asarray(idx, jnp.uint32)))
 
-    for c in range(start_chunk, n_chunks) if chunks is None else chunks:
+    for c in range(n_chunks) if chunks is None else chunks:
         idx = np.arange(c * chunk_size, (c + 1) * chunk_size)
         n_real = min(chunk_size, n_trials - c * chunk_size)
         # Exact d = 1 mode: small breakpoint capacity first, overflowing trials redone larger.

@@ -342,7 +342,7 @@ def _chunk_len(st: store.RunStore, part: str, index: int) -> int:
 def _detect_init(cfg: train.TrainConfig, exp: Experiment, n: int, c: int) -> dict[str, np.ndarray]:
     """Inactivity at initialization of chunk ``c`` of ``n`` trials, without training."""
     chunks = estimate.iter_init_counts(
-        cfg, n, seed=exp.seed, chunk_size=exp.chunk_size, start_chunk=c, max_points=exp.max_points
+        cfg, n, seed=exp.seed, chunk_size=exp.chunk_size, chunks=[c], max_points=exp.max_points
     )
     _, counts = next(iter(chunks))
     return {f"init_{k}": v for k, v in counts.items() if k != "trial"}
