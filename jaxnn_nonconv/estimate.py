@@ -108,23 +108,35 @@ def _detector_kw(mode, grid, n_probe, max_points) -> dict:
 
 @functools.lru_cache(maxsize=32)
 def _compiled_init_chunk(cfg: train.TrainConfig, detector_kw: tuple) -> Any:
-    """Jitted ``(base_key, indices: (chunk,)) -> Counts`` for the initial nets of ``cfg``.
+    """Jitted ``(base_key, indices: (chunk,)) -> (Counts, runs)`` for the initial nets of ``cfg``.
 
-    ``base_key`` is ``jax.random.key(seed)``, made outside so that any seed :func:`train.run`
-    accepts gives the same keys: ``fold_in(base_key, i)`` is ``train.trial_key(seed, i)``.
+    ``runs`` are the nets (batched :data:`jaxnn_nonconv.nets.Runs`), kept for the trials that
+    are redone at a larger breakpoint capacity. ``base_key`` is ``jax.random.key(seed)``, made
+    outside so that any seed :func:`train.run` accepts gives the same keys: ``fold_in(base_key, i)``
+    is ``train.trial_key(seed, i)``.
     """
-    detect = inactive.make_detector(cfg.problem.box, dtype=cfg.dtype, **dict(detector_kw))
+    detect = _detector(cfg, detector_kw)
 
     def chunk(base_key, indices):
-        params = jax.vmap(lambda i: train.init_trial_params(cfg, jax.random.fold_in(base_key, i)))(
+        runs = jax.vmap(lambda i: train.init_trial_runs(cfg, jax.random.fold_in(base_key, i)))(
             indices
         )
-        # Without the barrier XLA fuses the random draws into the detector and recomputes them;
-        # the output layer stays outside it, so its unused draws are eliminated.
-        hidden = jax.lax.optimization_barrier(params[:-1])
-        return detect((*hidden, params[-1]), indices)
+        # Without the barrier XLA fuses the random draws into the detector and recomputes them.
+        runs = jax.lax.optimization_barrier(runs)
+        return detect(runs, indices), runs
 
     return jax.jit(chunk)
+
+
+def _detector(cfg: train.TrainConfig, detector_kw: tuple):
+    """The jitted detector of ``cfg``'s box and dtype on batched :data:`nets.Runs`."""
+    return inactive.make_detector(cfg.problem.box, dtype=cfg.dtype, runs=True, **dict(detector_kw))
+
+
+def _take(tree, rows: np.ndarray):
+    """Rows ``rows`` of every leaf of ``tree`` (batched on the leading axis)."""
+    pos = jnp.asarray(rows)
+    return jax.tree.map(lambda v: v[pos], tree)
 
 
 def _host(counts: inactive.Counts) -> dict[str, np.ndarray]:
@@ -163,15 +175,20 @@ def iter_init_counts(
     n_chunks = -(-n_trials // chunk_size)
     base_key = jax.random.key(seed)  # as train.trial_key: every int seed, not only uint32 ones
 
-    def run(cap, idx):
-        fn = _compiled_init_chunk(cfg, tuple({**kw, "max_points": cap}.items()))
-        return _host(fn(base_key, jnp.asarray(idx, jnp.uint32)))
+    first = _compiled_init_chunk(cfg, tuple({**kw, "max_points": ladder[0]}.items()))
 
     for c in range(n_chunks) if chunks is None else chunks:
         idx = np.arange(c * chunk_size, (c + 1) * chunk_size)
         n_real = min(chunk_size, n_trials - c * chunk_size)
-        # Exact d = 1 mode: small breakpoint capacity first, overflowing trials redone larger.
-        out = exact1d.refine_overflow(run, idx, run(ladder[0], idx), ladder, chunk_size)
+        counts, runs = first(base_key, jnp.asarray(idx, jnp.uint32))
+
+        def run(cap, sel, runs=runs, start=idx[0]):
+            # Exact d = 1 mode: the trials that overflowed, redone at capacity ``cap`` on the
+            # nets already drawn (only the detector is compiled per capacity).
+            detect = _detector(cfg, tuple({**kw, "max_points": cap}.items()))
+            return _host(detect(_take(runs, sel - start), jnp.asarray(sel, jnp.uint32)))
+
+        out = exact1d.refine_overflow(run, idx, _host(counts), ladder, chunk_size)
         out = {k: v[:n_real] for k, v in out.items()}
         out["trial"] = idx[:n_real]
         yield c, out
@@ -271,7 +288,8 @@ def counts_of_params(
 
     def run(cap, rows):
         kw = _detector_kw(mode, grid, n_probe, cap)
-        fn = _compiled_flat_chunk(inactive.make_detector(box, dtype=str(theta.dtype), **kw), arch)
+        detect = inactive.make_detector(box, dtype=str(theta.dtype), runs=True, **kw)
+        fn = _compiled_flat_chunk(detect, arch)
         return _host(fn(jnp.asarray(theta[rows]), jnp.asarray(trials[rows], jnp.uint32)))
 
     chunk_size = min(chunk_size, max(m, 1))
@@ -288,7 +306,7 @@ def counts_of_params(
 @functools.lru_cache(maxsize=32)
 def _compiled_flat_chunk(detect, arch: tuple[int, ...]):
     def chunk(theta, trials):
-        return detect(jax.vmap(lambda t: nets.from_flat(t, arch))(theta), trials)
+        return detect(jax.vmap(lambda t: nets.from_flat_runs(t, arch))(theta), trials)
 
     return jax.jit(chunk)
 

@@ -28,14 +28,20 @@ linear bound keeps an exact 0, e.g. at ``x = 0`` of a zero-bias net, exact). Pro
 
 A neuron is certified inactive only when ``max_m max(z_m + e_l, z_{m+1} + e_r) <= 0`` (``upper``),
 which then holds for the real network and for the float network at every float input of the box.
-Active certificates are real float evaluations: the network is run forward at the final points
-(which include every breakpoint) and at the fixed sample, and a neuron is active when some value is
-``> 0``. A neuron within rounding of 0 can be neither: ``unknown``.
+It is certified active by :func:`forward_bounds_runs`: the network run forward at the final points
+(which include every breakpoint), with the same error propagation at each point (no
+interpolation), and a neuron is active when ``z - e > 0`` at some point: the float
+network, whatever the order of its sums, is then ``> 0`` there, and so is the real one. A neuron
+within rounding of 0 can be neither: ``unknown``.
 
 **Speed.** The point array has a static capacity ``cap``. :func:`capacity_ladder` gives the
 capacities to try (small first); a trial whose breakpoints overflow is redone at the next capacity
-by :func:`refine_overflow`, so the work follows the breakpoints a net really has. Runs of
-equal-width layers go through one ``lax.scan`` (compile time does not grow with depth).
+by :func:`refine_overflow`, so the work follows the breakpoints a net really has. The layers come
+as runs of equal shape (:data:`jaxnn_nonconv.nets.Runs`), one ``lax.scan`` per run, and every
+result stays stacked per run: tracing and compile time do not grow with depth. Products with a
+contraction of at most :data:`SMALL_WIDTH` are unrolled multiply-adds and the crossings of a cell
+are sorted by a sorting network: XLA's CPU code for batched tiny dots and sorts dispatches per
+trial and was the bulk of the time (measured in ``docs/detector.md``).
 
 Source: the exact-1D mode of the detector described in ``docs/detector.md``; the phenomenon is
 that of Lu et al. (arXiv 1903.06733) and Shin & Karniadakis (arXiv 1911.08525).
@@ -43,7 +49,6 @@ that of Lu et al. (arXiv 1903.06733) and Shin & Karniadakis (arXiv 1911.08525).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -53,26 +58,32 @@ import numpy as np
 
 from jaxnn_nonconv import nets
 
-START_CAPACITY = 32  # first rung of the capacity ladder
+START_CAPACITY = 16  # first rung of the capacity ladder
 LADDER_FACTOR = 4  # each rung multiplies the capacity by this
+REFINE_SPLIT = 16  # refine_overflow's small calls are this many times smaller than its large ones
+SMALL_WIDTH = 16  # contractions up to this width are unrolled multiply-adds (see _matmul_t)
+SMALL_SORT = 8  # cells with up to this many crossings are sorted by a sorting network
 
 
 class Analysis(NamedTuple):
-    """Result of :func:`analyze` for one network; per hidden layer ``k = 1..L`` (tuples).
+    """Result of :func:`analyze_runs` for one network.
+
+    Each field but ``points`` holds one entry per *block* of hidden layers: the first hidden layer
+    (a block of 1), then one block per run of the remaining hidden layers (:data:`nets.Runs`).
+    :func:`analyze` gives the same fields with one entry per hidden layer ``k = 1..L`` instead.
 
     Attributes:
-      maxes: ``(l_k,)`` max of the computed values at the points (the real max up to rounding).
-      upper: ``(l_k,)`` sound upper bound of the pre-activation on ``[a, b]`` for the real and the
+      maxes: ``(k, l)`` per block: max of the computed values at the points (the real max up to
+        rounding).
+      upper: ``(k, l)`` sound upper bound of the pre-activation on ``[a, b]`` for the real and the
         float network (``+inf`` after an overflow).
-      witness: ``(l_k,)`` max of the float network's pre-activation at the final points.
-      overflow: ``()`` bool per layer, breakpoints were dropped for lack of capacity at or before
-        this layer (then ``upper`` is ``+inf``).
+      overflow: ``(k,)`` bool, breakpoints were dropped for lack of capacity at or before this layer
+        (then ``upper`` is ``+inf``).
       points: ``(cap,)`` the final sorted points (padded with ``b``).
     """
 
     maxes: tuple[jax.Array, ...]
     upper: tuple[jax.Array, ...]
-    witness: tuple[jax.Array, ...]
     overflow: tuple[jax.Array, ...]
     points: jax.Array
 
@@ -82,23 +93,51 @@ def _gamma(n_in: int, dtype) -> float:
     return 2.0 * (2 * n_in + 3) * float(jnp.finfo(dtype).eps)
 
 
-def runs(layers: Sequence) -> list[list]:
-    """Consecutive layers with equal weight shapes, grouped (each group becomes one scan)."""
-    return [list(r) for _, r in itertools.groupby(layers, key=lambda wb: wb[0].shape)]
+def _matmul_t(h: jax.Array, w: jax.Array) -> jax.Array:
+    """``h @ w.T`` for ``h: (p, n_in)``, ``w: (n_out, n_in)``; unrolled for ``n_in <= SMALL_WIDTH``.
+
+    Under ``vmap`` a tiny ``dot`` becomes a batched dot that XLA's CPU backend runs as one small
+    product per trial; the unrolled form is elementwise and fuses. (Its rounding differs from a
+    ``dot``'s in the last bits; the error bounds here hold for any order of summation.)
+    """
+    if w.shape[1] > SMALL_WIDTH:
+        return h @ w.T
+    acc = h[:, :1] * w[None, :, 0]
+    for i in range(1, w.shape[1]):
+        acc = acc + h[:, i : i + 1] * w[None, :, i]
+    return acc
 
 
-def scan_layers(step: Callable, carry, layers: Sequence) -> tuple:
-    """Apply ``step(carry, (w, b)) -> (carry, out)`` to every layer, one ``lax.scan`` per run of
-    equal-shape layers. Returns ``(carry, outs)`` with ``outs`` a list of per-layer outputs."""
+def _sort_rows(v: jax.Array) -> jax.Array:
+    """``jnp.sort(v, axis=1)``; by odd-even transposition (elementwise min/max) for narrow rows.
+
+    >>> _sort_rows(jnp.array([[3.0, 1.0, 2.0], [jnp.inf, -1.0, 0.0]])).tolist()
+    [[1.0, 2.0, 3.0], [-1.0, 0.0, inf]]
+    """
+    n = v.shape[1]
+    if n > SMALL_SORT:
+        return jnp.sort(v, axis=1)
+    cols = [v[:, i] for i in range(n)]
+    for r in range(n):
+        for i in range(r % 2, n - 1, 2):
+            cols[i], cols[i + 1] = (
+                jnp.minimum(cols[i], cols[i + 1]),
+                jnp.maximum(cols[i], cols[i + 1]),
+            )
+    return jnp.stack(cols, axis=1)
+
+
+def scan_runs(step: Callable, carry, runs: nets.Runs) -> tuple:
+    """Apply ``step(carry, (w, b)) -> (carry, out)`` to every layer of ``runs``, one ``lax.scan``
+    per run. Returns ``(carry, outs)``: per run, ``out`` stacked along a leading layer axis."""
     outs = []
-    for run in runs(layers):
-        if len(run) == 1:
-            carry, out = step(carry, run[0])
-            outs.append(out)
+    for run in runs:
+        if run[0].shape[0] == 1:
+            carry, out = step(carry, jax.tree.map(lambda v: v[0], run))
+            outs.append(jax.tree.map(lambda v: v[None], out))
         else:
-            stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *run)
-            carry, out = jax.lax.scan(step, carry, stacked)
-            outs.extend(jax.tree.map(lambda v, r=r: v[r], out) for r in range(len(run)))
+            carry, out = jax.lax.scan(step, carry, run)
+            outs.append(out)
     return carry, outs
 
 
@@ -124,29 +163,37 @@ def _cell_max(z: jax.Array, e_l: jax.Array, e_r: jax.Array) -> jax.Array:
     return jnp.max(jnp.maximum(z[:-1] + e_l, z[1:] + e_r), axis=0)
 
 
-def analyze(params: nets.Params, a: jax.Array, b: jax.Array, cap: int) -> Analysis:
+def _first_error(first: tuple[jax.Array, jax.Array], x: jax.Array) -> jax.Array:
+    """``(n, l_1)`` bound of the first layer's rounding at ``x: (n, 1)``, for two evaluations."""
+    w0, b0 = first
+    g1 = 2 * _gamma(1, w0.dtype)
+    return g1 * (jnp.abs(w0[None, :, 0]) * jnp.abs(x) + jnp.abs(b0)[None, :])
+
+
+def _next_error(e_post: jax.Array, h: jax.Array, w: jax.Array, bias: jax.Array) -> jax.Array:
+    """The error bound after an affine layer: ``((1 + g) e + 2 g h) |W|^T + 2 g |b|``."""
+    g = _gamma(w.shape[1], w.dtype)
+    return _matmul_t((1 + g) * e_post + 2 * g * h, jnp.abs(w)) + 2 * g * jnp.abs(bias)[None, :]
+
+
+def analyze_runs(
+    first: tuple[jax.Array, jax.Array], runs: nets.Runs, a: jax.Array, b: jax.Array, cap: int
+) -> Analysis:
     """Exact (up to rounding, with sound bounds) maxima of every hidden pre-activation on ``[a, b]``.
 
     Args:
-      params: one network with input dimension 1.
+      first: ``(W_1: (l_1, 1), b_1: (l_1,))``, the first hidden layer.
+      runs: the hidden layers ``2..L`` as :data:`jaxnn_nonconv.nets.Runs` (may be empty).
       a, b: ``()`` box bounds, ``a < b``.
       cap: static capacity of the point array (see :func:`point_bound`).
 
     Returns:
-      An :class:`Analysis`.
+      An :class:`Analysis` with one block for the first layer, then one per run.
 
     Raises:
       ValueError: if the input dimension is not 1.
-
-    >>> params = ((jnp.array([[1.0], [-1.0]]), jnp.array([0.0, 0.0])),
-    ...           (jnp.array([[-1.0, -1.0]]), jnp.array([0.5])),
-    ...           (jnp.ones((1, 1)), jnp.zeros(1)))  # layer 2: 0.5 - |x|
-    >>> r = analyze(params, jnp.array(-1.0), jnp.array(1.0), 8)
-    >>> [m.tolist() for m in r.maxes], bool(r.upper[1][0] >= 0.5), r.witness[1].tolist()
-    ([[1.0, 1.0], [0.5]], True, [0.5])
     """
-    hidden = params[:-1]
-    w0, b0 = hidden[0]
+    w0, b0 = first
     if w0.shape[1] != 1:
         raise ValueError("exact mode needs input dimension 1; use mode='ibp'")
     dt = w0.dtype
@@ -154,9 +201,8 @@ def analyze(params: nets.Params, a: jax.Array, b: jax.Array, cap: int) -> Analys
     eps_mach = float(jnp.finfo(dt).eps)
     pts = jnp.full((cap,), b, dt).at[0].set(a)
     z = pts[:, None] * w0[None, :, 0] + b0[None, :]
-    g1 = 2 * _gamma(1, dt)
-    e_left = g1 * (jnp.abs(w0[None, :, 0]) * jnp.abs(pts[:-1, None]) + jnp.abs(b0)[None, :])
-    e_right = g1 * (jnp.abs(w0[None, :, 0]) * jnp.abs(pts[1:, None]) + jnp.abs(b0)[None, :])
+    e_pts = _first_error(first, pts[:, None])
+    e_left, e_right = e_pts[:-1], e_pts[1:]
 
     def e_at(e_l, e_r, frac):
         """The linear error bound of a cell at relative position ``frac``, rounded up."""
@@ -167,7 +213,6 @@ def analyze(params: nets.Params, a: jax.Array, b: jax.Array, cap: int) -> Analys
     def layer(carry, wb):
         pts, z, e_l, e_r, overflow = carry
         w, bias = wb
-        g = _gamma(w.shape[1], dt)
         # 1. The zero crossings of ``z`` strictly inside each cell, sorted and deduplicated per
         # cell; then cell m contributes ``[pts[m], its crossings]``, already in order, and one
         # cumsum compacts them (no global sort).
@@ -177,7 +222,7 @@ def analyze(params: nets.Params, a: jax.Array, b: jax.Array, cap: int) -> Analys
         cross = ((z0 < 0) & (z1 > 0)) | ((z0 > 0) & (z1 < 0))
         t = z0 / jnp.where(cross, z0 - z1, 1.0)
         xc = x0 + (x1 - x0) * t
-        xs = jnp.sort(jnp.where(cross & (xc > x0) & (xc < x1), xc, jnp.inf), axis=1)
+        xs = _sort_rows(jnp.where(cross & (xc > x0) & (xc < x1), xc, jnp.inf))
         first = jnp.ones((cap - 1, 1), bool)
         keep_c = jnp.isfinite(xs) & jnp.concatenate([first, xs[:, 1:] != xs[:, :-1]], axis=1)
         keep_p = jnp.concatenate([jnp.ones((1,), bool), pts[1:] > pts[:-1]])
@@ -228,72 +273,106 @@ def analyze(params: nets.Params, a: jax.Array, b: jax.Array, cap: int) -> Analys
         er_post = jnp.where(dead, 0.0, er_sub + mu)
         h = jax.nn.relu(z_new)
         # 4. The affine layer at the points, and its error bound at both ends of every cell.
-        z_next = h @ w.T + bias[None, :]
-        abs_w, abs_b = jnp.abs(w).T, 2 * g * jnp.abs(bias)[None, :]
-        el_next = ((1 + g) * el_post + 2 * g * h[:-1]) @ abs_w + abs_b
-        er_next = ((1 + g) * er_post + 2 * g * h[1:]) @ abs_w + abs_b
+        z_next = _matmul_t(h, w) + bias[None, :]
+        el_next = _next_error(el_post, h[:-1], w, bias)
+        er_next = _next_error(er_post, h[1:], w, bias)
         upper = jnp.where(overflow, jnp.inf, _cell_max(z_next, el_next, er_next))
         carry = (new_pts, z_next, el_next, er_next, overflow)
         return carry, (jnp.max(z_next, axis=0), upper, overflow)
 
     no = jnp.zeros((), bool)
-    carry, outs = scan_layers(layer, (pts, z, e_left, e_right, no), hidden[1:])
-    final_pts = carry[0]
-    maxes = (jnp.max(z, axis=0), *(o[0] for o in outs))
-    upper = (_cell_max(z, e_left, e_right), *(o[1] for o in outs))
-    overflow = (no, *(o[2] for o in outs))
-    witness = forward_max(params, final_pts[:, None])
-    return Analysis(maxes, upper, witness, overflow, final_pts)
+    carry, outs = scan_runs(layer, (pts, z, e_left, e_right, no), runs)
+    head = (jnp.max(z, axis=0)[None], _cell_max(z, e_left, e_right)[None], no[None])
+    blocks = [head, *outs]
+    return Analysis(*(tuple(o[f] for o in blocks) for f in range(3)), points=carry[0])
 
 
-def forward(params: nets.Params, x: jax.Array) -> list[jax.Array]:
-    """The float network's hidden pre-activations at ``x: (n, d)``: list of ``(n, l_k)``.
+def analyze(params: nets.Params, a: jax.Array, b: jax.Array, cap: int) -> Analysis:
+    """:func:`analyze_runs` of a network given per layer; results per hidden layer ``k = 1..L``.
 
-    Same arithmetic as :func:`jaxnn_nonconv.nets.hidden_preactivations` (``relu``), with runs of
-    equal-width layers in one ``lax.scan``.
+    Args:
+      params: one network with input dimension 1.
+      a, b: ``()`` box bounds, ``a < b``.
+      cap: static capacity of the point array (see :func:`point_bound`).
 
-    >>> params = nets.init_params(jax.random.key(0), (1, 3, 3, 3, 1))
-    >>> x = jnp.linspace(-1.0, 1.0, 5)[:, None]
-    >>> all(bool(jnp.array_equal(u, v)) for u, v in
-    ...     zip(forward(params, x), nets.hidden_preactivations(params, x)))
-    True
+    Returns:
+      An :class:`Analysis` with one ``(l_k,)`` entry (``()`` for ``overflow``) per hidden layer.
+
+    Raises:
+      ValueError: if the input dimension is not 1.
+
+    >>> params = ((jnp.array([[1.0], [-1.0]]), jnp.array([0.0, 0.0])),
+    ...           (jnp.array([[-1.0, -1.0]]), jnp.array([0.5])),
+    ...           (jnp.ones((1, 1)), jnp.zeros(1)))  # layer 2: 0.5 - |x|
+    >>> r = analyze(params, jnp.array(-1.0), jnp.array(1.0), 8)
+    >>> [m.tolist() for m in r.maxes], bool(r.upper[1][0] >= 0.5)
+    ([[1.0, 1.0], [0.5]], True)
     """
     hidden = params[:-1]
-    w0, b0 = hidden[0]
-    z = x @ w0.T + b0[None, :]
+    res = analyze_runs(hidden[0], nets.stack_runs(hidden[1:]), a, b, cap)
+    per_layer = [tuple(r for block in field for r in block) for field in res[:3]]
+    return Analysis(*per_layer, points=res.points)
 
-    def layer(z, wb):
+
+def forward_bounds_runs(
+    first: tuple[jax.Array, jax.Array], runs: nets.Runs, x: jax.Array, n_witness: int = 0
+) -> tuple[tuple[jax.Array, ...], tuple[jax.Array, ...]]:
+    """The network at ``x: (n, 1)``, per block of hidden layers (as :class:`Analysis`).
+
+    Each pre-activation ``z`` is computed as in :func:`analyze_runs`; at the first ``n_witness``
+    points (e.g. the breakpoints) it carries, point by point, the same error bound ``e`` (``relu``
+    1-Lipschitz; a value with ``z + e <= 0`` is exactly 0 after it), so ``z - e`` is a lower bound
+    of the real network and of the float network there, whatever the order of the float sums.
+
+    Args:
+      first, runs: as :func:`analyze_runs`.
+      x: ``(n, 1)`` points.
+      n_witness: the first rows of ``x`` give ``witness`` (with error bounds), the others
+        ``maxes`` (e.g. a random sample: plain float values).
+
+    Returns:
+      ``(maxes, witness)``: per block ``(k, l)``, the max of ``z`` over ``x[n_witness:]`` and the
+      max of ``z - e`` over ``x[:n_witness]`` (``> 0`` certifies active; ``-inf`` if none).
+    """
+    w0, b0 = first
+    z = _matmul_t(x, w0) + b0[None, :]
+    e = _first_error(first, x[:n_witness])
+
+    def out(z, e):
+        lower = z[:n_witness] - e
+        return jnp.max(z[n_witness:], axis=0, initial=-jnp.inf), jnp.max(
+            lower, axis=0, initial=-jnp.inf
+        )
+
+    def layer(carry, wb):
+        z, e = carry
         w, bias = wb
-        z_next = jax.nn.relu(z) @ w.T + bias[None, :]
-        return z_next, z_next
+        h = jax.nn.relu(z)
+        e_post = jnp.where(z[:n_witness] + e <= 0, 0.0, e)
+        z_next = _matmul_t(h, w) + bias[None, :]
+        e_next = _next_error(e_post, h[:n_witness], w, bias)
+        return (z_next, e_next), out(z_next, e_next)
 
-    _, outs = scan_layers(layer, z, hidden[1:])
-    return [z, *outs]
+    _, outs = scan_runs(layer, (z, e), runs)
+    blocks = [jax.tree.map(lambda v: v[None], out(z, e)), *outs]
+    return tuple(b[0] for b in blocks), tuple(b[1] for b in blocks)
 
 
 def forward_max(params: nets.Params, x: jax.Array) -> tuple[jax.Array, ...]:
-    """Per hidden layer, ``(l_k,)`` max over ``x: (n, d)`` of the float network's pre-activation.
+    """Per hidden layer, ``(l_k,)`` max over ``x: (n, 1)`` of the network's pre-activation.
 
-    As :func:`forward` followed by a max over the points, reduced inside the scan so that memory
-    does not grow with depth.
+    From :func:`forward_bounds_runs`; equal to the max of
+    :func:`jaxnn_nonconv.nets.hidden_preactivations` up to the rounding of the sums' order.
 
     >>> params = nets.init_params(jax.random.key(0), (1, 3, 3, 3, 1))
     >>> x = jnp.linspace(-1.0, 1.0, 5)[:, None]
-    >>> all(bool(jnp.array_equal(u, v.max(axis=0))) for u, v in
-    ...     zip(forward_max(params, x), forward(params, x)))
+    >>> all(bool(jnp.allclose(u, v.max(axis=0), rtol=1e-6)) for u, v in
+    ...     zip(forward_max(params, x), nets.hidden_preactivations(params, x)))
     True
     """
     hidden = params[:-1]
-    w0, b0 = hidden[0]
-    z = x @ w0.T + b0[None, :]
-
-    def layer(z, wb):
-        w, bias = wb
-        z_next = jax.nn.relu(z) @ w.T + bias[None, :]
-        return z_next, jnp.max(z_next, axis=0)
-
-    _, outs = scan_layers(layer, z, hidden[1:])
-    return (jnp.max(z, axis=0), *outs)
+    maxes, _ = forward_bounds_runs(hidden[0], nets.stack_runs(hidden[1:]), x)
+    return tuple(r for block in maxes for r in block)
 
 
 def capacity_ladder(max_points: int, bound: int, start: int = START_CAPACITY) -> tuple[int, ...]:
@@ -301,11 +380,11 @@ def capacity_ladder(max_points: int, bound: int, start: int = START_CAPACITY) ->
     bound)`` (``bound``: :func:`point_bound`, the most points the architecture can have).
 
     >>> capacity_ladder(1024, 10**6), capacity_ladder(1024, 17), capacity_ladder(64, 10**6)
-    ((32, 128, 512, 1024), (17,), (32, 64))
+    ((16, 64, 256, 1024), (17,), (16, 64))
     """
     top = max(min(int(max_points), int(bound)), 2)
     caps, c = [], int(start)
-    while c < top:
+    while 2 * c <= top:  # a rung within 2x of the top is skipped: the top costs little more
         caps.append(c)
         c *= LADDER_FACTOR
     return (*caps, top)
@@ -326,8 +405,9 @@ def refine_overflow(
       indices: ``(M,)`` the trials of ``first``.
       first: the result of ``run(ladder[0], indices)``.
       ladder: capacities (:func:`capacity_ladder`).
-      batch: trials per call at ``ladder[0]``; rung ``r`` uses ``batch * ladder[0] / ladder[r]``
-        (at least 1), so memory stays that of the first call.
+      batch: trials per call at ``ladder[0]``. Rung ``r`` calls ``run`` with one of two fixed sizes:
+        ``batch * ladder[0] / ladder[r]`` (so memory stays that of the first call) while many
+        trials remain, else a 16 times smaller one (a few overflowing trials cost little).
 
     Returns:
       ``first`` with the overflowing trials replaced by their result at the first capacity that
@@ -336,11 +416,11 @@ def refine_overflow(
     out = {k: np.array(v) for k, v in first.items()}
     for cap in ladder[1:]:
         todo = np.flatnonzero(out["overflow"])
-        if todo.size == 0:
-            break
-        size = max(1, batch * ladder[0] // cap)
-        for s in range(0, todo.size, size):
-            rows = todo[s : s + size]
+        large = max(1, batch * ladder[0] // cap)
+        small = max(1, large // REFINE_SPLIT)
+        while todo.size:
+            size = large if todo.size > large // 4 else small
+            rows, todo = todo[:size], todo[size:]
             idx = indices[np.concatenate([rows, np.full(size - rows.size, rows[-1])])]
             res = run(cap, idx)
             for k in out:

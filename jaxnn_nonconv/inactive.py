@@ -338,7 +338,7 @@ def capacities(arch: Sequence[int], mode: str, max_points: int) -> tuple[int, ..
     at the next (:func:`jaxnn_nonconv.exact1d.refine_overflow`).
 
     >>> capacities((1, 3, 3, 3, 3, 3, 1), "auto", 1024), capacities((2, 3, 1), "auto", 1024)
-    ((32, 128, 257), (1024,))
+    ((16, 64, 257), (1024,))
     """
     arch = tuple(arch)
     if resolve_mode(mode, arch[0]) != "exact" or arch[0] != 1:
@@ -388,6 +388,10 @@ def classify(
     d = lo.shape[0]
     mode = resolve_mode(mode, d)
     hidden = params[:-1]
+    if mode == "exact" and d == 1:
+        blocks = exact_1d_blocks(hidden[0], nets.stack_runs(hidden[1:]), lo, hi, sample, max_points)
+        *masks, overflow = blocks
+        return Status(*(tuple(r for block in m for r in block) for m in masks), overflow)
     n_sample = sample.shape[0]
     if (mode != "exact" or d > 1) and probe is not None and len(hidden) > 1:
         points = jnp.concatenate([sample, probe.astype(sample.dtype)])
@@ -397,9 +401,6 @@ def classify(
         # A linear function's max over a 1-D sample is at the sample's extreme points.
         x = jnp.stack([jnp.min(sample[:, 0]), jnp.max(sample[:, 0])])
         z_points = [nets.hidden_preactivations(params, x[:, None])[0]]
-    elif mode == "exact":  # the sample's max per neuron (all ``points`` are sample here),
-        # reduced inside one scan per run of equal-width layers: flat in depth
-        z_points = [m[None, :] for m in exact1d.forward_max(params, points)]
     else:
         z_points = nets.hidden_preactivations(params, points)
     empirical = tuple(~jnp.any(z[:n_sample] > 0, axis=0) for z in z_points)
@@ -415,21 +416,79 @@ def classify(
             )
             inactive.extend(deep[0])
             active.extend(deep[1])
-    elif mode == "exact" and len(hidden) > 1:
-        # Sound bounds (float rounding included) certify inactive; float evaluations at the
-        # breakpoints certify active (exact1d's docstring).
-        cap = exact1d.point_bound([w.shape[0] for w, _ in hidden], max_points)
-        result = exact1d.analyze(params, lo[0], hi[0], cap)
-        for k in range(1, len(hidden)):
-            inactive.append((result.upper[k] <= 0) | dead_sign[k])
-            active.append((result.witness[k] > 0) | witnessed[k])
-        overflow = jnp.any(jnp.stack(result.overflow))
     elif mode == "ibp":
         ups = ibp_upper(params, lo, hi, grid or default_grid(d))
         for k in range(1, len(hidden)):
             inactive.append((ups[k] <= 0) | dead_sign[k])
             active.append(witnessed[k])
     return Status(tuple(inactive), tuple(active), dead_sign, empirical, overflow)
+
+
+def exact_1d_blocks(
+    first: tuple[jax.Array, jax.Array],
+    runs: nets.Runs,
+    lo: jax.Array,
+    hi: jax.Array,
+    sample: jax.Array,
+    max_points: int = DEFAULT_MAX_POINTS,
+) -> tuple:
+    """The exact ``d = 1`` mode's status, per block of hidden layers (flat in depth).
+
+    Args:
+      first: the first hidden layer ``(W_1: (l_1, 1), b_1)``.
+      runs: hidden layers ``2..L`` as :data:`jaxnn_nonconv.nets.Runs`.
+      lo, hi: ``(1,)`` box bounds.
+      sample: ``(S, 1)`` points of the box, for the empirical check.
+      max_points: breakpoint capacity.
+
+    Returns:
+      ``(inactive, active, sign_dead, empirical_inactive, overflow)``: the first four are tuples of
+      ``(k, l)`` bool blocks (the first layer, then one block per run, as
+      :class:`jaxnn_nonconv.exact1d.Analysis`), ``overflow`` a ``()`` bool. Inactive from sound upper
+      bounds, active from sound lower bounds at the breakpoints (exact1d's docstring).
+    """
+    widths = [first[0].shape[0], *(w.shape[1] for w, _ in runs for _ in range(w.shape[0]))]
+    cap = exact1d.point_bound(widths, max_points)
+    res = exact1d.analyze_runs(first, runs, lo[0], hi[0], cap)
+    in1 = first_layer_inactive((first,), lo, hi)[None]
+    sign = (jnp.zeros_like(in1), *(jnp.all(w <= 0, axis=-1) & (b <= 0) for w, b in runs))
+    inact = (in1, *((u <= 0) | sd for u, sd in zip(res.upper[1:], sign[1:], strict=True)))
+    # The float net at the final points (active from sound lower bounds there) and the sample.
+    x = jnp.concatenate([res.points[:, None], sample.astype(res.points.dtype)])
+    maxes, witness = exact1d.forward_bounds_runs(first, runs, x, n_witness=cap)
+    act = (~in1, *(v > 0 for v in witness[1:]))
+    empirical = tuple(~(m > 0) for m in maxes)
+    return inact, act, sign, empirical, jnp.any(jnp.concatenate(res.overflow))
+
+
+def block_counts(
+    inact: Sequence[jax.Array],
+    act: Sequence[jax.Array],
+    sign: Sequence[jax.Array],
+    empirical: Sequence[jax.Array],
+    overflow: jax.Array,
+    trial: jax.Array | int = 0,
+) -> Counts:
+    """:class:`Counts` of masks given per block of layers, each ``(k, l)`` (see :func:`counts`)."""
+    unknown = [~i & ~a for i, a in zip(inact, act, strict=True)]
+
+    def per_layer(masks):
+        return jnp.concatenate([jnp.sum(m, axis=-1, dtype=jnp.int32) for m in masks])
+
+    def sampled(masks):
+        return jnp.concatenate([m[:, jnp.asarray(trial) % m.shape[-1]] for m in masks])
+
+    return Counts(
+        inactive=per_layer(inact),
+        unknown=per_layer(unknown),
+        sign_dead=per_layer(sign),
+        empirical=per_layer(empirical),
+        sampled_inactive=sampled(inact),
+        sampled_unknown=sampled(unknown),
+        dead_layer=jnp.any(jnp.concatenate([jnp.all(m, axis=-1) for m in inact])),
+        dead_layer_possible=jnp.any(jnp.concatenate([~jnp.any(m, axis=-1) for m in act])),
+        overflow=overflow,
+    )
 
 
 def counts(status: Status, trial: jax.Array | int = 0) -> Counts:
@@ -445,23 +504,8 @@ def counts(status: Status, trial: jax.Array | int = 0) -> Counts:
     >>> c.inactive.tolist(), c.unknown.tolist(), bool(c.dead_layer)
     ([1, 1], [0, 0], True)
     """
-    unknown = [~i & ~a for i, a in zip(status.inactive, status.active, strict=True)]
-    pick = [jnp.asarray(trial) % m.shape[0] for m in status.inactive]
-
-    def per_layer(masks):
-        return jnp.stack([jnp.sum(m, dtype=jnp.int32) for m in masks])
-
-    return Counts(
-        inactive=per_layer(status.inactive),
-        unknown=per_layer(unknown),
-        sign_dead=per_layer(status.sign_dead),
-        empirical=per_layer(status.empirical_inactive),
-        sampled_inactive=jnp.stack([m[j] for m, j in zip(status.inactive, pick, strict=True)]),
-        sampled_unknown=jnp.stack([m[j] for m, j in zip(unknown, pick, strict=True)]),
-        dead_layer=jnp.any(jnp.stack([jnp.all(m) for m in status.inactive])),
-        dead_layer_possible=jnp.any(jnp.stack([~jnp.any(m) for m in status.active])),
-        overflow=status.overflow,
-    )
+    *masks, overflow = status
+    return block_counts(*([m[None] for m in field] for field in masks), overflow, trial)
 
 
 @functools.lru_cache(maxsize=32)
@@ -473,6 +517,7 @@ def make_detector(
     n_probe: int = DEFAULT_PROBES,
     max_points: int = DEFAULT_MAX_POINTS,
     dtype: str = "float32",
+    runs: bool = False,
 ):
     """Jit-compiled, trial-vmapped detector ``(params_batch, trials: (M,)) -> Counts``.
 
@@ -482,6 +527,8 @@ def make_detector(
       n_probe: size of the fixed random sample (:func:`sample_points`): the empirical check;
         with :func:`probe_points` also the active certificates of ibp mode.
       dtype: ``float32`` or ``float64`` (the parameters' dtype).
+      runs: ``params_batch`` is given as :data:`jaxnn_nonconv.nets.Runs` (batched); the exact
+        ``d = 1`` mode then traces and compiles in time independent of depth.
 
     >>> arch = (1, 8, 1)
     >>> keys = jax.random.split(jax.random.key(0), 5)
@@ -500,6 +547,18 @@ def make_detector(
     def detect(params_batch, trials):
         lo, hi = jnp.asarray(lo_np, dt), jnp.asarray(hi_np, dt)
         sample, probe = jnp.asarray(sample_np, dt), jnp.asarray(probe_np, dt)
+        if runs and mode == "exact" and d == 1:
+
+            def one_1d(net, trial):
+                n_hidden = sum(w.shape[0] for w, _ in net) - 1
+                w0, b0 = nets.slice_runs(net, 0, 1)[0]
+                deep = nets.slice_runs(net, 1, n_hidden)
+                blocks = exact_1d_blocks((w0[0], b0[0]), deep, lo, hi, sample, max_points)
+                return block_counts(*blocks, trial)
+
+            return jax.vmap(one_1d)(params_batch, trials)
+        if runs:
+            params_batch = jax.vmap(nets.unstack_runs)(params_batch)
 
         def one(params):
             return classify(
@@ -533,7 +592,9 @@ def detect_flat(
 ) -> Counts:
     """:class:`Counts` of ``M`` networks given as flat vectors ``theta: (M, P)`` (as ``train.run``).
 
-    Keyword arguments go to :func:`make_detector`. Trial ``i`` is row ``i``.
+    Keyword arguments go to :func:`make_detector`. Trial ``i`` is row ``i``. In the exact ``d = 1``
+    mode the breakpoint capacities of :func:`capacities` are tried smallest first, and only the
+    networks that overflow one are redone at the next.
 
     >>> theta = jnp.zeros((3, nets.num_params((1, 4, 1))))  # all-zero nets: every neuron inactive
     >>> detect_flat(theta, (1, 4, 1), ((0.0, 1.0),)).inactive[:, 0].tolist()
@@ -541,6 +602,15 @@ def detect_flat(
     """
     theta = jnp.asarray(nets.float_input(theta, "theta"))  # float64 without x64 raises
     arch = tuple(arch)
-    fn = make_detector(tuple(box), dtype=str(theta.dtype), **kw)
-    params_batch = jax.vmap(lambda t: nets.from_flat(t, arch))(theta)
-    return fn(params_batch, jnp.arange(theta.shape[0]))
+    kw = dict(kw)
+    ladder = capacities(arch, kw.get("mode", "auto"), kw.pop("max_points", DEFAULT_MAX_POINTS))
+    runs = jax.vmap(lambda t: nets.from_flat_runs(t, arch))(theta)
+
+    def run(cap, rows):
+        fn = make_detector(tuple(box), dtype=str(theta.dtype), runs=True, max_points=cap, **kw)
+        picked = jax.tree.map(lambda v: v[rows], runs)
+        return {k: np.asarray(v) for k, v in fn(picked, jnp.asarray(rows))._asdict().items()}
+
+    rows = np.arange(theta.shape[0])
+    out = exact1d.refine_overflow(run, rows, run(ladder[0], rows), ladder, rows.size)
+    return Counts(**{k: jnp.asarray(v) for k, v in out.items()})

@@ -18,6 +18,10 @@ import numpy as np
 from jaxnn_nonconv import inits
 
 Params = tuple[tuple[jax.Array, jax.Array], ...]
+# Runs of equal-shape consecutive layers, stacked: ``(W, b)`` with ``W: (count, l_out, l_in)`` and
+# ``b: (count, l_out)`` per run (:func:`layer_runs`); deep nets then trace and compile in time
+# independent of depth (one ``lax.scan`` per run).
+Runs = tuple[tuple[jax.Array, jax.Array], ...]
 
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     # jax.nn.relu has relu'(0) = 0 (PyTorch's convention); jnp.maximum(x, 0) would give 1/2.
@@ -52,6 +56,64 @@ def num_params(arch: Sequence[int]) -> int:
     return sum(n_out * (n_in + 1) for n_in, n_out in zip(arch[:-1], arch[1:]))
 
 
+def layer_runs(arch: Sequence[int]) -> list[tuple[int, int, int]]:
+    """Consecutive layers of equal shape, grouped: ``(count, l_in, l_out)`` per run.
+
+    >>> layer_runs((1, 3, 3, 3, 1))
+    [(1, 1, 3), (2, 3, 3), (1, 3, 1)]
+    """
+    return [
+        (len(list(g)), n_in, n_out)
+        for (n_in, n_out), g in itertools.groupby(zip(arch[:-1], arch[1:]))
+    ]
+
+
+def init_runs(
+    key: jax.Array,
+    arch: Sequence[int],
+    init: str = "pytorch",
+    zero_bias: bool = False,
+    *,
+    scale: float = 1.0,
+    dtype=None,
+) -> Runs:
+    """Draw one network's parameters as runs of equal-shape layers (:data:`Runs`).
+
+    The same draws as :func:`init_params` (which unstacks these), with one vmap over the layer
+    index per run, so that neither tracing nor compilation grows with depth.
+
+    Args: as :func:`init_params`.
+
+    Returns:
+      One ``(W, b)`` per run of :func:`layer_runs`, ``W: (count, l_out, l_in)``, ``b: (count, l_out)``.
+
+    >>> [w.shape for w, _ in init_runs(jax.random.key(0), (1, 3, 3, 3, 1))]
+    [(1, 3, 1), (2, 3, 3), (1, 1, 3)]
+    """
+    arch = tuple(arch)
+    dtype = float_dtype(dtype)
+    runs, k = [], 0
+    for count, n_in, n_out in layer_runs(arch):
+
+        def draw(index, n_in=n_in, n_out=n_out):
+            return inits.init_layer(
+                jax.random.fold_in(key, index),
+                init,
+                n_in,
+                n_out,
+                zero_bias=zero_bias,
+                scale=scale,
+                dtype=dtype,
+            )
+
+        if count == 1:  # drawn without vmap, as ever (bit-identical either way; tested)
+            runs.append(jax.tree.map(lambda v: v[None], draw(k)))
+        else:
+            runs.append(jax.vmap(draw)(jnp.arange(k, k + count, dtype=jnp.uint32)))
+        k += count
+    return tuple(runs)
+
+
 def init_params(
     key: jax.Array,
     arch: Sequence[int],
@@ -79,32 +141,46 @@ def init_params(
     >>> [w.shape for w, _ in params]
     [(8, 2), (1, 8)]
     """
-    arch = tuple(arch)
-    dtype = float_dtype(dtype)
-    layers, k = [], 0
-    # Runs of equal-shape layers are drawn by one vmap over the layer index (the same draws as
-    # one call per layer, bit for bit), so compile time does not grow with depth.
-    for (n_in, n_out), run in itertools.groupby(zip(arch[:-1], arch[1:])):
-        count = len(list(run))
+    return unstack_runs(init_runs(key, arch, init, zero_bias, scale=scale, dtype=dtype))
 
-        def draw(index, n_in=n_in, n_out=n_out):
-            return inits.init_layer(
-                jax.random.fold_in(key, index),
-                init,
-                n_in,
-                n_out,
-                zero_bias=zero_bias,
-                scale=scale,
-                dtype=dtype,
-            )
 
-        if count == 1:
-            layers.append(draw(k))
-        else:
-            ws, bs = jax.vmap(draw)(jnp.arange(k, k + count, dtype=jnp.uint32))
-            layers.extend((ws[r], bs[r]) for r in range(count))
+def unstack_runs(runs: Runs) -> Params:
+    """:data:`Runs` as one ``(W_k, b_k)`` pair per layer (:data:`Params`)."""
+    return tuple((w[r], b[r]) for w, b in runs for r in range(w.shape[0]))
+
+
+def stack_runs(params: Params) -> Runs:
+    """:data:`Params` grouped into :data:`Runs` (inverse of :func:`unstack_runs`).
+
+    >>> params = init_params(jax.random.key(0), (1, 3, 3, 3, 1))
+    >>> back = unstack_runs(stack_runs(params))
+    >>> all(bool(jnp.array_equal(a, b)) for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(back)))
+    True
+    """
+    out = []
+    for _, group in itertools.groupby(params, key=lambda wb: wb[0].shape):
+        ws, bs = zip(*group, strict=True)
+        out.append((jnp.stack(ws), jnp.stack(bs)))
+    return tuple(out)
+
+
+def slice_runs(runs: Runs, start: int, stop: int) -> Runs:
+    """The layers ``start .. stop - 1`` of ``runs`` (static indices), still as :data:`Runs`.
+
+    One slice per run, so the cost does not grow with depth.
+
+    >>> runs = init_runs(jax.random.key(0), (1, 3, 3, 3, 1))
+    >>> [w.shape for w, _ in slice_runs(runs, 1, 3)]
+    [(2, 3, 3)]
+    """
+    out, k = [], 0
+    for w, b in runs:
+        count = w.shape[0]
+        lo, hi = max(start - k, 0), min(stop - k, count)
+        if lo < hi:
+            out.append((w[lo:hi], b[lo:hi]) if (lo, hi) != (0, count) else (w, b))
         k += count
-    return tuple(layers)
+    return tuple(out)
 
 
 def float_dtype(dtype=None) -> jnp.dtype:
@@ -231,4 +307,25 @@ def from_flat(theta: jax.Array, arch: Sequence[int]) -> Params:
         b = theta[pos : pos + n_out]
         pos += n_out
         out.append((w, b))
+    return tuple(out)
+
+
+def from_flat_runs(theta: jax.Array, arch: Sequence[int]) -> Runs:
+    """:func:`from_flat` as :data:`Runs`: one reshape per run of equal-shape layers.
+
+    >>> params = init_params(jax.random.key(1), (1, 3, 3, 3, 1))
+    >>> runs = from_flat_runs(to_flat(params), (1, 3, 3, 3, 1))
+    >>> all(bool(jnp.array_equal(a, b))
+    ...     for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(unstack_runs(runs))))
+    True
+    """
+    arch = tuple(arch)
+    if theta.shape != (num_params(arch),):
+        raise ValueError(f"theta has shape {theta.shape}, arch {arch} needs ({num_params(arch)},)")
+    out, pos = [], 0
+    for count, n_in, n_out in layer_runs(arch):
+        size = n_out * (n_in + 1)  # a layer's W (row-major) then its b, as to_flat writes them
+        block = theta[pos : pos + count * size].reshape(count, size)
+        out.append((block[:, : n_out * n_in].reshape(count, n_out, n_in), block[:, n_out * n_in :]))
+        pos += count * size
     return tuple(out)

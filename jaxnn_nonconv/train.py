@@ -247,17 +247,13 @@ def trial_key(seed: int, index) -> jax.Array:
     return jax.random.fold_in(jax.random.key(seed), index)
 
 
-def init_trial_params(cfg: TrainConfig, key: jax.Array) -> nets.Params:
-    """Initial parameters of the trial with key ``key``: drawn from ``fold_in(key, 0)``.
+def init_trial_runs(cfg: TrainConfig, key: jax.Array) -> nets.Runs:
+    """Initial parameters of the trial with key ``key``, as :data:`jaxnn_nonconv.nets.Runs`.
 
     The single definition of "the net at initialization", shared by :func:`make_trial` and the
-    inactive-neuron estimates, so both see the same networks.
-
-    >>> cfg = TrainConfig(arch=(1, 4, 1)).validate()
-    >>> [w.shape for w, _ in init_trial_params(cfg, trial_key(0, 3))]
-    [(4, 1), (1, 4)]
+    inactive-neuron estimates, so both see the same networks: drawn from ``fold_in(key, 0)``.
     """
-    return nets.init_params(
+    return nets.init_runs(
         jax.random.fold_in(key, 0),
         cfg.arch,
         cfg.init,
@@ -265,6 +261,16 @@ def init_trial_params(cfg: TrainConfig, key: jax.Array) -> nets.Params:
         scale=cfg.init_scale,
         dtype=DTYPES[cfg.dtype],
     )
+
+
+def init_trial_params(cfg: TrainConfig, key: jax.Array) -> nets.Params:
+    """:func:`init_trial_runs` one ``(W_k, b_k)`` pair per layer.
+
+    >>> cfg = TrainConfig(arch=(1, 4, 1)).validate()
+    >>> [w.shape for w, _ in init_trial_params(cfg, trial_key(0, 3))]
+    [(4, 1), (1, 4)]
+    """
+    return nets.unstack_runs(init_trial_runs(cfg, key))
 
 
 def make_trial(cfg: TrainConfig) -> Callable[[jax.Array, jax.Array], TrialResult]:

@@ -99,7 +99,7 @@ def adversarial_points(params, lo, hi, n_grid=4001):
 
 def check_sound(params, lo, hi):
     """No wrong certificate: inactive => the float32 net is never > 0 at the adversarial points;
-    active (layers >= 2) => the float32 net is > 0 at a detector point or sample point."""
+    active (layers >= 2) => the float32 net is > 0 at one of the detector's points or sample."""
     status, points, sample = classify(params, lo, hi)
     z_adv = f32_preacts(params, adversarial_points(params, lo, hi))
     z_wit = f32_preacts(params, np.concatenate([points, sample[:, 0]]))
@@ -108,7 +108,7 @@ def check_sound(params, lo, hi):
         assert not np.any(ina & act)
         assert np.all(z_adv[k].max(axis=0)[ina] <= 0), f"layer {k + 1}: wrong inactive"
         if k > 0:
-            np.testing.assert_array_equal(act, z_wit[k].max(axis=0) > 0)
+            assert np.all(z_wit[k].max(axis=0)[act] > 0), f"layer {k + 1}: wrong active"
     return status
 
 
@@ -187,7 +187,7 @@ def test_init_runs_are_bit_identical_to_one_draw_per_layer():
 DEEP = train.TrainConfig(
     arch=(1, 16, 16, 16, 1), init="normal", problem=Problem("x^2", ((-4.0, 4.0),))
 ).validate()
-DEEP_MAX_POINTS = 128  # ladder (32, 128): most trials overflow the first rung
+DEEP_MAX_POINTS = 128  # ladder (16, 64, 128): most trials overflow the first rung
 
 
 def _compiled(cap):
@@ -197,33 +197,47 @@ def _compiled(cap):
 
 def test_capacity_ladder_redoes_overflows_and_results_do_not_depend_on_chunking():
     ladder = inactive.capacities(DEEP.arch, "auto", DEEP_MAX_POINTS)
-    assert ladder == (exact1d.START_CAPACITY, DEEP_MAX_POINTS)
+    assert ladder[0] == exact1d.START_CAPACITY and ladder[-1] == DEEP_MAX_POINTS
     idx = jnp.arange(256, dtype=jnp.uint32)
-    over = np.asarray(_compiled(ladder[0])(jax.random.key(0), idx).overflow)
+    over = np.asarray(_compiled(ladder[0])(jax.random.key(0), idx)[0].overflow)
     assert over.any(), "the first rung must overflow for some trials, else the ladder is untested"
     a = estimate.counts_at_init(DEEP, 256, chunk_size=256, max_points=DEEP_MAX_POINTS)
     b = estimate.counts_at_init(DEEP, 100, chunk_size=64, max_points=DEEP_MAX_POINTS)
-    top = _compiled(ladder[-1])(jax.random.key(0), idx)
+    top = _compiled(ladder[-1])(jax.random.key(0), idx)[0]
     for k in a:
         np.testing.assert_array_equal(a[k][:100], b[k])
         if k != "trial":  # the ladder gives what the top capacity alone gives
             np.testing.assert_array_equal(a[k], np.asarray(getattr(top, k)))
 
 
-def test_refine_overflow_only_redoes_overflowing_trials():
+@pytest.mark.parametrize(
+    "many, want_calls",
+    [
+        # 3 overflow at 20: fewer than 64 // 4, so one small call of 64 // 16 = 4, then trial 29
+        # alone at 400 in a call of max(1, 12 // 16) = 1
+        (False, [(20, 40), (80, 4), (400, 1)]),
+        # 22 overflow at 20: one large call of 256 * 20 // 80 = 64, then trial 29 alone
+        (True, [(20, 40), (80, 64), (400, 1)]),
+    ],
+)
+def test_refine_overflow_only_redoes_overflowing_trials(many, want_calls):
+    idx = np.arange(40)
+    need = np.full(40, 10)  # breakpoints each trial needs
+    need[[3, 17]] = 50
+    if many:
+        need[20:] = 50
+    need[29] = 300
     calls = []
 
-    def run(cap, idx):
-        calls.append((cap, idx.size))
-        return {"overflow": idx * 10 >= cap, "value": idx + cap}
+    def run(cap, rows):
+        calls.append((cap, rows.size))
+        return {"overflow": need[rows] > cap, "value": rows * 1000 + cap}
 
-    idx = np.arange(10)
-    out = exact1d.refine_overflow(run, idx, run(20, idx), (20, 80, 400), batch=8)
-    want = np.where(idx < 2, idx + 20, np.where(idx < 8, idx + 80, idx + 400))
-    np.testing.assert_array_equal(out["value"], want)
+    out = exact1d.refine_overflow(run, idx, run(20, idx), (20, 80, 400), batch=256)
+    want_cap = np.where(need <= 20, 20, np.where(need <= 80, 80, 400))
+    np.testing.assert_array_equal(out["value"], idx * 1000 + want_cap)
     assert not out["overflow"].any()
-    # 8 trials redone at 80 in batches of 8 * 20 / 80 = 2, then 2 at 400 one by one
-    assert calls == [(20, 10), *[(80, 2)] * 4, (400, 1), (400, 1)]
+    assert calls == want_calls
 
 
 def test_leaky_relu_and_softplus_get_no_relu_verdicts():
