@@ -392,7 +392,8 @@ def cmd_run(args) -> int:
             raise config.ConfigError(f"--trials must be in [1, 2**31], got {args.trials}")
         exp = dataclasses.replace(exp, trials=args.trials)
     precision = _precision(args)
-    _setup_jax(False, args)
+    float64 = any(exp.cell_config(cell).dtype == "float64" for cell in exp.cells())
+    _setup_jax(float64, args)
     out = experiments.run(exp, args.out, overwrite=args.overwrite, precision=precision)
     if not args.no_report and _is_leader():
         _print_report(out, json_output=False)

@@ -28,11 +28,12 @@ linear bound keeps an exact 0, e.g. at ``x = 0`` of a zero-bias net, exact). Pro
 
 A neuron is certified inactive only when ``max_m max(z_m + e_l, z_{m+1} + e_r) <= 0`` (``upper``),
 which then holds for the real network and for the float network at every float input of the box.
-It is certified active by :func:`forward_bounds_runs`: the network run forward at the final points
-(which include every breakpoint), with the same error propagation at each point (no
-interpolation), and a neuron is active when ``z - e > 0`` at some point: the float
-network, whatever the order of its sums, is then ``> 0`` there, and so is the real one. A neuron
-within rounding of 0 can be neither: ``unknown``.
+Active certificates are float evaluations: the network is run forward at the final points (which
+include every breakpoint) exactly as :func:`jaxnn_nonconv.nets.hidden_preactivations` computes it,
+and a neuron is active when some value is ``> 0``. A neuron within rounding of 0 can be neither:
+``unknown``. (Worst-case margins on the active side too, i.e. ``z - e > 0``, would make the
+certificate independent of the order of the float sums, but the bounds grow like ``(sum |w|)^depth``
+and left a quarter to a half of the neurons of width-6 to 10, depth-32 nets unknown.)
 
 **Speed.** The point array has a static capacity ``cap``. :func:`capacity_ladder` gives the
 capacities to try (small first); a trial whose breakpoints overflow is redone at the next capacity
@@ -314,65 +315,50 @@ def analyze(params: nets.Params, a: jax.Array, b: jax.Array, cap: int) -> Analys
     return Analysis(*per_layer, points=res.points)
 
 
-def forward_bounds_runs(
-    first: tuple[jax.Array, jax.Array], runs: nets.Runs, x: jax.Array, n_witness: int = 0
-) -> tuple[tuple[jax.Array, ...], tuple[jax.Array, ...]]:
-    """The network at ``x: (n, 1)``, per block of hidden layers (as :class:`Analysis`).
-
-    Each pre-activation ``z`` is computed as in :func:`analyze_runs`; at the first ``n_witness``
-    points (e.g. the breakpoints) it carries, point by point, the same error bound ``e`` (``relu``
-    1-Lipschitz; a value with ``z + e <= 0`` is exactly 0 after it), so ``z - e`` is a lower bound
-    of the real network and of the float network there, whatever the order of the float sums.
+def forward_max_runs(
+    first: tuple[jax.Array, jax.Array],
+    runs: nets.Runs,
+    x: jax.Array,
+    *,
+    float_network: bool = False,
+) -> tuple[jax.Array, ...]:
+    """Per block of hidden layers (as :class:`Analysis`), ``(k, l)`` max over ``x: (n, 1)`` of the
+    network's pre-activations.
 
     Args:
       first, runs: as :func:`analyze_runs`.
       x: ``(n, 1)`` points.
-      n_witness: the first rows of ``x`` give ``witness`` (with error bounds), the others
-        ``maxes`` (e.g. a random sample: plain float values).
-
-    Returns:
-      ``(maxes, witness)``: per block ``(k, l)``, the max of ``z`` over ``x[n_witness:]`` and the
-      max of ``z - e`` over ``x[:n_witness]`` (``> 0`` certifies active; ``-inf`` if none).
+      float_network: compute exactly as :func:`jaxnn_nonconv.nets.hidden_preactivations` does
+        (``@`` products: the float network whose positive values certify ``active``); else with
+        unrolled products (faster under ``vmap``, possibly different in the last bits).
     """
+    matmul = (lambda h, w: h @ w.T) if float_network else _matmul_t
     w0, b0 = first
-    z = _matmul_t(x, w0) + b0[None, :]
-    e = _first_error(first, x[:n_witness])
+    z = matmul(x, w0) + b0[None, :]
 
-    def out(z, e):
-        lower = z[:n_witness] - e
-        return jnp.max(z[n_witness:], axis=0, initial=-jnp.inf), jnp.max(
-            lower, axis=0, initial=-jnp.inf
-        )
-
-    def layer(carry, wb):
-        z, e = carry
+    def layer(z, wb):
         w, bias = wb
-        h = jax.nn.relu(z)
-        e_post = jnp.where(z[:n_witness] + e <= 0, 0.0, e)
-        z_next = _matmul_t(h, w) + bias[None, :]
-        e_next = _next_error(e_post, h[:n_witness], w, bias)
-        return (z_next, e_next), out(z_next, e_next)
+        z_next = matmul(jax.nn.relu(z), w) + bias[None, :]
+        return z_next, jnp.max(z_next, axis=0)
 
-    _, outs = scan_runs(layer, (z, e), runs)
-    blocks = [jax.tree.map(lambda v: v[None], out(z, e)), *outs]
-    return tuple(b[0] for b in blocks), tuple(b[1] for b in blocks)
+    _, outs = scan_runs(layer, z, runs)
+    return (jnp.max(z, axis=0)[None], *outs)
 
 
 def forward_max(params: nets.Params, x: jax.Array) -> tuple[jax.Array, ...]:
-    """Per hidden layer, ``(l_k,)`` max over ``x: (n, 1)`` of the network's pre-activation.
+    """Per hidden layer, ``(l_k,)`` max over ``x: (n, 1)`` of the float network's pre-activation.
 
-    From :func:`forward_bounds_runs`; equal to the max of
-    :func:`jaxnn_nonconv.nets.hidden_preactivations` up to the rounding of the sums' order.
+    :func:`forward_max_runs` (``float_network=True``) per layer.
 
     >>> params = nets.init_params(jax.random.key(0), (1, 3, 3, 3, 1))
     >>> x = jnp.linspace(-1.0, 1.0, 5)[:, None]
-    >>> all(bool(jnp.allclose(u, v.max(axis=0), rtol=1e-6)) for u, v in
+    >>> all(bool(jnp.array_equal(u, v.max(axis=0))) for u, v in
     ...     zip(forward_max(params, x), nets.hidden_preactivations(params, x)))
     True
     """
     hidden = params[:-1]
-    maxes, _ = forward_bounds_runs(hidden[0], nets.stack_runs(hidden[1:]), x)
-    return tuple(r for block in maxes for r in block)
+    blocks = forward_max_runs(hidden[0], nets.stack_runs(hidden[1:]), x, float_network=True)
+    return tuple(r for block in blocks for r in block)
 
 
 def capacity_ladder(max_points: int, bound: int, start: int = START_CAPACITY) -> tuple[int, ...]:

@@ -445,7 +445,7 @@ def exact_1d_blocks(
       ``(inactive, active, sign_dead, empirical_inactive, overflow)``: the first four are tuples of
       ``(k, l)`` bool blocks (the first layer, then one block per run, as
       :class:`jaxnn_nonconv.exact1d.Analysis`), ``overflow`` a ``()`` bool. Inactive from sound upper
-      bounds, active from sound lower bounds at the breakpoints (exact1d's docstring).
+      bounds, active from float evaluations at the breakpoints (exact1d's docstring).
     """
     widths = [first[0].shape[0], *(w.shape[1] for w, _ in runs for _ in range(w.shape[0]))]
     cap = exact1d.point_bound(widths, max_points)
@@ -453,11 +453,11 @@ def exact_1d_blocks(
     in1 = first_layer_inactive((first,), lo, hi)[None]
     sign = (jnp.zeros_like(in1), *(jnp.all(w <= 0, axis=-1) & (b <= 0) for w, b in runs))
     inact = (in1, *((u <= 0) | sd for u, sd in zip(res.upper[1:], sign[1:], strict=True)))
-    # The float net at the final points (active from sound lower bounds there) and the sample.
-    x = jnp.concatenate([res.points[:, None], sample.astype(res.points.dtype)])
-    maxes, witness = exact1d.forward_bounds_runs(first, runs, x, n_witness=cap)
+    # The float net at the final points (every breakpoint) certifies active.
+    witness = exact1d.forward_max_runs(first, runs, res.points[:, None], float_network=True)
     act = (~in1, *(v > 0 for v in witness[1:]))
-    empirical = tuple(~(m > 0) for m in maxes)
+    sample_max = exact1d.forward_max_runs(first, runs, sample.astype(res.points.dtype))
+    empirical = tuple(~(m > 0) for m in sample_max)
     return inact, act, sign, empirical, jnp.any(jnp.concatenate(res.overflow))
 
 
