@@ -31,7 +31,10 @@ from jaxnn_nonconv import distributed, exact_risk, inits, nets, optim, problems
 DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 DEFAULT_CHUNK = 1024
 _EVAL_BLOCK = 8  # trials evaluated at once in a chunk (see _compiled_chunk)
-DRAW_BLOCK = 64  # at most this many steps' batches are drawn at once (see draw_block)
+DRAW_BLOCK = 64  # a block of steps whose batches are drawn at once may always be this long
+# ... or longer while a chunk's block holds at most this many samples (chunk x steps x batch): one
+# trial draws all of its 1000 steps' batches at once, as the per-trial loop does (see draw_block).
+DRAW_SAMPLES = 1 << 22
 # How a trial's numbers are computed from its key; stores record it and refuse to resume another.
 # 1: batches drawn step by step inside the training loop. 2: drawn a block of steps at once (same
 # random numbers, but XLA fuses the loss differently, which changes the last bits of the results).
@@ -219,15 +222,37 @@ def record_steps(steps: int, n_record: int) -> np.ndarray:
 
 
 def draw_block(steps: int, most: int = DRAW_BLOCK) -> int:
-    """Steps whose batches are drawn at once: the largest divisor of ``steps`` up to ``most``.
+    """Steps whose batches are drawn at once: the largest divisor of ``steps`` up to ``most``,
+    except that a block of 1 or of all steps (up to :data:`DRAW_BLOCK`) stays as it is and a longer
+    block leaves at least two blocks.
 
     A divisor, so that one loop body serves every step (no remainder loop to compile); the batches
-    themselves do not depend on it (each is drawn from its own key).
+    themselves do not depend on it (each is drawn from its own key), nor do the results, as long as
+    neither loop runs one iteration (checked bit for bit in ``tests/test_engine_stream.py``).
 
     >>> draw_block(1000), draw_block(200), draw_block(37), draw_block(67)  # 67: a prime > 64
     (50, 50, 37, 1)
+    >>> draw_block(1000, most=block_limit(1, 64)), draw_block(67, most=10**6)  # two blocks; 67: one
+    (500, 1)
     """
-    return max(b for b in range(1, min(most, steps) + 1) if steps % b == 0)
+    block = max(b for b in range(1, min(most, DRAW_BLOCK, steps) + 1) if steps % b == 0)
+    if most <= DRAW_BLOCK or block in (1, steps):
+        # A loop of one iteration is inlined by XLA, which then fuses differently: the last bits
+        # of the results change. Longer blocks keep both loops longer than one iteration.
+        return block
+    return max(b for b in range(block, min(most, steps // 2) + 1) if steps % b == 0)
+
+
+def block_limit(chunk_size: int, batch_size: int) -> int:
+    """The longest block of steps :func:`_compiled_chunk` draws at once for chunks of
+    ``chunk_size`` trials: :data:`DRAW_BLOCK`, or more while the block holds at most
+    :data:`DRAW_SAMPLES` samples. Small chunks then run few, long inner loops: at one trial the
+    per-block costs (the drawing call, the outer loop) were a tenth of the run at 2000 steps.
+
+    >>> block_limit(1024, 64), block_limit(512, 64), block_limit(1, 64)
+    (64, 128, 65536)
+    """
+    return max(DRAW_BLOCK, DRAW_SAMPLES // (chunk_size * batch_size))
 
 
 class TrialResult(NamedTuple):
@@ -293,9 +318,10 @@ class _TrialParts(NamedTuple):
     finish: Callable  # (params0, params, pred0, pred, y_eval, loss_traj, gn_traj) -> TrialResult
 
 
-def _trial_parts(cfg: TrainConfig) -> _TrialParts:
+def _trial_parts(cfg: TrainConfig, most: int = DRAW_BLOCK) -> _TrialParts:
     """The pieces of :func:`make_trial`; between ``sample_eval`` and ``finish`` come the
-    realizations of ``params0`` and ``params`` on the evaluation sample."""
+    realizations of ``params0`` and ``params`` on the evaluation sample. ``most``: the longest
+    block of steps whose batches are drawn at once (:func:`draw_block`)."""
     dtype = DTYPES[cfg.dtype]
     problem = cfg.problem
     slots = np.full(cfg.steps, cfg.n_record, np.int32)  # n_record = "not recorded": dropped
@@ -304,7 +330,7 @@ def _trial_parts(cfg: TrainConfig) -> _TrialParts:
     n_rec = len(rec)
     online = cfg.data_size is None
     full_batch = not online and cfg.batch_size >= cfg.data_size
-    n_block = draw_block(cfg.steps)
+    n_block = draw_block(cfg.steps, most)
 
     def train(key: jax.Array, learning_rate: jax.Array) -> tuple:
         _, k_data, k_eval = (jax.random.fold_in(key, i) for i in range(3))
@@ -372,8 +398,11 @@ def _trial_parts(cfg: TrainConfig) -> _TrialParts:
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled_chunk(cfg: TrainConfig, seed: int) -> Callable:
-    """``(indices: (chunk,), lrs: (chunk,)) -> TrialResult`` batched, compiled once per shape.
+def _compiled_chunk(cfg: TrainConfig, chunk_size: int) -> Callable:
+    """``(base_key, indices: (chunk_size,), lrs: (chunk_size,)) -> TrialResult`` batched, jitted.
+
+    ``base_key`` is ``jax.random.key(seed)``, an argument so that a new seed reuses the compiled
+    program; trial ``i``'s key is ``fold_in(base_key, i)``, i.e. :func:`trial_key`.
 
     Several devices run this same program, each on its own chunk (the inputs' device picks where
     it runs). Partitioning one program over a mesh instead (``shard_map``) lets XLA optimize the
@@ -381,7 +410,7 @@ def _compiled_chunk(cfg: TrainConfig, seed: int) -> Callable:
     (a ``[1, 1, 1]`` net); one program per chunk keeps a trial's arithmetic independent of the
     device count.
     """
-    parts = _trial_parts(cfg)
+    parts = _trial_parts(cfg, block_limit(chunk_size, cfg.batch_size))
 
     def predict(params, x):
         # vmap(make_trial(cfg)), except that the realizations on the evaluation sample run in
@@ -392,8 +421,8 @@ def _compiled_chunk(cfg: TrainConfig, seed: int) -> Callable:
             lambda a: nets.realization(*a, cfg.activation), (params, x), batch_size=_EVAL_BLOCK
         )
 
-    def chunk(indices, lrs):
-        keys = jax.vmap(lambda i: trial_key(seed, i))(indices)
+    def chunk(base_key, indices, lrs):
+        keys = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(indices)
         k_eval, params0, params, loss_traj, gn_traj = jax.vmap(parts.train)(keys, lrs)
         x_eval, y_eval = jax.vmap(parts.sample_eval)(k_eval)
         pred0, pred = predict(params0, x_eval), predict(params, x_eval)
@@ -435,7 +464,8 @@ def iter_chunks(
     _check_count(chunk_size, "chunk_size")
     lrs = _learning_rates(cfg, n_trials, learning_rates)
     devices = jax.local_devices()[: n_devices or jax.local_device_count()]
-    fn = _compiled_chunk(cfg, seed)
+    fn = _compiled_chunk(cfg, chunk_size)
+    base_key = jax.random.key(seed)
     n_chunks = -(-n_trials // chunk_size)
     lr_dtype = DTYPES[cfg.dtype]
     todo = list(range(start_chunk, n_chunks)) if chunks is None else [int(c) for c in chunks]
@@ -448,7 +478,7 @@ def iter_chunks(
             # Every call has the same shape: the last chunk is padded, its padding dropped below.
             idx = np.arange(c * chunk_size, (c + 1) * chunk_size)
             lr = np.resize(lrs, max(len(lrs), idx[-1] + 1))[idx]
-            args = jax.device_put((idx.astype(np.uint32), lr.astype(lr_dtype)), device)
+            args = jax.device_put((base_key, idx.astype(np.uint32), lr.astype(lr_dtype)), device)
             pending.append((c, lr, fn(*args)))  # dispatch is asynchronous: devices run together
         for c, lr, out in pending:
             n_real = min(chunk_size, n_trials - c * chunk_size)

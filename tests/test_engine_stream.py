@@ -30,6 +30,77 @@ def test_draw_block_divides_the_steps(steps):
     assert all(steps % c for c in range(b + 1, min(steps, train.DRAW_BLOCK) + 1))
 
 
+@pytest.mark.parametrize(
+    ("steps", "most"), [(1000, 65536), (2000, 128), (67, 10**6), (37, 10**6), (60, 1000), (96, 100)]
+)
+def test_long_blocks_leave_two_loops_and_keep_degenerate_ones(steps, most):
+    """A longer block is a divisor of ``steps`` between the default block and ``steps / 2``; a
+    default block of 1 or of all the steps (a loop of one iteration) is kept."""
+    b, short = train.draw_block(steps, most), train.draw_block(steps)
+    assert steps % b == 0 and short <= b
+    if short in (1, steps):
+        assert b == short
+    else:
+        assert b <= min(most, steps // 2)
+        assert all(steps % c for c in range(b + 1, min(most, steps // 2) + 1))
+
+
+# Chunks of 1 and 3 trials draw longer blocks than DRAW_BLOCK (block_limit); the 2-d net with two
+# hidden layers once changed its last bits when its outer loop shrank to one iteration.
+LONG_BLOCK_CFGS = [
+    (train.TrainConfig(arch=(1, 6, 1), steps=120, batch_size=16, eval_size=32), 1),
+    (
+        train.TrainConfig(
+            arch=(2, 6, 4, 1),
+            steps=200,
+            batch_size=16,
+            eval_size=32,
+            optimizer="rmsprop",
+            problem=problems.Problem("x^2", ((0, 1), (-1, 1)), 0.1),
+        ),
+        3,
+    ),
+    (
+        train.TrainConfig(
+            steps=96, data_size=50, batch_size=10, eval_size=32, optimizer="adam", n_record=5
+        ),
+        3,
+    ),
+]
+
+
+@pytest.mark.parametrize(("cfg", "chunk"), LONG_BLOCK_CFGS, ids=["sgd", "rmsprop-2d", "adam-erm"])
+def test_results_do_not_depend_on_the_draw_block(cfg, chunk, monkeypatch):
+    """Small chunks draw longer blocks of batches than large ones; the results are bit-identical to
+    those of the DRAW_BLOCK blocks that stores of stream version 2 were computed with."""
+    cfg = cfg.validate()
+    assert train.draw_block(cfg.steps, train.block_limit(chunk, cfg.batch_size)) > train.draw_block(
+        cfg.steps
+    )
+    res = train.run(cfg, chunk, seed=3, chunk_size=chunk)
+    monkeypatch.setattr(train, "block_limit", lambda chunk_size, batch_size: train.DRAW_BLOCK)
+    short = train._compiled_chunk.__wrapped__(cfg, chunk)  # uncached: compiled with short blocks
+    lrs = np.full(chunk, cfg.learning_rate, np.float32)
+    out = short(jax.random.key(3), np.arange(chunk, dtype=np.uint32), lrs)
+    for k, v in out._asdict().items():
+        np.testing.assert_array_equal(np.asarray(v), res[k], err_msg=k)
+
+
+def test_a_new_seed_reuses_the_compiled_chunk():
+    """The seed is an argument of the compiled program, not a constant in it; trial ``i`` of seed
+    ``s`` is still the trial of key ``fold_in(key(s), i)`` (:func:`train.make_trial`, unbatched)."""
+    cfg = CFGS[0].validate()
+    fn = train._compiled_chunk(cfg, 2)
+    first = train.run(cfg, 2, seed=1, chunk_size=2)
+    compiled = fn._cache_size()
+    other = train.run(cfg, 2, seed=2, chunk_size=2)
+    assert fn._cache_size() == compiled
+    assert not np.array_equal(first["params"], other["params"])
+    alone = train.make_trial(cfg)(train.trial_key(2, 1), cfg.learning_rate)
+    np.testing.assert_allclose(other["params"][1], alone.params, rtol=2e-5, atol=1e-6)
+    np.testing.assert_allclose(other["risk"][1], alone.risk, rtol=2e-5)
+
+
 @pytest.mark.parametrize("cfg", CFGS, ids=["prime-steps", "adam-2d-noise"])
 def test_block_drawn_training_equals_a_step_by_step_loop(cfg):
     """An independent loop drawing batch n from fold_in(data_key, n) at each step, one Python step
