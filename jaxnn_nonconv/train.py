@@ -33,12 +33,14 @@ DEFAULT_CHUNK = 1024
 _EVAL_BLOCK = 8  # trials evaluated at once in a chunk (see _compiled_chunk)
 DRAW_BLOCK = 64  # a block of steps whose batches are drawn at once may always be this long
 # ... or longer while a chunk's block holds at most this many samples (chunk x steps x batch): one
-# trial draws all of its 1000 steps' batches at once, as the per-trial loop does (see draw_block).
-DRAW_SAMPLES = 1 << 22
+# trial draws the batches of 1000 steps at once, as the per-trial loop does (see block_limit).
+DRAW_SAMPLES = 1 << 16
 # How a trial's numbers are computed from its key; stores record it and refuse to resume another.
 # 1: batches drawn step by step inside the training loop. 2: drawn a block of steps at once (same
 # random numbers, but XLA fuses the loss differently, which changes the last bits of the results).
-STREAM_VERSION = 2
+# 3: chunks of fewer than 1024 samples per step draw longer blocks (block_limit), 1.1-1.4x faster
+# at one trial; the noise of a longer block may differ in its last bit.
+STREAM_VERSION = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,35 +224,31 @@ def record_steps(steps: int, n_record: int) -> np.ndarray:
 
 
 def draw_block(steps: int, most: int = DRAW_BLOCK) -> int:
-    """Steps whose batches are drawn at once: the largest divisor of ``steps`` up to ``most``,
-    except that a block of 1 or of all steps (up to :data:`DRAW_BLOCK`) stays as it is and a longer
-    block leaves at least two blocks.
+    """Steps whose batches are drawn at once: the largest divisor of ``steps`` up to ``most``.
 
-    A divisor, so that one loop body serves every step (no remainder loop to compile); the batches
-    themselves do not depend on it (each is drawn from its own key), nor do the results, as long as
-    neither loop runs one iteration (checked bit for bit in ``tests/test_engine_stream.py``).
+    A divisor, so that one loop body serves every step (no remainder loop to compile). The random
+    bits of each batch do not depend on it (each is drawn from its own key), but the floats made
+    from them may: XLA may compute a transcendental (the normal noise) of a differently shaped
+    block to another last bit, so the block is part of the stream (:data:`STREAM_VERSION`).
 
     >>> draw_block(1000), draw_block(200), draw_block(37), draw_block(67)  # 67: a prime > 64
     (50, 50, 37, 1)
-    >>> draw_block(1000, most=block_limit(1, 64)), draw_block(67, most=10**6)  # two blocks; 67: one
-    (500, 1)
+    >>> draw_block(1000, most=block_limit(1, 64))  # one trial: all its steps at once
+    1000
     """
-    block = max(b for b in range(1, min(most, DRAW_BLOCK, steps) + 1) if steps % b == 0)
-    if most <= DRAW_BLOCK or block in (1, steps):
-        # A loop of one iteration is inlined by XLA, which then fuses differently: the last bits
-        # of the results change. Longer blocks keep both loops longer than one iteration.
-        return block
-    return max(b for b in range(block, min(most, steps // 2) + 1) if steps % b == 0)
+    return max(b for b in range(1, min(most, steps) + 1) if steps % b == 0)
 
 
 def block_limit(chunk_size: int, batch_size: int) -> int:
     """The longest block of steps :func:`_compiled_chunk` draws at once for chunks of
     ``chunk_size`` trials: :data:`DRAW_BLOCK`, or more while the block holds at most
     :data:`DRAW_SAMPLES` samples. Small chunks then run few, long inner loops: at one trial the
-    per-block costs (the drawing call, the outer loop) were a tenth of the run at 2000 steps.
+    per-block costs (the drawing call, the outer loop) took 10-30% of a 1000-step run. Larger
+    chunks keep short blocks, which stay in cache (blocks of 125 steps ran 10% slower than 50 at
+    512 trials).
 
-    >>> block_limit(1024, 64), block_limit(512, 64), block_limit(1, 64)
-    (64, 128, 65536)
+    >>> block_limit(1024, 64), block_limit(16, 64), block_limit(1, 64), block_limit(1, 4096)
+    (64, 64, 1024, 64)
     """
     return max(DRAW_BLOCK, DRAW_SAMPLES // (chunk_size * batch_size))
 
@@ -431,6 +429,13 @@ def _compiled_chunk(cfg: TrainConfig, chunk_size: int) -> Callable:
     return jax.jit(chunk)
 
 
+@functools.lru_cache(maxsize=32)
+def _validated(cfg: TrainConfig) -> TrainConfig:
+    """``cfg.validate()``, remembered: :func:`run` and :func:`iter_chunks` validate at every call,
+    which costs as much as a one-trial run's device transfers."""
+    return cfg.validate()
+
+
 def _check_dtype_enabled(cfg: TrainConfig) -> None:
     if cfg.dtype == "float64" and not jax.config.jax_enable_x64:
         raise ValueError(
@@ -458,14 +463,16 @@ def iter_chunks(
     ``chunks`` (default ``start_chunk..n_chunks-1``) lists the chunk indices to compute instead,
     e.g. one process's share (:func:`.distributed.my_chunks`).
     """
-    cfg = cfg.validate()
+    cfg = _validated(cfg)
     _check_dtype_enabled(cfg)
     _check_count(n_trials, "n_trials")
     _check_count(chunk_size, "chunk_size")
     lrs = _learning_rates(cfg, n_trials, learning_rates)
     devices = jax.local_devices()[: n_devices or jax.local_device_count()]
     fn = _compiled_chunk(cfg, chunk_size)
-    base_key = jax.random.key(seed)
+    # The key, committed to each device, places each call there; the NumPy arguments follow it
+    # without a device_put per call (a tenth of a one-trial, 1000-step run).
+    keys = [jax.device_put(jax.random.key(seed), d) for d in devices]
     n_chunks = -(-n_trials // chunk_size)
     lr_dtype = DTYPES[cfg.dtype]
     todo = list(range(start_chunk, n_chunks)) if chunks is None else [int(c) for c in chunks]
@@ -474,12 +481,12 @@ def iter_chunks(
     for first in range(0, len(todo), len(devices)):
         group = todo[first : first + len(devices)]
         pending = []
-        for c, device in zip(group, devices):
+        for c, key in zip(group, keys):
             # Every call has the same shape: the last chunk is padded, its padding dropped below.
             idx = np.arange(c * chunk_size, (c + 1) * chunk_size)
             lr = np.resize(lrs, max(len(lrs), idx[-1] + 1))[idx]
-            args = jax.device_put((base_key, idx.astype(np.uint32), lr.astype(lr_dtype)), device)
-            pending.append((c, lr, fn(*args)))  # dispatch is asynchronous: devices run together
+            # Dispatch is asynchronous: the devices run together.
+            pending.append((c, lr, fn(key, idx.astype(np.uint32), lr.astype(lr_dtype))))
         for c, lr, out in pending:
             n_real = min(chunk_size, n_trials - c * chunk_size)
             res = {k: np.asarray(v)[:n_real] for k, v in out._asdict().items()}
@@ -537,7 +544,7 @@ def run(
     >>> res["risk"].shape, res["params"].shape, res["trial"].tolist()
     ((3,), (3, 13), [0, 1, 2])
     """
-    cfg = cfg.validate()
+    cfg = _validated(cfg)
     mine = distributed.my_chunks(range(-(-n_trials // chunk_size)))  # all, with one process
     chunks = iter_chunks(
         cfg,

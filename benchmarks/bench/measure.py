@@ -5,8 +5,9 @@ over the work; ``compile_s`` is the warm-up time minus the steady-state time of 
 per-trial loops measure as many trials as fit in a time budget and extrapolate their per-trial
 throughput (``measured_trials < n`` in the results). A pass shorter than the budget (all ``n``
 trials done) is repeated while the budget lasts, and the median pass is kept (``passes`` in the
-results): a single pass of a few milliseconds, e.g. one trial, is at the mercy of the scheduler. Each measurement runs in its own subprocess, so its peak
-memory (``VmHWM`` minus ``VmRSS`` before the timed work, from ``/proc/self/status``) is its own.
+results): a single pass of a few milliseconds, e.g. one trial, is at the mercy of the scheduler.
+Each measurement runs in its own subprocess, so its peak memory (``VmHWM`` minus ``VmRSS``
+before the timed work, from ``/proc/self/status``) is its own.
 """
 
 from __future__ import annotations
