@@ -153,8 +153,9 @@ def profile(optimizer: str = "sgd", chunk: int = 256, steps: int = 1000, repeat:
         if e["name"] in category  # not the runtime's own events (executor, Python)
     ]
     # Per-step work runs `steps` times or more, the drawing of a block of steps' batches
-    # steps / draw_block times (the chunk / 8 evaluation blocks usually fewer).
-    per_block = steps // train.draw_block(steps, train.block_limit(chunk, cfg.batch_size))
+    # steps / draw_block times (the chunk / 8 evaluation blocks usually fewer); work done once
+    # (initialization, evaluation, a single block's drawing) is outside the loop.
+    per_block = max(2, steps // train.draw_block(steps, train.block_limit(chunk, cfg.batch_size)))
     counts = collections.Counter(e["name"] for e, _, _ in timed)
     totals = collections.Counter()
     in_loop = 0.0
