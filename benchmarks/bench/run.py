@@ -188,9 +188,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a short run (about 3 minutes on 2 cores): 1000 steps as the full run, but N = 1, 1000 "
-        "(engine also 10^4) and a 3 s budget per measurement instead of N = 1, 100, 1000, 10^4 "
-        "(engine also 10^5) and 6 s",
+        help="a short run (about 4 minutes on 2 cores, more under load): 1000 steps as the full "
+        "run, but N = 1, 1000 (engine also 10^4) and a 3 s budget per measurement instead of "
+        "N = 1, 100, 1000, 10^4 (engine also 10^5) and 6 s",
     )
     parser.add_argument(
         "--json", action="store_true", help="print the report as JSON (progress goes to stderr)"

@@ -61,8 +61,8 @@ FULL = Plan("full", steps=1000, ns=(1, 100, 1000, 10_000), engine_ns=(100_000,),
 
 
 # The full plan's step count, so that every implementation is measured at the same 1000 steps and
-# the engine's per-call costs weigh as in real runs (at 200 steps they halved its rate at N = 1000);
-# fewer trial counts and a shorter budget keep it to a few minutes on 2 cores.
+# the engine's per-call costs weigh as in real runs (at 200 steps it measured a quarter of its
+# 2000-step rate at N = 1000); fewer trial counts and a shorter budget keep it to a few minutes.
 QUICK = Plan("quick", steps=1000, ns=(1, 1000), engine_ns=(10_000,), budget_s=3.0)
 
 
