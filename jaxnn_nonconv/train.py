@@ -429,10 +429,19 @@ def _compiled_chunk(cfg: TrainConfig, chunk_size: int) -> Callable:
     return jax.jit(chunk)
 
 
-@functools.lru_cache(maxsize=32)
 def _validated(cfg: TrainConfig) -> TrainConfig:
     """``cfg.validate()``, remembered: :func:`run` and :func:`iter_chunks` validate at every call,
-    which costs as much as a one-trial run's device transfers."""
+    which costs as much as a one-trial run's device transfers. A config that cannot be hashed
+    (``hyper`` given as a dict) is validated afresh."""
+    try:
+        hash(cfg)
+    except TypeError:
+        return cfg.validate()
+    return _validated_cached(cfg)
+
+
+@functools.lru_cache(maxsize=32)
+def _validated_cached(cfg: TrainConfig) -> TrainConfig:
     return cfg.validate()
 
 

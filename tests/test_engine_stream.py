@@ -1,6 +1,8 @@
 """The engine's data stream: batches drawn a block of steps at once, and the stream version that
 stores record so that results computed another way are never mixed into a resumed run."""
 
+import dataclasses
+
 import jax
 import numpy as np
 import pytest
@@ -103,3 +105,13 @@ def test_resume_of_another_stream_version_is_refused(tmp_path, old_version):
     with store.open_run(tmp_path, {"config": {"k": 1}}, overwrite=True) as st:
         assert not st.resumed and st.done("cell-000") == set()
         assert st.manifest["stream_version"] == train.STREAM_VERSION
+
+
+def test_a_config_with_unhashable_fields_still_runs():
+    """``hyper`` given as a dict (normalized by ``validate``) is validated afresh at each call, and
+    trains the same nets as the normalized config."""
+    cfg = dataclasses.replace(CFGS[1], hyper={"b1": 0.8})
+    res = train.run(cfg, 2, seed=4, chunk_size=2)
+    same = train.run(cfg.validate(), 2, seed=4, chunk_size=2)
+    for k in train.TrialResult._fields:
+        np.testing.assert_array_equal(res[k], same[k], err_msg=k)
