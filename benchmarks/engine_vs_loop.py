@@ -35,11 +35,14 @@ def compare(optimizer: str = "sgd", steps: int = 200, chunk: int = 512, repeat: 
     cfg = bench.engine_config(optimizer, steps)
     calls = {}
     for name, n in (("engine", chunk), ("engine_1", 1)):
-        idx = jnp.arange(n, dtype=jnp.uint32)
-        lrs = jnp.full(n, cfg.learning_rate, jnp.float32)
-        compiled = train._compiled_chunk(cfg, 0).lower(idx, lrs).compile()
-        jax.block_until_ready(compiled(idx, lrs))
-        calls[name] = (n, lambda r, c=compiled, i=idx, lr=lrs: jax.block_until_ready(c(i, lr)))
+        args = (
+            jax.random.key(0),
+            jnp.arange(n, dtype=jnp.uint32),
+            jnp.full(n, cfg.learning_rate, jnp.float32),
+        )
+        compiled = train._compiled_chunk(cfg, n).lower(*args).compile()
+        jax.block_until_ready(compiled(*args))
+        calls[name] = (n, lambda r, c=compiled, a=args: jax.block_until_ready(c(*a)))
     one = bench.make_jax_trial(cfg, 0)
     float(one(np.uint32(0))[1][-1])
     calls["jax_loop"] = (1, lambda r: float(one(np.uint32(r))[1][-1]))

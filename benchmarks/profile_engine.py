@@ -122,23 +122,26 @@ def profile(optimizer: str = "sgd", chunk: int = 256, steps: int = 1000, repeat:
 
     jax.config.update("jax_enable_compilation_cache", False)
     cfg = bench.engine_config(optimizer, steps)
-    fn = train._compiled_chunk(cfg, 0)
-    idx = jnp.arange(chunk, dtype=jnp.uint32)
-    lrs = jnp.full(chunk, cfg.learning_rate, jnp.float32)
+    fn = train._compiled_chunk(cfg, chunk)
+    args = (
+        jax.random.key(0),
+        jnp.arange(chunk, dtype=jnp.uint32),
+        jnp.full(chunk, cfg.learning_rate, jnp.float32),
+    )
     t0 = time.perf_counter()
-    compiled = fn.lower(idx, lrs).compile()
+    compiled = fn.lower(*args).compile()
     compile_s = time.perf_counter() - t0
-    jax.block_until_ready(compiled(idx, lrs))
+    jax.block_until_ready(compiled(*args))
     runs = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        jax.block_until_ready(compiled(idx, lrs))
+        jax.block_until_ready(compiled(*args))
         runs.append(time.perf_counter() - t0)
     category, rng_loops = hlo_categories(compiled.as_text())
     with tempfile.TemporaryDirectory() as d:
         with jax.profiler.trace(d, create_perfetto_trace=True):
             t0 = time.perf_counter()
-            jax.block_until_ready(compiled(idx, lrs))
+            jax.block_until_ready(compiled(*args))
             profiled_s = time.perf_counter() - t0
         (path,) = glob.glob(f"{d}/**/perfetto_trace.json.gz", recursive=True)
         with gzip.open(path) as f:
@@ -150,8 +153,9 @@ def profile(optimizer: str = "sgd", chunk: int = 256, steps: int = 1000, repeat:
         if e["name"] in category  # not the runtime's own events (executor, Python)
     ]
     # Per-step work runs `steps` times or more, the drawing of a block of steps' batches
-    # steps / draw_block times (the chunk / 8 evaluation blocks usually fewer).
-    per_block = steps // train.draw_block(steps)
+    # steps / draw_block times (the chunk / 8 evaluation blocks usually fewer); work done once
+    # (initialization, evaluation, a single block's drawing) is outside the loop.
+    per_block = max(2, steps // train.draw_block(steps, train.block_limit(chunk, cfg.batch_size)))
     counts = collections.Counter(e["name"] for e, _, _ in timed)
     totals = collections.Counter()
     in_loop = 0.0

@@ -206,3 +206,16 @@ def test_command_line_flags():
     for bad in (["--trials", "0,10"], ["--trials", "x"], ["--steps", "-1"], ["--impl", "keras"]):
         with pytest.raises(SystemExit):
             parser.parse_args(bad)
+
+
+def test_short_work_is_timed_again_and_the_median_pass_kept():
+    """Passes of known length: repeated while the passes so far and one more (at their median)
+    fit in the budget; the median is returned."""
+    from benchmarks.bench.measure import median_pass
+
+    times = iter([0.5, 0.1, 0.3, 0.2, 0.9])
+    # 0.5 (+0.5 <= 1.9) -> 0.1 (0.6 + 0.3 <= 1.9) -> 0.3 (0.9 + 0.3) -> 0.2 (1.1 + 0.25) -> 0.9
+    # (2.0 > 1.9): five passes, median 0.3.
+    assert median_pass(lambda: next(times), 1.9) == (0.3, 5)
+    assert median_pass(lambda: 5.0, 1.0) == (5.0, 1)  # longer than the budget: one pass
+    assert median_pass(lambda: 0.4, 1.0, first=0.5) == (0.45, 2)  # 0.5 + 0.5 <= 1; 0.9 + 0.45 > 1

@@ -1,6 +1,8 @@
 """The engine's data stream: batches drawn a block of steps at once, and the stream version that
 stores record so that results computed another way are never mixed into a resumed run."""
 
+import dataclasses
+
 import jax
 import numpy as np
 import pytest
@@ -8,7 +10,8 @@ import pytest
 from jaxnn_nonconv import nets, optim, problems, store, train
 from jaxnn_nonconv.config import ConfigError
 
-# 67 steps: a prime above DRAW_BLOCK, so each step is its own block; 60 steps: one block of 60.
+# Chunks of 2 trials and batches of 8 draw blocks of up to 4096 steps (block_limit): 67 steps (a
+# prime above DRAW_BLOCK) and 60 steps are each one block; make_trial draws 67 blocks of 1.
 CFGS = [
     train.TrainConfig(arch=(1, 5, 1), steps=67, batch_size=8, eval_size=32),
     train.TrainConfig(
@@ -28,6 +31,16 @@ def test_draw_block_divides_the_steps(steps):
     b = train.draw_block(steps)
     assert steps % b == 0 and 1 <= b <= train.DRAW_BLOCK
     assert all(steps % c for c in range(b + 1, min(steps, train.DRAW_BLOCK) + 1))
+
+
+@pytest.mark.parametrize(("chunk", "batch"), [(1, 64), (2, 8), (15, 64), (16, 64), (1024, 64)])
+def test_small_chunks_draw_longer_blocks_within_the_sample_budget(chunk, batch):
+    most = train.block_limit(chunk, batch)
+    assert most >= train.DRAW_BLOCK
+    if most > train.DRAW_BLOCK:  # the longest block that stays within the budget
+        assert most * chunk * batch <= train.DRAW_SAMPLES < (most + 1) * chunk * batch
+    else:
+        assert (train.DRAW_BLOCK + 1) * chunk * batch > train.DRAW_SAMPLES
 
 
 @pytest.mark.parametrize("cfg", CFGS, ids=["prime-steps", "adam-2d-noise"])
@@ -53,13 +66,28 @@ def test_block_drawn_training_equals_a_step_by_step_loop(cfg):
         np.testing.assert_allclose(res["loss_traj"][i], np.array(losses)[rec], rtol=2e-5)
 
 
+def test_a_new_seed_reuses_the_compiled_chunk():
+    """The seed is an argument of the compiled program, not a constant in it; trial ``i`` of seed
+    ``s`` is still the trial of key ``fold_in(key(s), i)`` (:func:`train.make_trial`, unbatched)."""
+    cfg = CFGS[0].validate()
+    fn = train._compiled_chunk(cfg, 2)
+    first = train.run(cfg, 2, seed=1, chunk_size=2)
+    compiled = fn._cache_size()
+    other = train.run(cfg, 2, seed=2, chunk_size=2)
+    assert fn._cache_size() == compiled
+    assert not np.array_equal(first["params"], other["params"])
+    alone = train.make_trial(cfg)(train.trial_key(2, 1), cfg.learning_rate)
+    np.testing.assert_allclose(other["params"][1], alone.params, rtol=2e-5, atol=1e-6)
+    np.testing.assert_allclose(other["risk"][1], alone.risk, rtol=2e-5)
+
+
 def test_store_records_the_stream_version(tmp_path):
     with store.open_run(tmp_path, {"config": {"k": 1}}) as st:
         assert st.manifest["stream_version"] == train.STREAM_VERSION
         assert st.manifest["history"][0]["stream_version"] == train.STREAM_VERSION
 
 
-@pytest.mark.parametrize("old_version", [None, 1])  # None: a store from before it was recorded
+@pytest.mark.parametrize("old_version", [None, 1, 2])  # None: a store from before it was recorded
 def test_resume_of_another_stream_version_is_refused(tmp_path, old_version):
     with store.open_run(tmp_path, {"config": {"k": 1}}) as st:
         st.write_chunk("cell-000", 0, {"x": np.arange(3)})
@@ -69,10 +97,21 @@ def test_resume_of_another_stream_version_is_refused(tmp_path, old_version):
     else:
         manifest["stream_version"] = old_version
     store._write_json(tmp_path / store.MANIFEST, manifest)
-    with pytest.raises(ConfigError, match="stream version 1, this is version") as e:
+    match = f"stream version {old_version or 1}, this is version"
+    with pytest.raises(ConfigError, match=match) as e:
         store.open_run(tmp_path, {"config": {"k": 1}})
     assert "--overwrite" in str(e.value) and "\n" not in str(e.value)
     assert store.RunStore(tmp_path, manifest).done("cell-000") == {0}  # untouched
     with store.open_run(tmp_path, {"config": {"k": 1}}, overwrite=True) as st:
         assert not st.resumed and st.done("cell-000") == set()
         assert st.manifest["stream_version"] == train.STREAM_VERSION
+
+
+def test_a_config_with_unhashable_fields_still_runs():
+    """``hyper`` given as a dict (normalized by ``validate``) is validated afresh at each call, and
+    trains the same nets as the normalized config."""
+    cfg = dataclasses.replace(CFGS[1], hyper={})  # the program compiled above serves it
+    res = train.run(cfg, 2, seed=4, chunk_size=2)
+    same = train.run(cfg.validate(), 2, seed=4, chunk_size=2)
+    for k in train.TrialResult._fields:
+        np.testing.assert_array_equal(res[k], same[k], err_msg=k)

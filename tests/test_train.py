@@ -219,7 +219,7 @@ def test_learning_rate_sweep_equals_separate_runs_bit_for_bit(big):
     rates = (0.01, CFG.learning_rate, 0.2)
     n = 30
     lrs = np.array([rates[i % 3] for i in range(n)])
-    fn = train._compiled_chunk(CFG.validate(), 0)
+    fn = train._compiled_chunk(CFG.validate(), CHUNK)
     compiled = fn._cache_size()
     sweep = train.run(CFG, n, chunk_size=CHUNK, learning_rates=lrs)
     assert fn._cache_size() == compiled  # the sweep reused the program compiled for `big`
