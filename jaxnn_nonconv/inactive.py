@@ -8,9 +8,12 @@ leading trial axis.
 
 Certificates, per hidden neuron:
 
-* first layer, exact in every mode: the maximum of ``w.x + c`` over the box is
+* first layer, in every mode: the maximum of ``w.x + c`` over the box is
   ``c + sum_j max(a_j w_j, b_j w_j)`` (:func:`first_layer_max`), attained at a corner; inactive iff
-  it is ``<= 0``, otherwise active (the maximizing corner is a witness).
+  it is ``<= 0`` with a margin for the float network's rounding (which may round ``w.x + c`` to
+  either side of an exact float tie, e.g. by a fused multiply-add), active iff it is ``> 0`` by the
+  same margin (the maximizing corner is a witness), unknown only within rounding of 0
+  (:func:`first_layer_inactive`, :func:`first_layer_active`).
 * ``sign_dead`` (layers ``k >= 2``): every incoming weight and the bias ``<= 0``; since the inputs
   are post-ReLU, hence ``>= 0``, inactive for any upstream parameters, and forever.
 * ``mode="ibp"`` (any ``d``): inactive when an upper bound of the pre-activation over the box is
@@ -115,15 +118,46 @@ def first_layer_max(params: nets.Params, lo: jax.Array, hi: jax.Array) -> jax.Ar
     return c + jnp.sum(jnp.maximum(w * lo[None, :], w * hi[None, :]), axis=1)
 
 
+def _first_layer_bound(params: nets.Params, lo: jax.Array, hi: jax.Array, side: float):
+    """``c + sum_j m_j`` with ``m_j = max(a_j w_j, b_j w_j)``, moved by ``side`` times a bound on
+    the float network's rounding (``side = 1``: upper bound, ``-1``: lower bound at the corner).
+
+    The float network computes ``w.x + c`` with rounding (a fused multiply-add on some backends,
+    products then sums on others), within ``g (sum_j |w_j x_j| + |c|)`` of the real value; as
+    ``t + g |t|`` increases with ``t``, its max over the box is at the same corner as ``w.x``.
+    ``g`` is twice the rounding bound, so the rounding of this bound itself is covered too.
+    """
+    w, c = params[0]
+    m = jnp.maximum(w * lo[None, :], w * hi[None, :])
+    g = side * _rounding_gamma(w.shape[1] + 1, w.dtype)
+    return (c + g * jnp.abs(c)) + jnp.sum(m + g * jnp.abs(m), axis=1)
+
+
 def first_layer_inactive(params: nets.Params, lo: jax.Array, hi: jax.Array) -> jax.Array:
-    """Exact first-layer test: ``(l_1,)`` bool, inactive iff :func:`first_layer_max` ``<= 0``.
+    """First-layer test: ``(l_1,)`` bool, inactive iff :func:`first_layer_max` plus the float
+    network's worst rounding is ``<= 0`` (sound for the float network at every input of the box;
+    an exact 0, e.g. a zero bias with weights ``<= 0`` on ``[0, 1]^d``, stays 0).
 
     >>> params = nets.init_params(jax.random.key(0), (2, 5, 1), zero_bias=True)
     >>> dead = first_layer_inactive(params, jnp.zeros(2), jnp.ones(2))
     >>> bool(jnp.all(dead == jnp.all(params[0][0] <= 0, axis=1)))  # zero bias on [0,1]^2
     True
     """
-    return first_layer_max(params, lo, hi) <= 0
+    return _first_layer_bound(params, lo, hi, 1.0) <= 0
+
+
+def first_layer_active(params: nets.Params, lo: jax.Array, hi: jax.Array) -> jax.Array:
+    """First-layer active certificate: ``(l_1,)`` bool, :func:`first_layer_max` minus the float
+    network's worst rounding is ``> 0``, so the float network is ``> 0`` at the maximizing
+    corner. Neurons within rounding of 0 are neither active nor inactive (unknown).
+
+    >>> params = ((jnp.array([[1.0], [-1.0]]), jnp.array([-1.0, 0.0])),
+    ...           (jnp.ones((1, 2)), jnp.zeros(1)))  # x - 1 (max 0) and -x on [0, 1]
+    >>> lo, hi = jnp.array([0.0]), jnp.array([1.0])
+    >>> first_layer_active(params, lo, hi).tolist(), first_layer_inactive(params, lo, hi).tolist()
+    ([False, False], [False, True])
+    """
+    return _first_layer_bound(params, lo, hi, -1.0) > 0
 
 
 def sign_dead(params: nets.Params) -> tuple[jax.Array, ...]:
@@ -406,7 +440,7 @@ def classify(
     witnessed = [jnp.any(z > 0, axis=0) for z in z_points]
     dead_sign = sign_dead(params)
     first = first_layer_inactive(params, lo, hi)
-    inactive, active = [first], [~first]
+    inactive, active = [first], [first_layer_active(params, lo, hi)]
     overflow = jnp.zeros((), bool)
     if mode == "crown" or (mode == "exact" and d > 1):
         if len(hidden) > 1:  # d > 1 exact and crown modes: see ``detect_nd``
