@@ -434,6 +434,37 @@ def test_narrow_bumps_near_zero_on_wide_boxes(d, rel, dtype):
         assert any(s.inactive[1][0] for s in statuses.values())
 
 
+def overflow_net():
+    """float32 net whose backward bounds overflow (``0 * inf`` = NaN) on sub-boxes with ``x > 0``
+    while the network stays finite; the last neuron is ``> 0`` only in a bump at ``x = 0.3`` and
+    every other neuron is witnessed active at a probe point."""
+    h = [  # layer 1: relu(1e13 x) twice, relu(x - 0.3), relu(0.3 - x), relu(-x - 0.9)
+        (np.array([[1e13], [1e13], [1.0], [-1.0], [-1.0]]), np.array([0, 0, -0.3, 0.3, -0.9])),
+        # y1 = 1e13 (h1 - h2) + 1 (= 1, bound 1e26), y2 = bump at 0.3 + 1e5 h5, y3 = h5
+        (np.array([[1e13, -1e13, 0, 0, 0], [0, 0, -1e3, -1e3, 1e5], [0, 0, 0, 0, 1]]),
+         np.array([1.0, 1.0, 0.0])),
+        # t1 = 1e13 relu(y1) + 1 (bound overflows to inf), t2 = relu(y2) - 0.5, t3 = relu(y3)
+        (np.diag([1e13, 1.0, 1.0]), np.array([1.0, -0.5, 0.0])),
+        # u = 0 relu(t1) + relu(t2) - 1e6 relu(t3) - 0.1: max 0.4 at x = 0.3, < 0 for x < 0
+        (np.array([[0.0, 1.0, -1e6]]), np.array([-0.1])),
+        (np.ones((1, 1)), np.zeros(1)),
+    ]
+    return h
+
+
+def test_nan_bounds_never_drop_a_sub_box():
+    """Regression (bab): a NaN bound on a sub-box made the neuron look closed there, the sub-box
+    was dropped and the neuron certified inactive from the other sub-boxes."""
+    params = overflow_net()
+    lo, hi = np.array([-1.0], np.float32), np.array([1.0], np.float32)
+    statuses = check(params, lo, hi, "float32", modes=("crown",))
+    assert not statuses["crown"].inactive[3][0]
+    # the batched detector (branch and bound on the hard networks only) agrees
+    batch = jax.tree.map(lambda v: v[None], to_jax(representable(params, np.float32), "float32"))
+    counts = inactive.make_detector(((-1.0, 1.0),), mode="crown")(batch, jnp.arange(1))
+    assert int(counts.inactive[0, 3]) == 0
+
+
 # ---------------------------------------------------------------------------------------------
 # Hypothesis search
 
