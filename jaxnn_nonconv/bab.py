@@ -13,8 +13,9 @@ rounds, when nothing is open, or when the pool is full, so shapes are static for
 (a batched ``while_loop`` runs until every trial of the chunk has stopped).
 
 Certificates: ``inactive`` iff the neuron's upper bound is ``<= 0`` on every sub-box still in the
-pool (a bound that overflowed to NaN counts as ``+inf``) (the dropped ones were ``<= 0`` for it when dropped: a neuron never leaves the open set
-except by being witnessed ``active``); ``active`` iff the float network is ``> 0`` at one of the
+pool (the dropped ones were ``<= 0`` for it when dropped: a neuron never leaves the open set
+except by being witnessed ``active``; a bound that overflowed to NaN counts as ``+inf``, so it
+keeps its sub-box); ``active`` iff the float network is ``> 0`` at one of the
 evaluated points, all of which lie in the box. Neither: unknown, reported with the largest
 remaining upper bound.
 

@@ -46,9 +46,7 @@ FAST = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-STRONG = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+STRONG = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -57,8 +55,10 @@ STRONG = settings(
 
 def representable(params, dtype):
     """Round every parameter to ``dtype`` (the returned float64 values are exact in it)."""
-    return [(np.asarray(w, dtype).astype(np.float64), np.asarray(b, dtype).astype(np.float64))
-            for w, b in params]
+    return [
+        (np.asarray(w, dtype).astype(np.float64), np.asarray(b, dtype).astype(np.float64))
+        for w, b in params
+    ]
 
 
 def to_jax(params, dtype):
@@ -78,10 +78,9 @@ def gaussian_net(rng, arch, scale=1.0, shift=0.0, zero_frac=0.1, zero_bias=False
 
 
 def bump_net(center, k, peak, depth, d=1, extra=0, rng=None):
-    """Layer 2 neuron 0 is ``peak - k sum_i |x_i - c_i|`` (max ``peak`` at ``x = c``); layers
-    ``3..depth`` pass it on as ``relu(y) - 1 + peak`` ... so layer ``m`` peaks at ``peak`` too
-    (with ``peak`` small, a narrow bump whose maximum is within ``peak`` of 0 at every depth).
-    ``extra`` random neurons are added to every hidden layer."""
+    """Layer 2 neuron 0 is ``peak - k sum_i |x_i - c_i|`` (max ``peak`` at ``x = c``, a bump of
+    width ``~1/k``); layers ``3..depth`` pass it on as ``relu(y)``. ``extra`` random neurons are
+    added to every hidden layer (the bump neurons ignore them)."""
     rng = rng or np.random.default_rng(0)
     c = np.asarray(center, np.float64).reshape(d)
     w1 = np.concatenate([np.eye(d), -np.eye(d)])
@@ -126,8 +125,10 @@ def pieces_1d(params, a, b, exact=True):
     pre-activation; ``breakpoints``: every point where some hidden neuron changes sign.
     """
     num = Fraction if exact else float
-    ps = [([num(float(v)) for v in w.ravel()], w.shape, [num(float(v)) for v in bb])
-          for w, bb in params[:-1]]
+    ps = [
+        ([num(float(v)) for v in w.ravel()], w.shape, [num(float(v)) for v in bb])
+        for w, bb in params[:-1]
+    ]
     pieces = [(num(float(a)), num(float(b)), [num(1)], [num(0)])]  # h = S x + T on [x0, x1]
     maxes, breaks = [], []
     for flat, (n_out, n_in), bias in ps:
@@ -135,8 +136,9 @@ def pieces_1d(params, a, b, exact=True):
         new = []
         for x0, x1, s, t in pieces:
             slope = [sum(flat[i * n_in + j] * s[j] for j in range(n_in)) for i in range(n_out)]
-            inter = [sum(flat[i * n_in + j] * t[j] for j in range(n_in)) + bias[i]
-                     for i in range(n_out)]
+            inter = [
+                sum(flat[i * n_in + j] * t[j] for j in range(n_in)) + bias[i] for i in range(n_out)
+            ]
             roots = set()
             for i in range(n_out):
                 top = max(slope[i] * x0, slope[i] * x1) + inter[i]
@@ -150,8 +152,14 @@ def pieces_1d(params, a, b, exact=True):
             for u, v in zip(edges[:-1], edges[1:]):
                 mid = (u + v) / 2
                 on = [slope[i] * mid + inter[i] > 0 for i in range(n_out)]
-                new.append((u, v, [slope[i] if on[i] else num(0) for i in range(n_out)],
-                            [inter[i] if on[i] else num(0) for i in range(n_out)]))
+                new.append(
+                    (
+                        u,
+                        v,
+                        [slope[i] if on[i] else num(0) for i in range(n_out)],
+                        [inter[i] if on[i] else num(0) for i in range(n_out)],
+                    )
+                )
         maxes.append(best)
         pieces = new
     return maxes, breaks
@@ -167,8 +175,9 @@ def lp_layer2_max(params, lo, hi):
         a_ub = np.where(s[:, None] == 1, -w, w)
         b_ub = np.where(s == 1, c, -c)
         for i in range(v.shape[0]):
-            res = linprog(-((v[i] * s) @ w), A_ub=a_ub, b_ub=b_ub, bounds=list(zip(lo, hi)),
-                          method="highs")
+            res = linprog(
+                -((v[i] * s) @ w), A_ub=a_ub, b_ub=b_ub, bounds=list(zip(lo, hi)), method="highs"
+            )
             val = (v[i] * s) @ c + b[i] - res.fun if res.status == 0 else -np.inf
             if val > best[i]:
                 best[i], arg[i] = val, res.x
@@ -217,8 +226,11 @@ def ulp_neighbours(x, lo, hi, dtype, steps):
     x = np.clip(np.asarray(x, dtype), np.asarray(lo, dtype), np.asarray(hi, dtype))
     d = x.shape[1]
     offs = range(-steps, steps + 1)
-    moves = (list(itertools.product(offs, repeat=d)) if d <= 2 else
-             [tuple(o if j == i else 0 for j in range(d)) for i in range(d) for o in offs])
+    moves = (
+        list(itertools.product(offs, repeat=d))
+        if d <= 2
+        else [tuple(o if j == i else 0 for j in range(d)) for i in range(d) for o in offs]
+    )
     out = []
     for move in moves:
         y = x.copy()
@@ -262,6 +274,17 @@ def search_points(params, lo, hi, dtype, extra=()):
     if d == 2:
         pts.append(arrangement_vertices(params[0][0], params[0][1], lo64, hi64))
     near = np.concatenate([p for p in pts[1:] if len(p)])
+    if d > 1:  # no exact reference for every layer: climb every neuron from its best points
+        base = np.concatenate([grid, near])
+        z = np_preacts(params, base)
+        near = np.concatenate(
+            [near]
+            + [
+                local_search(params, k, j, base[np.argsort(zk[:, j])[-8:]], lo, hi, dtype)
+                for k, zk in enumerate(z)
+                for j in range(zk.shape[1])
+            ]
+        )
     return np.concatenate([np.asarray(grid, dtype), ulp_neighbours(near, lo, hi, dtype, 2)])
 
 
@@ -301,8 +324,10 @@ def _jit_classify(arch, mode, dtype):
 
 def run_detector(params, lo, hi, mode, dtype):
     lo64, hi64 = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
-    args = [jnp.asarray(v, dtype) for v in (lo, hi, inactive.sample_points(lo64, hi64),
-                                             inactive.probe_points(lo64, hi64))]
+    args = [
+        jnp.asarray(v, dtype)
+        for v in (lo, hi, inactive.sample_points(lo64, hi64), inactive.probe_points(lo64, hi64))
+    ]
     fn = _jit_classify(nets.arch_of(to_jax(params, dtype)), mode, dtype)
     return jax.tree.map(np.asarray, fn(to_jax(params, dtype), *args))
 
@@ -407,10 +432,7 @@ def test_first_layer_sum_rounding_to_zero_is_not_certified_inactive(d):
     w = np.abs(rng.standard_normal((n, d))).astype(np.float32) + np.float32(0.1)
     hi = rng.uniform(0.5, 3.0, d).astype(np.float32)
     lo = hi - np.float32(1.0)
-    if d == 1:
-        c = -(w[:, 0] * hi[0])  # float32 products
-    else:
-        c = -((w[:, 0] * hi[0]) + (w[:, 1] * hi[1]))
+    c = -(w[:, 0] * hi[0]) if d == 1 else -((w[:, 0] * hi[0]) + (w[:, 1] * hi[1]))  # float32
     params = [(w, c.astype(np.float32)), (np.ones((1, n)), np.zeros(1))]
     z = float_preacts(representable(params, np.float32), hi[None].astype(np.float32), "float32")
     assert np.any(z[0] > 0)  # the adversary works: some of these neurons are active at hi
@@ -419,14 +441,19 @@ def test_first_layer_sum_rounding_to_zero_is_not_certified_inactive(d):
 
 @pytest.mark.parametrize(
     "d, rel, dtype",
-    [(1, 0.0, "float32"), (1, -1e-6, "float64"), (1, 1e-6, "float32"), (2, 0.0, "float32"),
-     (2, -1e-3, "float64")],
+    [
+        (1, 0.0, "float32"),
+        (1, -1e-6, "float64"),
+        (1, 1e-6, "float32"),
+        (2, 0.0, "float32"),
+        (2, -1e-3, "float32"),
+    ],
 )
 def test_narrow_bumps_near_zero_on_wide_boxes(d, rel, dtype):
     rng = np.random.default_rng(11)
     center = np.float32(rng.uniform(-0.9, 0.9, d) * 1e5)
     with x64(dtype):
-        params = bump_net(center, 1e3, 0.0, 3, d=d)
+        params = bump_net(center, 1e3, 0.0, 2, d=d)
         lo, hi = np.full(d, -1e6), np.full(d, 1e6)
         params = plant_tie(params, lo, hi, 1, 0, rel, dtype)
         statuses = check(params, lo, hi, dtype)
@@ -441,8 +468,10 @@ def overflow_net():
     h = [  # layer 1: relu(1e13 x) twice, relu(x - 0.3), relu(0.3 - x), relu(-x - 0.9)
         (np.array([[1e13], [1e13], [1.0], [-1.0], [-1.0]]), np.array([0, 0, -0.3, 0.3, -0.9])),
         # y1 = 1e13 (h1 - h2) + 1 (= 1, bound 1e26), y2 = bump at 0.3 + 1e5 h5, y3 = h5
-        (np.array([[1e13, -1e13, 0, 0, 0], [0, 0, -1e3, -1e3, 1e5], [0, 0, 0, 0, 1]]),
-         np.array([1.0, 1.0, 0.0])),
+        (
+            np.array([[1e13, -1e13, 0, 0, 0], [0, 0, -1e3, -1e3, 1e5], [0, 0, 0, 0, 1]]),
+            np.array([1.0, 1.0, 0.0]),
+        ),
         # t1 = 1e13 relu(y1) + 1 (bound overflows to inf), t2 = relu(y2) - 0.5, t3 = relu(y3)
         (np.diag([1e13, 1.0, 1.0]), np.array([1.0, -0.5, 0.0])),
         # u = 0 relu(t1) + relu(t2) - 1e6 relu(t3) - 0.1: max 0.4 at x = 0.3, < 0 for x < 0
@@ -469,18 +498,31 @@ def test_nan_bounds_never_drop_a_sub_box():
 # Hypothesis search
 
 
-ARCH = st.builds(
-    lambda d, widths: (d, *widths, 1),
-    st.sampled_from([1, 1, 2, 2, 3]),
-    st.lists(st.integers(1, 4), min_size=2, max_size=5),
+# d = 1, 2, 3; depths 2-5; widths 1-4 (a fixed list: each one compiles every mode once).
+ARCH = st.sampled_from(
+    [
+        (1, 2, 2, 1),
+        (1, 4, 1, 3, 1),
+        (1, 3, 4, 3, 1),
+        (1, 2, 3, 2, 4, 1),
+        (1, 2, 2, 2, 2, 2, 1),
+        (2, 3, 4, 1),
+        (2, 1, 4, 1),
+        (2, 4, 2, 3, 1),
+        (2, 2, 3, 3, 2, 1),
+        (3, 3, 3, 1),
+        (3, 4, 2, 3, 1),
+        (3, 2, 2, 2, 2, 1),
+    ]
 )
 
 
 @st.composite
-def adversary(draw, archs=ARCH):
-    arch = draw(archs)
+def adversary(draw, archs=None, extra=True, float64_d=(1, 2, 3)):
+    """A random or bump net over a random box, and a planted near-tie (see the module)."""
+    arch = draw(archs or ARCH)
     d = arch[0]
-    dtype = draw(st.sampled_from(["float32", "float64"]))
+    dtype = draw(st.sampled_from(["float32", "float64"] if d in float64_d else ["float32"]))
     kind = draw(st.sampled_from(["gaussian", "bump", "tie"]))
     seed = draw(st.integers(0, 2**31 - 1))
     log_half = draw(st.sampled_from([-1.0, 0.0, 1.0, 3.0, 6.0]))
@@ -490,16 +532,24 @@ def adversary(draw, archs=ARCH):
     lo, hi = center - half, center + half
     if kind == "bump":
         depth = len(arch) - 2
-        c = rng.uniform(lo, hi)
-        params = bump_net(c, 10.0 ** rng.uniform(0, 4), 0.0, depth, d=d,
-                          extra=int(rng.integers(0, 3)), rng=rng)
-        layer = int(rng.integers(1, depth)) if depth > 1 else 0
-        neuron = 0
+        params = bump_net(
+            rng.uniform(lo, hi),
+            10.0 ** rng.uniform(0, 4),
+            0.0,
+            depth,
+            d=d,
+            extra=1 if extra else 0,
+            rng=rng,
+        )
+        layer, neuron = int(rng.integers(1, depth)), 0
     else:
         params = gaussian_net(
-            rng, arch, scale=10.0 ** draw(st.sampled_from([-1.0, 0.0, 3.0])),
+            rng,
+            arch,
+            scale=10.0 ** draw(st.sampled_from([-1.0, 0.0, 3.0])),
             shift=draw(st.sampled_from([-0.5, 0.0, 0.5])),
-            zero_frac=draw(st.sampled_from([0.0, 0.2])), zero_bias=draw(st.booleans()),
+            zero_frac=draw(st.sampled_from([0.0, 0.2])),
+            zero_bias=draw(st.booleans()),
         )
         layer = int(rng.integers(0, len(arch) - 2))
         neuron = int(rng.integers(0, arch[layer + 1]))
@@ -515,11 +565,12 @@ def run_adversary(case):
         check(params, lo, hi, dtype)
 
 
-SMALL_ARCH = st.sampled_from([(1, 2, 2, 1), (1, 3, 2, 2, 1), (2, 3, 2, 1)])
+# The architectures of the fixed tests above (one compilation each per mode and dtype).
+SMALL_ARCH = st.sampled_from([(1, 2, 1, 1), (2, 4, 1, 1)])
 
 
 @FAST
-@given(case=adversary(SMALL_ARCH))
+@given(case=adversary(SMALL_ARCH, extra=False, float64_d=(1,)))
 def test_no_wrong_certificate_small_search(case):
     run_adversary(case)
 
