@@ -9,11 +9,11 @@ leading trial axis.
 Certificates, per hidden neuron:
 
 * first layer, in every mode: the maximum of ``w.x + c`` over the box is
-  ``c + sum_j max(a_j w_j, b_j w_j)`` (:func:`first_layer_max`), attained at a corner; inactive iff
-  it is ``<= 0`` with a margin for the float network's rounding (which may round ``w.x + c`` to
-  either side of an exact float tie, e.g. by a fused multiply-add), active iff it is ``> 0`` by the
-  same margin (the maximizing corner is a witness), unknown only within rounding of 0
-  (:func:`first_layer_inactive`, :func:`first_layer_active`).
+  ``c + sum_j max(a_j w_j, b_j w_j)`` (:func:`first_layer_max`), attained at a corner (a witness).
+  The float network may round ``w.x + c`` to either side of a float tie (a fused multiply-add
+  does), so: ``d = 1``, inactive iff the real max is ``<= 0``, decided exactly; ``d > 1``, inactive
+  iff it is ``<= 0`` with a margin for rounding, active iff ``> 0`` by that margin; unknown only at
+  ties (:func:`first_layer_inactive`, :func:`first_layer_active`).
 * ``sign_dead`` (layers ``k >= 2``): every incoming weight and the bias ``<= 0``; since the inputs
   are post-ReLU, hence ``>= 0``, inactive for any upstream parameters, and forever.
 * ``mode="ibp"`` (any ``d``): inactive when an upper bound of the pre-activation over the box is
