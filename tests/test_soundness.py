@@ -14,12 +14,13 @@ References, independent of the detector code:
 * a search of the box for a float input where a claimed-inactive neuron is ``> 0``: a dense grid,
   the corners, the breakpoints above (or, in ``d = 2``, the vertices of the first-layer lines)
   rounded to the dtype with their ``nextafter`` neighbours, and a local pattern search from the
-  best points down to one ulp.
+  best points down to one ulp (for every neuron in ``d > 1``, where the grid may miss a bump).
 
 Adversaries: wide boxes (up to ``[-1e6, 1e6]``), large weights, exact zeros and zero biases,
 narrow bumps whose peak is ``0`` or ``+-1e-6`` / ``+-1e-3`` relative, first-layer sums that round
-to exactly 0 at a corner (where a fused multiply-add in the network gives the other sign), and
-"planted" near-ties: a random neuron's bias shifted so that its real maximum is about 0.
+to exactly 0 at a corner (where a fused multiply-add in the network gives the other sign), bounds
+that overflow to NaN on part of the box, and "planted" near-ties: a random neuron's bias shifted
+so that its real maximum is about 0.
 """
 
 from __future__ import annotations
