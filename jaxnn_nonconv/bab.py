@@ -14,7 +14,8 @@ rounds, when nothing is open, or when the pool is full, so shapes are static for
 
 Certificates: ``inactive`` iff the neuron's upper bound is ``<= 0`` on every sub-box still in the
 pool (the dropped ones were ``<= 0`` for it when dropped: a neuron never leaves the open set
-except by being witnessed ``active``); ``active`` iff the float network is ``> 0`` at one of the
+except by being witnessed ``active``; a bound that overflowed to NaN counts as ``+inf``, so it
+keeps its sub-box); ``active`` iff the float network is ``> 0`` at one of the
 evaluated points, all of which lie in the box. Neither: unknown, reported with the largest
 remaining upper bound.
 
@@ -115,6 +116,9 @@ def decide(
     def evaluate(box_lo, box_hi, valid):
         bnd = bound_all(box_lo, box_hi)
         upper = _deep(bnd.upper)  # (P, N)
+        # A bound that overflowed to NaN (e.g. 0 * inf) says nothing: +inf keeps the neuron open
+        # and its sub-box in the pool (NaN > 0 is False, which would drop the sub-box).
+        upper = jnp.where(jnp.isnan(upper), jnp.inf, upper)
         upper = jnp.where(valid[:, None], upper, -jnp.inf)
         return bnd, upper
 
