@@ -423,6 +423,23 @@ def capacities(arch: Sequence[int], mode: str, max_points: int) -> tuple[int, ..
     return exact1d.capacity_ladder(max_points, exact1d.point_bound(arch[1:-1], max_points))
 
 
+def full_precision_products(fn):
+    """Trace ``fn`` with full-precision float products (``jax.default_matmul_precision``).
+
+    On GPUs JAX's default lets XLA compute float32 products in TF32 (about ``1e-3`` relative
+    error) and on TPUs in bfloat16, far beyond the certificates' rounding margins; on a CPU this
+    changes nothing.
+    """
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        with jax.default_matmul_precision("highest"):
+            return fn(*args, **kwargs)
+
+    return wrapped
+
+
+@full_precision_products
 def classify(
     params: nets.Params,
     lo: jax.Array,
@@ -528,11 +545,12 @@ def exact_1d_blocks(
     cap = exact1d.point_bound(widths, max_points)
     res = exact1d.analyze_runs(first, runs, lo[0], hi[0], cap)
     in1 = first_layer_inactive((first,), lo, hi)[None]
+    act1 = first_layer_active((first,), lo, hi)[None]
     sign = (jnp.zeros_like(in1), *(jnp.all(w <= 0, axis=-1) & (b <= 0) for w, b in runs))
     inact = (in1, *((u <= 0) | sd for u, sd in zip(res.upper[1:], sign[1:], strict=True)))
     # The float net at the final points (every breakpoint) certifies active.
     witness = exact1d.forward_max_runs(first, runs, res.points[:, None], float_network=True)
-    act = (~in1, *(v > 0 for v in witness[1:]))
+    act = (act1, *(v > 0 for v in witness[1:]))
     sample_max = exact1d.forward_max_runs(first, runs, sample.astype(res.points.dtype))
     empirical = tuple(~(m > 0) for m in sample_max)
     return inact, act, sign, empirical, jnp.any(jnp.concatenate(res.overflow))
@@ -621,6 +639,7 @@ def make_detector(
     sample_np = sample_points(lo_np, hi_np, n_probe)
     probe_np = probe_points(lo_np, hi_np)
 
+    @full_precision_products
     def detect(params_batch, trials):
         lo, hi = jnp.asarray(lo_np, dt), jnp.asarray(hi_np, dt)
         sample, probe = jnp.asarray(sample_np, dt), jnp.asarray(probe_np, dt)

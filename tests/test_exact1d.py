@@ -122,9 +122,9 @@ def test_wide_box_narrow_bump_of_the_issue_is_never_inactive():
 
 @HYPO
 @given(
-    c=st.floats(-3.0, 3.0, allow_nan=False, width=32),
-    log_k=st.floats(1.0, 6.0),
-    log_half=st.floats(2.0, 7.0),
+    c=st.floats(-3.0, 3.0, allow_nan=False, allow_subnormal=False, width=32),
+    log_k=st.floats(1.0, 6.0, allow_subnormal=False),
+    log_half=st.floats(2.0, 7.0, allow_subnormal=False),
 )
 def test_narrow_bumps_on_wide_boxes_are_never_certified_inactive(c, log_k, log_half):
     params, half = bump(c, np.float32(10.0**log_k), 10.0**log_half)
@@ -137,9 +137,9 @@ def test_narrow_bumps_on_wide_boxes_are_never_certified_inactive(c, log_k, log_h
 @given(
     seed=st.integers(0, 2**31 - 1),
     arch=st.sampled_from(ARCHS),
-    log_scale=st.floats(-1.0, 3.0),
-    log_half=st.floats(-1.0, 6.0),
-    shift=st.floats(-1.0, 1.0),
+    log_scale=st.floats(-1.0, 3.0, allow_subnormal=False),
+    log_half=st.floats(-1.0, 6.0, allow_subnormal=False),
+    shift=st.floats(-1.0, 1.0, allow_subnormal=False),
 )
 def test_random_nets_large_weights_wide_boxes_no_wrong_certificate(
     seed, arch, log_scale, log_half, shift
