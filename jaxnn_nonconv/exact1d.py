@@ -345,22 +345,6 @@ def forward_max_runs(
     return (jnp.max(z, axis=0)[None], *outs)
 
 
-def forward_max(params: nets.Params, x: jax.Array) -> tuple[jax.Array, ...]:
-    """Per hidden layer, ``(l_k,)`` max over ``x: (n, 1)`` of the float network's pre-activation.
-
-    :func:`forward_max_runs` (``float_network=True``) per layer.
-
-    >>> params = nets.init_params(jax.random.key(0), (1, 3, 3, 3, 1))
-    >>> x = jnp.linspace(-1.0, 1.0, 5)[:, None]
-    >>> all(bool(jnp.array_equal(u, v.max(axis=0))) for u, v in
-    ...     zip(forward_max(params, x), nets.hidden_preactivations(params, x)))
-    True
-    """
-    hidden = params[:-1]
-    blocks = forward_max_runs(hidden[0], nets.stack_runs(hidden[1:]), x, float_network=True)
-    return tuple(r for block in blocks for r in block)
-
-
 def capacity_ladder(max_points: int, bound: int, start: int = START_CAPACITY) -> tuple[int, ...]:
     """Capacities to try, smallest first: ``start, 4 start, ...``, ending at ``min(max_points,
     bound)`` (``bound``: :func:`point_bound`, the most points the architecture can have).

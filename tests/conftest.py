@@ -1,6 +1,6 @@
 """Suite-wide JAX settings, as in Equinox: strict rank promotion and 4 simulated CPU devices; the
-CLI's persistent compilation cache off (also for subprocesses), so that test processes never share
-one on disk.
+CLI's persistent compilation cache in a directory of this test run only (shared by its xdist
+workers and their subprocesses, never by two runs of the suite, which may hold different code).
 
 They must be set before JAX creates its backend, hence at import time of this conftest. Strict
 *dtype* promotion is not global because Optax's own Adam-family code promotes float32 ** int32
@@ -8,11 +8,21 @@ internally; tests of this package's own numerics use the ``strict_dtypes`` fixtu
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 import jax
 import pytest
 
-os.environ["JAXNN_NONCONV_CACHE"] = ""
+_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+if "JAXNN_NONCONV_TEST_CACHE" not in os.environ:  # set once per run, inherited by workers
+    if _RUN:
+        _DIR = Path(tempfile.gettempdir()) / f"jaxnn-nonconv-tests-{_RUN}"
+        _DIR.mkdir(exist_ok=True)
+    else:
+        _DIR = Path(tempfile.mkdtemp(prefix="jaxnn-nonconv-tests-"))
+    os.environ["JAXNN_NONCONV_TEST_CACHE"] = str(_DIR)
+os.environ["JAXNN_NONCONV_CACHE"] = os.environ["JAXNN_NONCONV_TEST_CACHE"]
 
 jax.config.update("jax_num_cpu_devices", 4)
 jax.config.update("jax_numpy_rank_promotion", "raise")
