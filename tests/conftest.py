@@ -1,6 +1,6 @@
 """Suite-wide JAX settings, as in Equinox: strict rank promotion and 4 simulated CPU devices; the
-CLI's persistent compilation cache in a directory of this test run only (shared by its xdist
-workers and their subprocesses, never by two runs of the suite, which may hold different code).
+persistent compilation cache in a directory of this test run only (shared by its xdist workers and
+their subprocesses, never by two runs of the suite, which may hold different code).
 
 They must be set before JAX creates its backend, hence at import time of this conftest. Strict
 *dtype* promotion is not global because Optax's own Adam-family code promotes float32 ** int32
@@ -23,6 +23,10 @@ if "JAXNN_NONCONV_TEST_CACHE" not in os.environ:  # set once per run, inherited 
         _DIR = Path(tempfile.mkdtemp(prefix="jaxnn-nonconv-tests-"))
     os.environ["JAXNN_NONCONV_TEST_CACHE"] = str(_DIR)
 os.environ["JAXNN_NONCONV_CACHE"] = os.environ["JAXNN_NONCONV_TEST_CACHE"]
+# Programs compiled by one worker or subprocess are reused by the others (the suite compiles the
+# same engine and detector programs in many places; compilation is most of its time).
+jax.config.update("jax_compilation_cache_dir", os.environ["JAXNN_NONCONV_TEST_CACHE"])
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 jax.config.update("jax_num_cpu_devices", 4)
 jax.config.update("jax_numpy_rank_promotion", "raise")

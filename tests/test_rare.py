@@ -48,6 +48,7 @@ def test_point_box_width2_depth100():
     assert r.log10_ci[1] - r.log10_ci[0] < 0.2
 
 
+@pytest.mark.slow  # closed forms of no_inactive in the default suite: test_point_box_no_inactive
 def test_first_layer_closed_form_h1024():
     # PyTorch init on [0, 2]: p = 1/4 + 1/16, P(no inactive) = (1 - p)^H ~ 10^-166.6.
     cfg = _cfg((1, 1024, 1), "pytorch", problems.Problem("x^2", ((0.0, 2.0),)))
@@ -68,6 +69,7 @@ def test_agrees_with_plain_monte_carlo():
     assert sp.ci[1] / sp.ci[0] < 1.6
 
 
+@pytest.mark.slow  # 40 splitting runs; coverage is also recorded in docs/results.md
 def test_interval_coverage_over_seeds():
     # Nominal 95%; 40 seeds of a case with a known answer: (3/4)^10 on a point box.
     cfg = _cfg((1,) + (2,) * 10 + (1,))

@@ -79,6 +79,7 @@ np.save(sys.argv[1], train.run(cfg, 40, seed=1, chunk_size=16)["params"])
 """
 
 
+@pytest.mark.slow  # device counts: test_train_properties.py
 def test_one_device_process_equals_four_device_process(tmp_path):
     """A process with 1 device and this one (4 simulated devices, all used) give the same bits.
     A ``[1, 1, 1]`` net is the setting where a mesh-partitioned program (``shard_map``) differed
@@ -93,6 +94,7 @@ def test_one_device_process_equals_four_device_process(tmp_path):
     )
 
 
+@pytest.mark.slow  # a tolerance check; bit identity at a fixed chunk: test_train_properties.py
 def test_chunk_sizes_agree_to_float_tolerance(big):
     other = train.run(CFG, 300, chunk_size=100)
     # Initial parameters involve no reduction: identical.
