@@ -284,31 +284,17 @@ def counts_of_params(
     m = theta.shape[0]
     trials = np.arange(m) if trials is None else np.asarray(trials)
     box = tuple((float(a), float(b)) for a, b in box)
-    ladder = inactive.capacities(arch, mode, max_points)
-
-    def run(cap, rows):
-        kw = _detector_kw(mode, grid, n_probe, cap)
-        detect = inactive.make_detector(box, dtype=str(theta.dtype), runs=True, **kw)
-        fn = _compiled_flat_chunk(detect, arch)
-        return _host(fn(jnp.asarray(theta[rows]), jnp.asarray(trials[rows], jnp.uint32)))
-
+    kw = _detector_kw(mode, grid, n_probe, max_points)
     chunk_size = min(chunk_size, max(m, 1))
     parts = []
     for lo in range(0, m, chunk_size):
         rows = np.arange(lo, lo + chunk_size)
         rows = np.minimum(rows, m - 1)  # pad with the last trial; dropped below
-        parts.append(exact1d.refine_overflow(run, rows, run(ladder[0], rows), ladder, chunk_size))
+        counts = inactive.detect_flat(theta[rows], arch, box, trials=trials[rows], **kw)
+        parts.append(_host(counts))
     out = {k: v[:m] for k, v in _concat(parts).items()}
     out["trial"] = trials
     return out
-
-
-@functools.lru_cache(maxsize=32)
-def _compiled_flat_chunk(detect, arch: tuple[int, ...]):
-    def chunk(theta, trials):
-        return detect(jax.vmap(lambda t: nets.from_flat_runs(t, arch))(theta), trials)
-
-    return jax.jit(chunk)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -216,10 +216,13 @@ def sign_dead(params: nets.Params) -> tuple[jax.Array, ...]:
     [[False, False], [True, False]]
     """
     hidden = params[:-1]
-    out = [jnp.zeros(hidden[0][1].shape, bool)]
-    for w, b in hidden[1:]:
-        out.append(jnp.all(w <= 0, axis=1) & (b <= 0))
-    return tuple(out)
+    return (jnp.zeros(hidden[0][1].shape, bool), *(_sign_dead_rows(w, b) for w, b in hidden[1:]))
+
+
+def _sign_dead_rows(w: jax.Array, b: jax.Array) -> jax.Array:
+    """Neurons (last axis of ``b``) whose incoming weights and bias are all ``<= 0``; ``w`` and
+    ``b`` may carry leading axes (a run of layers)."""
+    return jnp.all(w <= 0, axis=-1) & (b <= 0)
 
 
 def _rounding_gamma(n_terms: int, dtype) -> float:
@@ -546,7 +549,7 @@ def exact_1d_blocks(
     res = exact1d.analyze_runs(first, runs, lo[0], hi[0], cap)
     in1 = first_layer_inactive((first,), lo, hi)[None]
     act1 = first_layer_active((first,), lo, hi)[None]
-    sign = (jnp.zeros_like(in1), *(jnp.all(w <= 0, axis=-1) & (b <= 0) for w, b in runs))
+    sign = (jnp.zeros_like(in1), *(_sign_dead_rows(w, b) for w, b in runs))
     inact = (in1, *((u <= 0) | sd for u, sd in zip(res.upper[1:], sign[1:], strict=True)))
     # The float net at the final points (every breakpoint) certifies active.
     witness = exact1d.forward_max_runs(first, runs, res.points[:, None], float_network=True)
@@ -684,13 +687,16 @@ def detect_flat(
     theta: jax.Array | np.ndarray,
     arch: Sequence[int],
     box: tuple[tuple[float, float], ...],
+    *,
+    trials: np.ndarray | None = None,
     **kw,
 ) -> Counts:
     """:class:`Counts` of ``M`` networks given as flat vectors ``theta: (M, P)`` (as ``train.run``).
 
-    Keyword arguments go to :func:`make_detector`. Trial ``i`` is row ``i``. In the exact ``d = 1``
-    mode the breakpoint capacities of :func:`capacities` are tried smallest first, and only the
-    networks that overflow one are redone at the next.
+    Keyword arguments go to :func:`make_detector`. ``trials: (M,)`` are the rows' trial indices
+    (they pick the sampled neuron), default ``0..M-1``. In the exact ``d = 1`` mode the breakpoint
+    capacities of :func:`capacities` are tried smallest first, and only the networks that overflow
+    one are redone at the next.
 
     >>> theta = jnp.zeros((3, nets.num_params((1, 4, 1))))  # all-zero nets: every neuron inactive
     >>> detect_flat(theta, (1, 4, 1), ((0.0, 1.0),)).inactive[:, 0].tolist()
@@ -698,15 +704,17 @@ def detect_flat(
     """
     theta = jnp.asarray(nets.float_input(theta, "theta"))  # float64 without x64 raises
     arch = tuple(arch)
+    rows = np.arange(theta.shape[0])
+    trials = rows if trials is None else np.asarray(trials)
     kw = dict(kw)
     ladder = capacities(arch, kw.get("mode", "auto"), kw.pop("max_points", DEFAULT_MAX_POINTS))
     runs = jax.vmap(lambda t: nets.from_flat_runs(t, arch))(theta)
 
-    def run(cap, rows):
+    def run(cap, sel):
         fn = make_detector(tuple(box), dtype=str(theta.dtype), runs=True, max_points=cap, **kw)
-        picked = jax.tree.map(lambda v: v[rows], runs)
-        return {k: np.asarray(v) for k, v in fn(picked, jnp.asarray(rows))._asdict().items()}
+        picked = jax.tree.map(lambda v: v[sel], runs)
+        counts = fn(picked, jnp.asarray(trials[sel], jnp.uint32))
+        return {k: np.asarray(v) for k, v in counts._asdict().items()}
 
-    rows = np.arange(theta.shape[0])
     out = exact1d.refine_overflow(run, rows, run(ladder[0], rows), ladder, rows.size)
     return Counts(**{k: jnp.asarray(v) for k, v in out.items()})
