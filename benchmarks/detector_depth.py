@@ -35,17 +35,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-points", type=int, default=1024)
     args = p.parse_args(argv)
 
-    from jaxnn_nonconv import config, estimate
+    from jaxnn_nonconv import estimation
+    from jaxnn_nonconv.experiments import config
 
     for depth in (int(v) for v in args.depths.split(",")):
         arch = ",".join(["1", *[str(args.width)] * depth, "1"])
         cfg, _ = config.build({"arch": arch, "init": args.init, "box": args.box})
         kw = dict(chunk_size=args.chunk_size, max_points=args.max_points, progress=False)
         t0 = time.perf_counter()
-        estimate.counts_at_init(cfg, args.trials, **kw)
+        estimation.counts_at_init(cfg, args.trials, **kw)
         first = time.perf_counter() - t0
         c0, t0 = _cpu(), time.perf_counter()
-        counts = estimate.counts_at_init(cfg, args.trials, **kw)
+        counts = estimation.counts_at_init(cfg, args.trials, **kw)
         steady, cpu = time.perf_counter() - t0, _cpu() - c0
         n_hidden = args.trials * args.width * depth
         row = {

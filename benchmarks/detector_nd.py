@@ -1,7 +1,7 @@
 """Detector modes on the same nets for ``d > 1``: unknown fraction, bracket width, time per 10^5.
 
 For each architecture, box and mode, draws ``--trials`` initial networks (``--init``, trial ``i``
-from ``fold_in(key(0), i)``) with :func:`jaxnn_nonconv.estimate.counts_at_init`, once to compile
+from ``fold_in(key(0), i)``) with :func:`jaxnn_nonconv.estimation.counts_at_init`, once to compile
 and once timed, and prints one JSON line: ``unknown`` (unknown deep neurons / all hidden neurons),
 ``bracket`` (width of the pooled layer-2 inactive-fraction bracket), ``layer2`` (its low end),
 ``s_per_1e5`` (steady-state wall seconds per 10^5 trials), ``cpu_per_1e5`` (process CPU seconds,
@@ -20,17 +20,19 @@ import time
 
 import numpy as np
 
-from jaxnn_nonconv import config, estimate, problems, train
+from jaxnn_nonconv import engine, estimation
+from jaxnn_nonconv.core import problems
+from jaxnn_nonconv.experiments import config
 
 
 def measure(arch, box, mode, trials, chunk, init="normal") -> dict:
-    cfg = train.TrainConfig(arch=arch, init=init, problem=problems.Problem("x^2", box)).validate()
+    cfg = engine.TrainConfig(arch=arch, init=init, problem=problems.Problem("x^2", box)).validate()
     kw = {"mode": mode, "chunk_size": chunk, "progress": False}
     t0 = time.perf_counter()
-    estimate.counts_at_init(cfg, chunk, **kw)
+    estimation.counts_at_init(cfg, chunk, **kw)
     first = time.perf_counter() - t0
     c0, t0 = time.process_time(), time.perf_counter()
-    out = estimate.counts_at_init(cfg, trials, **kw)
+    out = estimation.counts_at_init(cfg, trials, **kw)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     widths = np.array(arch[1:-1])
     unknown = out["unknown"].sum() / (trials * widths.sum())

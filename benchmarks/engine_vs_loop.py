@@ -28,8 +28,8 @@ def compare(optimizer: str = "sgd", steps: int = 200, chunk: int = 512, repeat: 
     import jax.numpy as jnp
     import numpy as np
 
-    from benchmarks import bench
-    from jaxnn_nonconv import train
+    from jaxnn_nonconv import bench
+    from jaxnn_nonconv.engine import _train as train
 
     jax.config.update("jax_enable_compilation_cache", False)
     cfg = bench.engine_config(optimizer, steps)

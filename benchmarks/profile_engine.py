@@ -3,7 +3,7 @@ elementwise fusions and the rest, from a profiler trace of one compiled chunk.
 
 ``python -m benchmarks.profile_engine [--optimizer sgd] [--chunk 256] [--steps 1000] [--json]``
 
-Method: the chunk program of :func:`jaxnn_nonconv.train.run` is compiled (timed), run once to warm
+Method: the chunk program of :func:`jaxnn_nonconv.engine.run` is compiled (timed), run once to warm
 up and timed over ``--repeat`` calls, then run once more under :func:`jax.profiler.trace`. XLA's CPU
 runtime records one trace event per executed HLO instruction (a fusion, a dot, a loop); each
 event's self time (its duration minus that of the events nested in it) is put in a category by the
@@ -117,8 +117,8 @@ def profile(optimizer: str = "sgd", chunk: int = 256, steps: int = 1000, repeat:
     import jax
     import jax.numpy as jnp
 
-    from benchmarks import bench
-    from jaxnn_nonconv import train
+    from jaxnn_nonconv import bench
+    from jaxnn_nonconv.engine import _train as train
 
     jax.config.update("jax_enable_compilation_cache", False)
     cfg = bench.engine_config(optimizer, steps)

@@ -13,7 +13,9 @@ import math
 import os
 import time
 
-from jaxnn_nonconv import problems, rare, rates, train
+from jaxnn_nonconv import engine, rare
+from jaxnn_nonconv.core import problems
+from jaxnn_nonconv.stats import rates
 
 
 def _cpu() -> float:
@@ -62,15 +64,15 @@ def main(argv=None) -> None:
     if args.shallow:
         box02 = problems.Problem("x^2", ((0.0, 2.0),))
         for h in (16, 64, 256, 1024):
-            cfg = train.TrainConfig(arch=(1, h, 1), problem=box02).validate()
+            cfg = engine.TrainConfig(arch=(1, h, 1), problem=box02).validate()
             truth = h * math.log10(0.6875)
             _row(f"[1,{h},1] pytorch [0,2]", cfg, "no_inactive", 1024, 4, truth, max_points=2)
         return
     for name, prob, truth in (("point box", point, 100 * math.log10(0.75)), ("[0,1]", unit, None)):
-        cfg = train.TrainConfig(arch=deep, init="normal", problem=prob).validate()
+        cfg = engine.TrainConfig(arch=deep, init="normal", problem=prob).validate()
         _row(f"width 2 depth 100 {name} (compile+run)", cfg, "not_constant", n, r, truth)
         _row(f"width 2 depth 100 {name} (run)", cfg, "not_constant", n, r, truth, seed=1)
-    cfg = train.TrainConfig(arch=(1, 1024, 1), problem=problems.Problem("x^2", ((0.0, 2.0),)))
+    cfg = engine.TrainConfig(arch=(1, 1024, 1), problem=problems.Problem("x^2", ((0.0, 2.0),)))
     _row(
         "[1,1024,1] pytorch [0,2]",
         cfg.validate(),
@@ -87,7 +89,7 @@ def _sweep(unit) -> None:
     for width in (2, 3, 4):
         depths, ys, ses = [], [], []
         for depth in (8, 16, 32, 64):
-            cfg = train.TrainConfig(
+            cfg = engine.TrainConfig(
                 arch=(1,) + (width,) * depth + (1,), init="normal", problem=unit
             ).validate()
             res = _row(f"sweep width {width} depth {depth}", cfg, "not_constant", 1024, 4)

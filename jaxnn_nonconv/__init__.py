@@ -1,34 +1,26 @@
 """jaxnn_nonconv: how likely is gradient training of a ReLU network to fail, and why?
 
 This module is the table of contents: the public API is re-exported here (``docs/api.md`` lists
-it). Modules, in the direction data flows (each imports only those below it):
+it). Subpackages, in the direction data flows (each imports only those above it in this list;
+``tests/test_layout.py`` checks it):
 
+* :mod:`~jaxnn_nonconv.errors`: the two errors a user sees (:class:`ConfigError`,
+  :class:`ModelError`).
+* :mod:`~jaxnn_nonconv.core`: networks, initializations, problems, the nine optimizers.
+* :mod:`~jaxnn_nonconv.stats`: typed estimates with intervals, precision targets, the papers'
+  closed forms and rates.
+* :mod:`~jaxnn_nonconv.exact`: exact breakpoints and exact risks of ``d = 1`` networks.
+* :mod:`~jaxnn_nonconv.engine`: vmapped, jit-compiled training of many independent nets,
+  across devices and processes.
+* :mod:`~jaxnn_nonconv.detector`: the inactive-neuron detector (certificates, never wrong).
+* :mod:`~jaxnn_nonconv.rare`: tiny probabilities by splitting over depth.
+* :mod:`~jaxnn_nonconv.estimation`: failure probabilities at init and after training, risk
+  levels.
+* :mod:`~jaxnn_nonconv.models`: your own network and data: loaders, domains, ``check``, the
+  training monitor, ``advise``.
+* :mod:`~jaxnn_nonconv.experiments`: config-driven, resumable experiments and their reports.
+* :mod:`~jaxnn_nonconv.bench`: the benchmark of ``jaxnn-nonconv bench``.
 * :mod:`~jaxnn_nonconv.cli`: the command line ``jaxnn-nonconv``.
-* :mod:`~jaxnn_nonconv.report`, :mod:`~jaxnn_nonconv.experiments`, :mod:`~jaxnn_nonconv.store`:
-  config-driven experiments, their resumable results store, tables and figures.
-* :mod:`~jaxnn_nonconv.failure`: train and estimate P(failure), optionally to a precision target.
-* :mod:`~jaxnn_nonconv.estimate`: failure probabilities with intervals, at init and after training.
-* :mod:`~jaxnn_nonconv.rare`, :mod:`~jaxnn_nonconv.rates`: tiny probabilities by splitting over
-  depth (``rare_event``), their exponential rates and the initializations they demand;
-  :mod:`~jaxnn_nonconv.rare_summary`: their JSON entries and tables.
-* :mod:`~jaxnn_nonconv.inactive`: the inactive-neuron detector (certificates, never wrong).
-* :mod:`~jaxnn_nonconv.levels`: risk levels ``R_k`` and the level a trained net reached.
-* :mod:`~jaxnn_nonconv.train`: vmapped, jit-compiled training of many independent nets.
-* :mod:`~jaxnn_nonconv.exact_risk`: exact risk of ``d = 1`` nets (Gauss-Legendre on linear pieces).
-* :mod:`~jaxnn_nonconv.nets`, :mod:`~jaxnn_nonconv.inits`: networks and initializations.
-* :mod:`~jaxnn_nonconv.problems`, :mod:`~jaxnn_nonconv.optim`, :mod:`~jaxnn_nonconv.theory`:
-  targets and boxes, the nine optimizers, the papers' closed forms and bounds.
-* :mod:`~jaxnn_nonconv.results`, :mod:`~jaxnn_nonconv.precision`: typed results, formatting,
-  precision targets.
-* :mod:`~jaxnn_nonconv.config`: validated input.
-
-Your own network and data (``jaxnn-nonconv check`` / ``advise``, docs/your-model.md):
-
-* :mod:`~jaxnn_nonconv.loaders`: PyTorch state dicts and modules, safetensors, npz, Flax, Equinox.
-* :mod:`~jaxnn_nonconv.domain`: a box, or the box of a data file, and per-neuron firing rates.
-* :mod:`~jaxnn_nonconv.check`: certified dead / alive / unknown neurons of one network.
-* :mod:`~jaxnn_nonconv.monitor`: dead-neuron counts inside JAX/Optax and PyTorch training loops.
-* :mod:`~jaxnn_nonconv.advise`: init families ranked by P(dead neuron at init).
 """
 
 from importlib import metadata as _metadata
@@ -43,42 +35,48 @@ def _version() -> str:
 
 __version__ = _version()
 
-from jaxnn_nonconv.check import CheckResult  # noqa: E402
-from jaxnn_nonconv.config import ConfigError, RunOptions  # noqa: E402
-from jaxnn_nonconv.domain import Domain  # noqa: E402
-from jaxnn_nonconv.estimate import (  # noqa: E402
-    FailureEstimate,
-    InitSummary,
-    Tally,
-    counts_at_init,
-    counts_of_params,
-    estimate_at_init,
-    failure_after_training,
-    summarize,
-)
-from jaxnn_nonconv.failure import TrainFailure, train_failure  # noqa: E402
-from jaxnn_nonconv.inactive import Counts, classify, detect_flat, make_detector  # noqa: E402
-from jaxnn_nonconv.loaders import Model, ModelError  # noqa: E402
-from jaxnn_nonconv.loaders import load as load_model  # noqa: E402
-from jaxnn_nonconv.monitor import TorchMonitor, make_monitor  # noqa: E402
-from jaxnn_nonconv.nets import (  # noqa: E402
+from jaxnn_nonconv.core import (  # noqa: E402  # noqa: E402
+    Problem,
     float_dtype,
     from_flat,
     init_params,
     num_params,
     realization,
+    reference_levels,
     to_flat,
 )
-from jaxnn_nonconv.precision import Precision  # noqa: E402
-from jaxnn_nonconv.problems import Problem, reference_levels  # noqa: E402
+from jaxnn_nonconv.detector import Counts, classify, detect_flat, make_detector  # noqa: E402
+from jaxnn_nonconv.engine import TrainConfig, TrialResult, fit, run, trial_key  # noqa: E402
+from jaxnn_nonconv.errors import ConfigError, ModelError  # noqa: E402
+from jaxnn_nonconv.estimation import (  # noqa: E402  # noqa: E402
+    FailureEstimate,
+    InitSummary,
+    Tally,
+    TrainFailure,
+    counts_at_init,
+    counts_of_params,
+    estimate_at_init,
+    failure_after_training,
+    summarize,
+    train_failure,
+)
+from jaxnn_nonconv.experiments import RunOptions  # noqa: E402
+from jaxnn_nonconv.models import (  # noqa: E402
+    CheckResult,
+    Domain,
+    Model,
+    TorchMonitor,
+    make_monitor,
+)
+from jaxnn_nonconv.models import load as load_model  # noqa: E402
 from jaxnn_nonconv.rare import RareEventResult, rare_event  # noqa: E402
-from jaxnn_nonconv.results import (  # noqa: E402
+from jaxnn_nonconv.stats import (  # noqa: E402
+    Precision,
     ProbabilityEstimate,
     bracketed,
     format_probability,
     proportion,
 )
-from jaxnn_nonconv.train import TrainConfig, TrialResult, fit, run, trial_key  # noqa: E402
 
 __all__ = [
     "CheckResult",

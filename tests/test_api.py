@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 
 import jaxnn_nonconv as jn
-from jaxnn_nonconv import cli, estimate, nets, results
+from jaxnn_nonconv import cli, estimation
+from jaxnn_nonconv.core import nets
+from jaxnn_nonconv.stats import results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,7 +25,7 @@ def test_public_api_is_reexported():
     for name in jn.__all__:
         assert hasattr(jn, name), name
     for name in ("estimate_at_init", "failure_after_training", "counts_of_params", "summarize"):
-        assert getattr(jn, name) is getattr(estimate, name)
+        assert getattr(jn, name) is getattr(estimation, name)
     assert jn.TrainConfig().arch == (1, 32, 1)
     # every re-exported name is documented on the reference page
     api = (ROOT / "docs" / "api.md").read_text()
@@ -56,10 +58,10 @@ def test_estimate_table_shows_complement(capsys):
     from rich.console import Console
 
     cfg = jn.TrainConfig(arch=(1, 32, 1)).validate()
-    s = estimate.estimate_at_init(cfg, 300, chunk_size=256)
+    s = estimation.estimate_at_init(cfg, 300, chunk_size=256)
     assert s.any_inactive.estimate == s["any_inactive"]["estimate"] == 1.0
     console = Console(width=120, record=True)
-    estimate.print_summary(s, console=console)
+    estimation.print_summary(s, console=console)
     out = console.export_text()
     assert "P(no inactive neuron)" in out and "= 6.205e-06" in out
     assert ">= 1" not in out and "1  (1, 1)" not in out
@@ -69,11 +71,11 @@ def test_float64_without_x64_raises():
     theta = np.array([[1.0, -2.0 + 1e-12, 1.0, 0.0]])  # [1,1,1] on [0, 2]: active at x = 2
     assert theta.dtype == np.float64 and not jax.config.jax_enable_x64
     with pytest.raises(ValueError, match="float64 but 64-bit JAX is off"):
-        estimate.counts_of_params(theta, (1, 1, 1), ((0.0, 2.0),))
+        estimation.counts_of_params(theta, (1, 1, 1), ((0.0, 2.0),))
     with pytest.raises(ValueError, match="64-bit JAX"):
         nets.init_params(jax.random.key(0), (1, 2, 1), dtype="float64")
     # float32 passes, and integers are taken as JAX's default float
-    c = estimate.counts_of_params(theta.astype(np.float32), (1, 1, 1), ((0.0, 2.0),))
+    c = estimation.counts_of_params(theta.astype(np.float32), (1, 1, 1), ((0.0, 2.0),))
     assert c["inactive"].tolist() == [[1]]  # -2 + 1e-12 rounds to -2 in float32: inactive
     assert nets.init_params(jax.random.key(0), (1, 2, 1))[0][0].dtype == np.float32
 
@@ -85,12 +87,15 @@ def test_float64_defaults_under_x64():
         import jax
         jax.config.update("jax_enable_x64", True)
         import numpy as np
-        from jaxnn_nonconv import estimate, inits, nets, problems
+        from jaxnn_nonconv import estimation
+        from jaxnn_nonconv.core import inits
+        from jaxnn_nonconv.core import nets
+        from jaxnn_nonconv.core import problems
         p = nets.init_params(jax.random.key(0), (1, 2, 1))
         w, b = inits.init_layer(jax.random.key(0), "pytorch", 2, 3)
         x, y = problems.sample(jax.random.key(0), problems.Problem("x^2", ((0.0, 1.0),)), 4)
         theta = np.array([[1.0, -2.0 + 1e-12, 1.0, 0.0]])
-        c = estimate.counts_of_params(theta, (1, 1, 1), ((0.0, 2.0),))
+        c = estimation.counts_of_params(theta, (1, 1, 1), ((0.0, 2.0),))
         print(p[0][0].dtype, w.dtype, x.dtype, y.dtype, c["inactive"].tolist())
         """
     )

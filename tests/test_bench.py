@@ -13,8 +13,8 @@ import jax
 import numpy as np
 import pytest
 
-from benchmarks import bench
-from jaxnn_nonconv import nets, optim, train
+from jaxnn_nonconv import bench, engine
+from jaxnn_nonconv.core import nets, optim
 
 STEPS = 20
 TRIALS = 3
@@ -25,9 +25,9 @@ OPTIMIZERS = tuple(bench.LEARNING_RATES)
 
 @pytest.fixture(scope="module", params=OPTIMIZERS)
 def engine_run(request):
-    """``(cfg, train.run result)`` of the benchmark's engine setting, ``TRIALS`` trials."""
+    """``(cfg, engine.run result)`` of the benchmark's engine setting, ``TRIALS`` trials."""
     cfg = bench.engine_config(request.param, STEPS)
-    return cfg, train.run(cfg, TRIALS, chunk_size=4, n_devices=1, progress=False)
+    return cfg, engine.run(cfg, TRIALS, chunk_size=4, n_devices=1, progress=False)
 
 
 def _batches(cfg, i):
@@ -49,7 +49,7 @@ def test_engine_batches_are_the_engines(engine_run):
         assert xs.shape == (STEPS, bench.BATCH, 1) and np.all((xs >= 0) & (xs <= 2))
         np.testing.assert_array_equal(ys, xs[..., 0] ** 2)
         params0 = nets.from_flat(res["params0"][i], bench.ARCH)
-        loss0 = float(train.mse(params0, xs[0], ys[0]))
+        loss0 = float(engine.mse(params0, xs[0], ys[0]))
         np.testing.assert_allclose(res["loss_traj"][i, 0], loss0, rtol=RTOL)
 
 
@@ -93,7 +93,7 @@ def test_flop_count_agrees_with_xla(optimizer):
     opt = optim.make(optimizer, bench.LEARNING_RATES[optimizer])
     params = nets.init_params(jax.random.key(0), bench.ARCH)
     x = jax.random.uniform(jax.random.key(1), (bench.BATCH, 1))
-    step = jax.jit(lambda p, s, x, y: train.step(p, s, x, y, opt)[:3])
+    step = jax.jit(lambda p, s, x, y: engine.step(p, s, x, y, opt)[:3])
     cost = step.lower(params, opt.init(params), x, x[:, 0] ** 2).compile().cost_analysis()
     cost = cost[0] if isinstance(cost, list) else cost
     ours = bench.flops_per_net_step(optimizer)
@@ -211,7 +211,7 @@ def test_command_line_flags():
 def test_short_work_is_timed_again_and_the_median_pass_kept():
     """Passes of known length: repeated while the passes so far and one more (at their median)
     fit in the budget; the median is returned."""
-    from benchmarks.bench.measure import median_pass
+    from jaxnn_nonconv.bench._measure import median_pass
 
     times = iter([0.5, 0.1, 0.3, 0.2, 0.9])
     # 0.5 (+0.5 <= 1.9) -> 0.1 (0.6 + 0.3 <= 1.9) -> 0.3 (0.9 + 0.3) -> 0.2 (1.1 + 0.25) -> 0.9

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jaxnn_nonconv import check, domain, loaders
+from jaxnn_nonconv import models
 
 torch = pytest.importorskip("torch")
 
@@ -99,7 +99,7 @@ def save_all(params, tmp_path) -> dict[str, object]:
     torch.save(sd, tmp_path / "m.pt")
     torch.save({"epoch": 3, "model_state_dict": sd}, tmp_path / "ckpt.pth")
     save_file({k: v.numpy() for k, v in sd.items()}, str(tmp_path / "m.safetensors"))
-    loaders.save_npz(tmp_path / "m.npz", params)
+    models.save_npz(tmp_path / "m.npz", params)
     return {
         "torch module": model,
         "state_dict object": sd,
@@ -116,7 +116,7 @@ def box(d):
     return [(-1.0, 1.0)] * d
 
 
-def assert_constructed(r: check.CheckResult, extra_dead=()):
+def assert_constructed(r: models.CheckResult, extra_dead=()):
     (l1, l2) = r.layers
     assert list(l1.inactive) == INACTIVE[0] and list(l1.active) == ACTIVE[0] and not l1.unknown
     assert list(l2.inactive) == INACTIVE[1] + list(extra_dead)
@@ -128,7 +128,7 @@ def assert_constructed(r: check.CheckResult, extra_dead=()):
 def test_every_source_reports_exactly_the_constructed_neurons(d, tmp_path):
     params = constructed(d)
     for name, src in save_all(params, tmp_path).items():
-        r = check.check(src, box(d))
+        r = models.check(src, box(d))
         assert r.arch == (d, 6, 5, 1), name
         assert_constructed(r)
         # Permanent: layer 1's dead ones and the sign-dead one; not the one dead by its bias only.
@@ -144,7 +144,7 @@ def test_every_source_reports_exactly_the_constructed_neurons(d, tmp_path):
 
 @pytest.mark.parametrize("d", DIMS)
 def test_equinox_mlp(d):
-    r = check.check(to_equinox(constructed(d)), box(d))
+    r = models.check(to_equinox(constructed(d)), box(d))
     assert r.source == "equinox"
     assert_constructed(r, extra_dead=[5])
 
@@ -171,18 +171,18 @@ def test_real_flax_module(d):
         variables["params"][f"Dense_{k}"] = {"kernel": jnp.asarray(w.T), "bias": jnp.asarray(b)}
     # The Flax forward pass is the project's forward pass of the converted params.
     x = np.random.default_rng(0).uniform(-1, 1, (16, d)).astype(np.float32)
-    from jaxnn_nonconv import nets
+    from jaxnn_nonconv.core import nets
 
-    model = loaders.from_object(variables)
+    model = models.from_object(variables)
     ours = nets.realization(tuple((jnp.asarray(w), jnp.asarray(b)) for w, b in model.params), x)
     np.testing.assert_allclose(MLP().apply(variables, x)[:, 0], ours, rtol=1e-5, atol=1e-5)
-    assert_constructed(check.check(variables, box(d)))
+    assert_constructed(models.check(variables, box(d)))
 
 
 def test_float64_weights_are_checked_in_float64(tmp_path):
     params = constructed(3, dtype=np.float64)
-    loaders.save_npz(tmp_path / "m.npz", params)
-    r = check.check(tmp_path / "m.npz", box(3))
+    models.save_npz(tmp_path / "m.npz", params)
+    r = models.check(tmp_path / "m.npz", box(3))
     assert r.dtype == "float64"
     assert_constructed(r)
 
@@ -192,8 +192,8 @@ def test_data_path_agrees_with_box_path(d):
     params = constructed(d)
     rng = np.random.default_rng(1)
     x = np.vstack([rng.uniform(-1, 1, (300, d)), corner(params)[None, :], -np.ones((1, d))])
-    dom = domain.from_data(x)
-    r_data, r_box = check.check(params, dom), check.check(params, dom.box)
+    dom = models.from_data(x)
+    r_data, r_box = models.check(params, dom), models.check(params, dom.box)
     for a, b in zip(r_data.layers, r_box.layers):
         assert a.inactive == b.inactive and a.permanent == b.permanent
         assert set(b.active) <= set(a.active)
@@ -211,7 +211,7 @@ def test_never_fired_over_reports_and_the_certificate_does_not():
     c = corner(params)
     c[0] = -c[0]  # c and -c span the box [-1, 1]^3 but are not the witness corner sign(w)
     x = np.vstack([np.random.default_rng(2).uniform(-0.2, 0.2, (200, 3)), c, -c])
-    r = check.check(params, domain.from_data(x))
+    r = models.check(params, models.from_data(x))
     l2 = r.layers[1]
     assert 4 in l2.never_fired and 4 in l2.active
     assert_constructed(r)
@@ -219,7 +219,7 @@ def test_never_fired_over_reports_and_the_certificate_does_not():
 
 def test_quantile_clipping_leaves_outliers_outside_the_box():
     x = np.concatenate([np.linspace(-0.1, 0.1, 99), [5.0]])
-    dom = domain.from_data(x, quantile=0.02)
+    dom = models.from_data(x, quantile=0.02)
     assert dom.hi[0] < 5.0 and dom.inside().shape[0] < 100
     assert dom.to_dict()["n_points_inside"] == dom.inside().shape[0]
 
@@ -228,7 +228,7 @@ def test_constant_network_and_frozen_fraction():
     params = list(constructed(3))
     w2, b2 = params[1]
     params[1] = (-np.abs(w2), -np.ones_like(b2))  # every layer-2 neuron dead by sign
-    r = check.check(tuple(params), box(3))
+    r = models.check(tuple(params), box(3))
     assert r.constant is True
     assert list(r.layers[1].inactive) == list(range(5)) == list(r.layers[1].permanent)
     # Everything up to the dead layer and its outgoing weights: all but the output bias.
@@ -238,7 +238,7 @@ def test_constant_network_and_frozen_fraction():
 def test_brute_force_on_random_nets():
     """Random 2-D nets: every certified-inactive neuron is <= 0 on a fine grid, every certified
     active one is > 0 somewhere (the detector's witnesses are points of the box)."""
-    from jaxnn_nonconv import nets
+    from jaxnn_nonconv.core import nets
 
     g = np.linspace(-1, 1, 201)
     grid = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
@@ -250,7 +250,7 @@ def test_brute_force_on_random_nets():
             (rng.normal(size=(1, 8)), np.zeros(1)),
         )
         params = tuple((w.astype(np.float32), b.astype(np.float32)) for w, b in params)
-        r = check.check(params, box(2))
+        r = models.check(params, box(2))
         zs = nets.hidden_preactivations(params, grid.astype(np.float32))
         for layer, z in zip(r.layers, zs):
             z = np.asarray(z)
@@ -270,7 +270,7 @@ def test_frozen_parameters_have_zero_gradient_everywhere(d):
     import jax
     import jax.numpy as jnp
 
-    from jaxnn_nonconv import nets
+    from jaxnn_nonconv.core import nets
 
     base = constructed(d)
     w2, b2 = base[1]
@@ -279,11 +279,11 @@ def test_frozen_parameters_have_zero_gradient_everywhere(d):
     x = np.vstack([x, corner(base)[None, :].astype(np.float32)])
     y = jnp.asarray(np.random.default_rng(1).normal(size=x.shape[0]), jnp.float32)
     for params in (base, collapsed):
-        r = check.check(params, box(d))
+        r = models.check(params, box(d))
         perm = [np.isin(np.arange(layer.width), layer.permanent) for layer in r.layers]
         ina = [np.isin(np.arange(layer.width), layer.inactive) for layer in r.layers]
         sign = [np.zeros(6, bool), np.all(params[1][0] <= 0, 1) & (params[1][1] <= 0)]
-        _, n_frozen = check.permanent_and_frozen(params, ina, sign)
+        _, n_frozen = models.permanent_and_frozen(params, ina, sign)
         assert n_frozen == r.frozen_parameters
         pj = tuple((jnp.asarray(w), jnp.asarray(b)) for w, b in params)
         grads = jax.grad(lambda p: jnp.mean((nets.realization(p, x) - y) ** 2))(pj)
@@ -291,7 +291,7 @@ def test_frozen_parameters_have_zero_gradient_everywhere(d):
         # Zero gradient now: the same rule with every inactive neuron (not only the permanent
         # ones); a few more entries can be zero by coincidence (e.g. W2[4, j] where layer-1
         # neuron j and layer-2 neuron 4 never fire together).
-        _, n_now = check.permanent_and_frozen(params, ina, [np.ones(6, bool), np.ones(5, bool)])
+        _, n_now = models.permanent_and_frozen(params, ina, [np.ones(6, bool), np.ones(5, bool)])
         assert zero >= n_now >= n_frozen, (zero, n_now, n_frozen)
         (gw1, gb1), (gw2, gb2), (gw3, gb3) = (tuple(map(np.asarray, g)) for g in grads)
         assert np.all(gw1[perm[0]] == 0) and np.all(gb1[perm[0]] == 0)
@@ -310,12 +310,12 @@ def test_high_dimensional_input_and_data_witnesses():
     params = constructed(d)
     c = corner(params)
     x = np.vstack([np.random.default_rng(0).uniform(-1, 1, (50, d)), c, -c])
-    dom = domain.from_data(x)
+    dom = models.from_data(x)
     assert dom.box == tuple([(-1.0, 1.0)] * d)
-    assert_constructed(check.check(params, dom))
-    r_box = check.check(params, dom.box, mode="ibp")
+    assert_constructed(models.check(params, dom))
+    r_box = models.check(params, dom.box, mode="ibp")
     assert list(r_box.layers[1].inactive) == INACTIVE[1]
     assert 4 not in r_box.layers[1].active
-    r_crown = check.check(params, dom.box)
+    r_crown = models.check(params, dom.box)
     assert list(r_crown.layers[1].inactive) == INACTIVE[1]
     assert 4 in r_crown.layers[1].active

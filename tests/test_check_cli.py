@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from jaxnn_nonconv import cli, loaders
+from jaxnn_nonconv import cli, models
 
 torch = pytest.importorskip("torch")
 from test_check import INACTIVE, constructed, corner, to_torch  # noqa: E402
@@ -43,8 +43,8 @@ def run_json(argv, capsys) -> dict:
     ],
 )
 def test_unsupported_torch_modules(module, phrase):
-    with pytest.raises(loaders.ModelError, match=phrase):
-        loaders.from_torch_module(module)
+    with pytest.raises(models.ModelError, match=phrase):
+        models.from_torch_module(module)
 
 
 def test_leaky_and_softplus_are_told_no_neuron_can_be_dead():
@@ -53,17 +53,17 @@ def test_leaky_and_softplus_are_told_no_neuron_can_be_dead():
 
     for act in (jax.nn.leaky_relu, jax.nn.softplus):
         mlp = eqx.nn.MLP(2, 1, 4, 1, activation=act, key=jax.random.key(0))
-        with pytest.raises(loaders.NoDeadNeurons, match="no neuron can be dead"):
-            loaders.from_object(mlp)
+        with pytest.raises(models.NoDeadNeurons, match="no neuron can be dead"):
+            models.from_object(mlp)
 
 
 def test_flax_layout_refusals():
     conv = {"params": {"Conv_0": {"kernel": np.ones((3, 3, 1, 4)), "bias": np.zeros(4)}}}
-    with pytest.raises(loaders.ModelError, match=r"layer .Conv_0.*convolutions"):
-        loaders.from_flax(conv)
+    with pytest.raises(models.ModelError, match=r"layer .Conv_0.*convolutions"):
+        models.from_flax(conv)
     bn = {"params": {"Dense_0": {"kernel": np.ones((2, 4))}, "BatchNorm_0": {"scale": np.ones(4)}}}
-    with pytest.raises(loaders.ModelError, match="layer 'BatchNorm_0'"):
-        loaders.from_flax(bn)
+    with pytest.raises(models.ModelError, match="layer 'BatchNorm_0'"):
+        models.from_flax(bn)
 
 
 def write_bad_files(tmp, params) -> dict[str, tuple]:
@@ -112,7 +112,7 @@ def test_malformed_model_files_exit_2_with_one_line(tmp_path, capsys):
 
 def test_bad_data_and_box_exit_2(tmp_path, capsys):
     params = constructed(3)
-    loaders.save_npz(tmp_path / "m.npz", params)
+    models.save_npz(tmp_path / "m.npz", params)
     (tmp_path / "text.csv").write_text("a,b,c\n1,2,x\n")
     np.save(tmp_path / "two.npy", np.ones((4, 2)))
     np.save(tmp_path / "nan.npy", np.array([[0.0, np.nan, 1.0]]))
@@ -162,7 +162,7 @@ def test_cli_data_agrees_with_box_on_bounding_box(fmt, tmp_path, capsys):
 
 
 def test_cli_table(tmp_path, capsys):
-    loaders.save_npz(tmp_path / "m.npz", constructed(1))
+    models.save_npz(tmp_path / "m.npz", constructed(1))
     assert cli.main(["check", str(tmp_path / "m.npz"), "--box=-1:1"]) == 0
     out = capsys.readouterr().out
     assert "certified dead" in out and "frozen parameters" in out

@@ -1,8 +1,8 @@
-"""The ``train`` subcommand end to end: its JSON summary against :func:`train.run` called directly.
+"""The ``train`` subcommand end to end: its JSON summary against :func:`engine.run` called directly.
 
 The CLI is run in-process (``cli.main``) on a small setting; the reference is built here from
-:class:`train.TrainConfig` and :func:`problems.reference_levels`, without going through
-:mod:`jaxnn_nonconv.config`, so a flag that reached the wrong field, a seed or chunk size that was
+:class:`engine.TrainConfig` and :func:`problems.reference_levels`, without going through
+:mod:`jaxnn_nonconv.experiments.config`, so a flag that reached the wrong field, a seed or chunk size that was
 not passed on, or a summary computed over the wrong trials all show as a mismatch. Both sides run
 the same compiled program (same config, seed and device count), so the risks are bit-identical and
 the quantiles are compared exactly.
@@ -15,13 +15,14 @@ import jax
 import numpy as np
 import pytest
 
-from jaxnn_nonconv import cli, problems, train
+from jaxnn_nonconv import cli, engine
+from jaxnn_nonconv.core import problems
 
 ARGV = shlex.split(
     "train --arch 1,6,1 --box 0:1 --target x^2+2x --init he_uniform --optimizer momentum "
     "--lr 0.02 --steps 40 --batch-size 16 --eval-size 128 --trials 37 --chunk-size 16 --seed 5"
 )
-CFG = train.TrainConfig(
+CFG = engine.TrainConfig(
     arch=(1, 6, 1),
     init="he_uniform",
     problem=problems.Problem("x^2+2x", ((0.0, 1.0),)),
@@ -37,7 +38,7 @@ QUANTILES = {"min": 0.0, "q05": 0.05, "median": 0.5, "q95": 0.95, "max": 1.0}
 
 @pytest.fixture(scope="module")
 def direct():
-    return train.run(CFG, TRIALS, seed=SEED, chunk_size=CHUNK)
+    return engine.run(CFG, TRIALS, seed=SEED, chunk_size=CHUNK)
 
 
 def _cli_json(argv, capsys, monkeypatch) -> dict:
@@ -78,7 +79,7 @@ def test_same_seed_same_quantiles_other_seed_differs(direct, capsys, monkeypatch
     other_argv = [*ARGV[:-1], "6"]
     assert other_argv[-2] == "--seed"
     other = _cli_json(other_argv, capsys, monkeypatch)
-    other_direct = train.run(CFG, TRIALS, seed=6, chunk_size=CHUNK)
+    other_direct = engine.run(CFG, TRIALS, seed=6, chunk_size=CHUNK)
     assert other["risk"]["median"] == float(np.median(other_direct["risk"].astype(np.float64)))
     assert other["risk"] != first["risk"]
 
@@ -134,7 +135,7 @@ def test_float64_flag(restore_x64, capsys, monkeypatch):
     argv = "train --arch 1,3,1 --steps 10 --eval-size 32 --trials 4 --chunk-size 4 --float64"
     s = _cli_json(shlex.split(argv), capsys, monkeypatch)
     assert s["config"]["dtype"] == "float64"
-    cfg = train.TrainConfig(arch=(1, 3, 1), steps=10, eval_size=32, dtype="float64")
-    res = train.run(cfg, 4, chunk_size=4)  # 64-bit mode is still on
+    cfg = engine.TrainConfig(arch=(1, 3, 1), steps=10, eval_size=32, dtype="float64")
+    res = engine.run(cfg, 4, chunk_size=4)  # 64-bit mode is still on
     assert res["risk"].dtype == np.float64
     assert s["risk"]["median"] == float(np.median(res["risk"]))

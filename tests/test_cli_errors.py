@@ -22,7 +22,11 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from jaxnn_nonconv import cli, config, estimate, optim, problems, store, train
+from jaxnn_nonconv import cli, engine, estimation
+from jaxnn_nonconv.core import optim, problems
+from jaxnn_nonconv.engine import _train
+from jaxnn_nonconv.estimation import _estimate
+from jaxnn_nonconv.experiments import config, store
 
 PREFIX = "jaxnn-nonconv: error: "
 
@@ -38,11 +42,13 @@ def no_training(monkeypatch):
     def started(*args, **kwargs):
         raise TrainingStarted
 
-    monkeypatch.setattr(train, "run", started)
-    monkeypatch.setattr(train, "iter_chunks", started)
+    for module in (engine, _train):  # the public name, and the one its own module calls
+        monkeypatch.setattr(module, "run", started)
+        monkeypatch.setattr(module, "iter_chunks", started)
     monkeypatch.setattr(store, "run_trials", started)
-    monkeypatch.setattr(estimate, "estimate_at_init", started)
-    monkeypatch.setattr(estimate, "counts_at_init", started)
+    for module in (estimation, _estimate):
+        monkeypatch.setattr(module, "estimate_at_init", started)
+        monkeypatch.setattr(module, "counts_at_init", started)
     monkeypatch.setenv("JAXNN_NONCONV_CACHE", "")  # no persistent-cache side effect
 
 
@@ -370,7 +376,8 @@ def test_out_of_memory_is_one_line(error, shown, capsys, monkeypatch):
     def oom(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(train, "iter_chunks", oom)
+    monkeypatch.setattr(engine, "iter_chunks", oom)
+    monkeypatch.setattr(_train, "iter_chunks", oom)
     monkeypatch.setenv("JAXNN_NONCONV_CACHE", "")
     line = usage_error(["train", "--chunk-size", "16777216"], capsys)
     assert line == f"{PREFIX}out of memory ({shown}); use a smaller --chunk-size"
@@ -385,7 +392,8 @@ def test_other_exceptions_are_not_swallowed(error, monkeypatch):
     def bug(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(train, "iter_chunks", bug)
+    monkeypatch.setattr(engine, "iter_chunks", bug)
+    monkeypatch.setattr(_train, "iter_chunks", bug)
     monkeypatch.setenv("JAXNN_NONCONV_CACHE", "")
     with pytest.raises(type(error), match="a bug"):
         cli.main(["train", "--trials", "2"])
@@ -450,9 +458,11 @@ def test_any_command_line_is_validated_or_one_line_error(command, tokens):
             raise TrainingStarted
 
         for module, name in [
-            (train, "run"),
-            (train, "iter_chunks"),
-            (estimate, "estimate_at_init"),
+            (engine, "run"),
+            (_train, "run"),
+            (engine, "iter_chunks"),
+            (_train, "iter_chunks"),
+            (estimation, "estimate_at_init"),
         ]:
             mp.setattr(module, name, start)
         mp.setenv("JAXNN_NONCONV_CACHE", "")

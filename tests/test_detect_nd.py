@@ -23,17 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from jaxnn_nonconv import (
-    bab,
-    detect_nd,
-    estimate,
-    exact_2d,
-    inactive,
-    linear_bounds,
-    nets,
-    problems,
-    train,
-)
+from jaxnn_nonconv import detector, engine, estimation
+from jaxnn_nonconv.core import nets, problems
 
 HYPO = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 seeds = st.integers(0, 2**31 - 1)
@@ -116,7 +107,7 @@ def scale_of(params, lo, hi):
 # 1. Backward linear bounds dominate the float network on a dense grid
 
 ARCHS_CROWN = [(2, 5, 4, 3, 1), (4, 3, 3, 3, 3, 1)]
-jit_crown = jax.jit(linear_bounds.crown_bounds)
+jit_crown = jax.jit(detector.crown_bounds)
 
 
 @HYPO
@@ -145,11 +136,11 @@ def test_crown_is_exact_on_layer_one_and_tighter_than_ibp_on_average():
         params = random_net(seed, (2, 6, 6, 6, 1))
         lo, hi = np.full(2, -1.0, np.float32), np.full(2, 1.0, np.float32)
         bnd = jit_crown(params, jnp.asarray(lo), jnp.asarray(hi))
-        exact1 = inactive.first_layer_max(params, jnp.asarray(lo), jnp.asarray(hi))
+        exact1 = detector.first_layer_max(params, jnp.asarray(lo), jnp.asarray(hi))
         # layer 1: the exact corner formula, widened by rounding only
         assert np.all(np.asarray(bnd.upper[0]) >= np.asarray(exact1))
         np.testing.assert_allclose(bnd.upper[0], exact1, rtol=1e-4, atol=1e-4)
-        ibp = inactive.ibp_upper(params, jnp.asarray(lo), jnp.asarray(hi), 1)
+        ibp = detector.ibp_upper(params, jnp.asarray(lo), jnp.asarray(hi), 1)
         zmax = [z.max(0) for z in preacts(params, dense_points(lo, hi, rng))]
         for k in (1, 2):
             ratios.append(np.mean(np.asarray(bnd.upper[k]) - zmax[k]))
@@ -160,7 +151,7 @@ def test_crown_is_exact_on_layer_one_and_tighter_than_ibp_on_average():
 # ---------------------------------------------------------------------------------------------
 # 2. Exact d = 2 layer 2: vertex enumeration vs linear programs vs the dense grid
 
-jit_layer2 = jax.jit(exact_2d.layer2_max)
+jit_layer2 = jax.jit(detector.layer2_max)
 
 
 @HYPO
@@ -234,14 +225,14 @@ def jit_classify(arch, mode):
     del arch
 
     def fn(params, lo, hi, sample, probe):
-        return inactive.classify(params, lo, hi, sample, probe=probe, mode=mode)
+        return detector.classify(params, lo, hi, sample, probe=probe, mode=mode)
 
     return jax.jit(fn)
 
 
 def classify(params, lo, hi, mode):
-    sample = jnp.asarray(inactive.sample_points(lo, hi), jnp.float32)
-    probe = jnp.asarray(inactive.probe_points(lo, hi), jnp.float32)
+    sample = jnp.asarray(detector.sample_points(lo, hi), jnp.float32)
+    probe = jnp.asarray(detector.probe_points(lo, hi), jnp.float32)
     fn = jit_classify(nets.arch_of(params), mode)
     return jax.tree.map(np.asarray, fn(params, jnp.asarray(lo), jnp.asarray(hi), sample, probe))
 
@@ -311,12 +302,12 @@ def test_bab_decides_what_one_bound_cannot():
     b2 = jnp.array([-0.51, -0.49])
     params = ((w1, b1), (w2, b2), (jnp.ones((1, 2)), jnp.zeros(1)))
     lo, hi = jnp.array([-1.0, -1.0]), jnp.array([1.0, 1.0])
-    one = linear_bounds.crown_bounds(params, lo, hi)
+    one = detector.crown_bounds(params, lo, hi)
     assert np.all(np.asarray(one.upper[1]) > 0)  # one bound over the box is not enough
-    dec = bab.decide(params, lo, hi, jnp.zeros(2, bool))
+    dec = detector.decide(params, lo, hi, jnp.zeros(2, bool))
     assert dec.inactive.tolist() == [True, False]
     assert dec.active.tolist() == [False, True]
-    assert 0 < int(dec.rounds) <= bab.DEFAULT_ROUNDS
+    assert 0 < int(dec.rounds) <= detector.DEFAULT_ROUNDS
 
 
 # ---------------------------------------------------------------------------------------------
@@ -336,25 +327,25 @@ BOX2 = ((-1.0, 1.0), (-1.0, 1.0))
 def test_make_detector_equals_per_network_classify(arch, box, mode):
     keys = jax.random.split(jax.random.key(0), 48)
     batch = jax.vmap(lambda k: nets.init_params(k, arch, "normal"))(keys)
-    got = inactive.make_detector(box, mode=mode)(batch, jnp.arange(48))
+    got = detector.make_detector(box, mode=mode)(batch, jnp.arange(48))
     lo, hi = (np.array(v, np.float32) for v in zip(*box))
     fn = jit_classify(arch, mode)
-    sample = jnp.asarray(inactive.sample_points(lo, hi), jnp.float32)
-    probe = jnp.asarray(inactive.probe_points(lo, hi), jnp.float32)
+    sample = jnp.asarray(detector.sample_points(lo, hi), jnp.float32)
+    probe = jnp.asarray(detector.probe_points(lo, hi), jnp.float32)
     for i in range(48):
         p = jax.tree.map(lambda x, i=i: x[i], batch)
         st_i = fn(p, jnp.asarray(lo), jnp.asarray(hi), sample, probe)
-        want = inactive.counts(st_i, i)
+        want = detector.counts(st_i, i)
         for name in ("inactive", "unknown", "dead_layer"):
             np.testing.assert_array_equal(getattr(got, name)[i], getattr(want, name))
 
 
 def test_resolve_mode_d_gt_1():
-    assert inactive.resolve_mode("auto", 2) == "exact"
-    assert inactive.resolve_mode("auto", 4) == "crown"
-    assert inactive.resolve_mode("crown", 1) == "crown"
+    assert detector.resolve_mode("auto", 2) == "exact"
+    assert detector.resolve_mode("auto", 4) == "crown"
+    assert detector.resolve_mode("crown", 1) == "crown"
     with pytest.raises(ValueError, match="mode 'ibp' is not"):
-        detect_nd.classify_deep(
+        detector.classify_deep(
             random_net(0, (2, 3, 3, 1)), -jnp.ones(2), jnp.ones(2), "ibp", [], []
         )
 
@@ -365,11 +356,11 @@ def test_resolve_mode_d_gt_1():
 def test_estimate_matches_lp_reference(arch, box):
     """Done-when setting: unknown < 1e-3, layer-2 bracket < 0.002 and the estimate's interval
     covers the LP reference's proportion on the same nets (trial i's net is rebuilt here)."""
-    cfg = train.TrainConfig(
+    cfg = engine.TrainConfig(
         arch=arch, init="normal", problem=problems.Problem("x^2", ((-box, box),) * 2)
     ).validate()
     n = 60
-    s = estimate.estimate_at_init(cfg, n, chunk_size=128, progress=False)
+    s = estimation.estimate_at_init(cfg, n, chunk_size=128, progress=False)
     layer2 = s["inactive_fraction_per_layer"][1]
     assert s["detector"]["mode"] == "exact"
     assert s["unknown_fraction"] < 1e-3
@@ -378,7 +369,7 @@ def test_estimate_matches_lp_reference(arch, box):
     lo, hi = np.full(2, -box), np.full(2, box)
     ref_inactive = 0
     for i in range(n):
-        params = train.init_trial_params(cfg, train.trial_key(0, i))
+        params = engine.init_trial_params(cfg, engine.trial_key(0, i))
         ref, _ = lp_layer2_max(params, lo, hi)
         ref_inactive += int(np.sum(ref <= 0))
     ref_p = ref_inactive / (n * arch[2])
@@ -388,10 +379,10 @@ def test_estimate_matches_lp_reference(arch, box):
 @pytest.mark.slow
 def test_layer2_closed_form_on_large_boxes():
     """arXiv 2412.06829: P(layer-2 neuron of [2, 3, ...] inactive) -> (2^2 + 1) / 4^3."""
-    cfg = train.TrainConfig(
+    cfg = engine.TrainConfig(
         arch=(2, 3, 2, 1), init="normal", problem=problems.Problem("x^2", ((-1e3, 1e3),) * 2)
     ).validate()
-    s = estimate.estimate_at_init(cfg, 100_000, progress=False, confidence=0.999)
+    s = estimation.estimate_at_init(cfg, 100_000, progress=False, confidence=0.999)
     layer2 = s["inactive_fraction_per_layer"][1]
     assert layer2["ci"][0] <= 0.078125 <= layer2["ci"][1]
     assert s["unknown_fraction"] < 3e-3

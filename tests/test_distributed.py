@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jaxnn_nonconv import cli, distributed, estimate, experiments, store, train
+from jaxnn_nonconv import cli, engine, estimation, experiments
+from jaxnn_nonconv.engine import distributed
+from jaxnn_nonconv.experiments import store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,20 +42,21 @@ eval_size = 64
 [sweep]
 width = [2]
 """
-CFG = train.TrainConfig(arch=(1, 3, 1), steps=15, batch_size=8, eval_size=32)
+CFG = engine.TrainConfig(arch=(1, 3, 1), steps=15, batch_size=8, eval_size=32)
 
-# Each process: train.run, estimate.counts_at_init and experiments.run, then save what it holds.
+# Each process: engine.run, estimation.counts_at_init and experiments.run, then save what it holds.
 WORKER = textwrap.dedent(
     """
     import sys
     import numpy as np
-    from jaxnn_nonconv import distributed, estimate, experiments, train
+    from jaxnn_nonconv import engine, estimation, experiments
+    from jaxnn_nonconv.engine import distributed
 
     port, pid, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     assert distributed.initialize(f"127.0.0.1:{port}", 2, pid)
-    cfg = train.TrainConfig(arch=(1, 3, 1), steps=15, batch_size=8, eval_size=32)
-    res = train.run(cfg, 7, seed=5, chunk_size=2)
-    counts = estimate.counts_at_init(cfg, 9, seed=2, chunk_size=4)
+    cfg = engine.TrainConfig(arch=(1, 3, 1), steps=15, batch_size=8, eval_size=32)
+    res = engine.run(cfg, 7, seed=5, chunk_size=2)
+    counts = estimation.counts_at_init(cfg, 9, seed=2, chunk_size=4)
     experiments.run(experiments.load(f"{out}/exp.toml"), f"{out}/store")
     np.savez(f"{out}/p{pid}.npz", **{f"train/{k}": v for k, v in res.items()},
              **{f"counts/{k}": v for k, v in counts.items()}, process_count=[distributed.process_count()])
@@ -109,7 +112,7 @@ def two_process(tmp_path_factory):
 
 
 def test_two_processes_train_bit_identical(two_process):
-    ref = train.run(CFG, 7, seed=5, chunk_size=2)
+    ref = engine.run(CFG, 7, seed=5, chunk_size=2)
     for pid in (0, 1):  # both processes hold every trial
         with np.load(two_process / f"p{pid}.npz") as z:
             assert int(z["process_count"][0]) == 2
@@ -118,7 +121,7 @@ def test_two_processes_train_bit_identical(two_process):
 
 
 def test_two_processes_counts_bit_identical(two_process):
-    ref = estimate.counts_at_init(CFG, 9, seed=2, chunk_size=4)
+    ref = estimation.counts_at_init(CFG, 9, seed=2, chunk_size=4)
     with np.load(two_process / "p1.npz") as z:
         for k, v in ref.items():
             np.testing.assert_array_equal(z[f"counts/{k}"], v, err_msg=k, strict=True)

@@ -76,7 +76,7 @@ def test_page_has_the_figure():
 
 
 def test_equinox_block(ns):
-    from jaxnn_nonconv import check
+    from jaxnn_nonconv import models
 
-    r = check.check(ns["mlp"], ns["dom"])
+    r = models.check(ns["mlp"], ns["dom"])
     assert [len(layer.inactive) for layer in r.layers] == [4, 6]

@@ -7,8 +7,10 @@ import jax
 import numpy as np
 import pytest
 
-from jaxnn_nonconv import nets, optim, problems, store, train
-from jaxnn_nonconv.config import ConfigError
+from jaxnn_nonconv.core import nets, optim, problems
+from jaxnn_nonconv.engine import _train as train
+from jaxnn_nonconv.errors import ConfigError
+from jaxnn_nonconv.experiments import store
 
 # Chunks of 2 trials and batches of 8 draw blocks of up to 4096 steps (block_limit): 67 steps (a
 # prime above DRAW_BLOCK) and 60 steps are each one block; make_trial draws 67 blocks of 1.

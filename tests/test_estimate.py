@@ -1,10 +1,10 @@
 """Estimates at initialization and after training, their intervals, and the CLI's JSON contract.
 
 Independent references: closed-form interval formulas (Beta quantiles, Wilson's formula) and exact
-binomial coverage sums; docs/theory.md's closed forms (:mod:`jaxnn_nonconv.theory`, itself checked by
+binomial coverage sums; docs/theory.md's closed forms (:mod:`jaxnn_nonconv.stats.theory`, itself checked by
 quadrature and Monte Carlo in ``test_theory.py``) within 99.9% Clopper-Pearson intervals; the
 exact probabilities of the sign events the deep bounds are built from; per-trial recomputation
-from ``train.init_trial_params`` and ``train.run``'s ``params0``; bit-for-bit parameter
+from ``engine.init_trial_params`` and ``engine.run``'s ``params0``; bit-for-bit parameter
 comparisons after training with every optimizer.
 """
 
@@ -19,14 +19,17 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from jaxnn_nonconv import cli, estimate, exact_risk, inactive, nets, optim, problems, theory, train
+from jaxnn_nonconv import cli, detector, engine, estimation
+from jaxnn_nonconv.core import nets, optim, problems
+from jaxnn_nonconv.exact import risk as exact_risk
+from jaxnn_nonconv.stats import theory
 
 CONF = 0.999
 
 
 def cfg_of(arch, box, init="pytorch", zero_bias=False, **kw):
     box = tuple((float(a), float(b)) for a, b in box)
-    return train.TrainConfig(
+    return engine.TrainConfig(
         arch=arch, init=init, zero_bias=zero_bias, problem=problems.Problem("x^2", box), **kw
     ).validate()
 
@@ -45,7 +48,7 @@ def test_proportion_matches_closed_forms(n, confidence):
     alpha = 1 - confidence
     z = stats.norm.ppf(1 - alpha / 2)
     for k in sorted({0, 1, n // 3, n // 2, n - 1, n}):
-        r = estimate.proportion(k, n, confidence)
+        r = estimation.proportion(k, n, confidence)
         assert r["estimate"] == k / n and r["bracket"] == [k / n, k / n]
         assert (r["count"], r["n"]) == (k, n)
         cp_lo = 0.0 if k == 0 else stats.beta.ppf(alpha / 2, k, n - k + 1)
@@ -61,7 +64,7 @@ def test_proportion_matches_closed_forms(n, confidence):
 def interval_table(n, confidence, method):
     """Intervals for every outcome k = 0..n: arrays (lo, hi) of shape (n + 1,)."""
     key = "ci" if method == "exact" else "ci_wilson"
-    rows = [estimate.proportion(k, n, confidence)[key] for k in range(n + 1)]
+    rows = [estimation.proportion(k, n, confidence)[key] for k in range(n + 1)]
     return np.array(rows).T
 
 
@@ -103,16 +106,18 @@ def test_interval_coverage_simulated(n, p):
 
 
 def test_bracketed_semantics():
-    r = estimate.bracketed(2, 5, 10)
-    lo, hi = estimate.proportion(2, 10), estimate.proportion(5, 10)
+    r = estimation.bracketed(2, 5, 10)
+    lo, hi = estimation.proportion(2, 10), estimation.proportion(5, 10)
     assert r["estimate"] == r["bracket"] == [0.2, 0.5]
     assert r["ci"] == [lo["ci"][0], hi["ci"][1]]
     assert r["ci_wilson"] == [lo["ci_wilson"][0], hi["ci_wilson"][1]]
     assert r["count"] == [2, 5] and r["n"] == 10
-    assert estimate.bracketed(4, 4, 10) == estimate.proportion(4, 10)  # exact: a plain proportion
-    assert estimate.bracketed(0, 0, 0)["estimate"] is None
+    assert estimation.bracketed(4, 4, 10) == estimation.proportion(
+        4, 10
+    )  # exact: a plain proportion
+    assert estimation.bracketed(0, 0, 0)["estimate"] is None
     with pytest.raises(ValueError, match="k_low <= k_high"):
-        estimate.bracketed(5, 2, 10)
+        estimation.bracketed(5, 2, 10)
 
 
 def test_bracketed_interval_covers_when_truth_is_inside_the_bracket():
@@ -127,7 +132,7 @@ def test_bracketed_interval_covers_when_truth_is_inside_the_bracket():
     k_high = k + rng.binomial(n - k, 0.3)
     covered = (lo_t[k_low] <= p) & (p <= hi_t[k_high])
     assert covered.mean() >= 0.95 - 4 * math.sqrt(0.05 * 0.95 / reps)
-    r = estimate.bracketed(int(k_low[0]), int(k_high[0]), n)
+    r = estimation.bracketed(int(k_low[0]), int(k_high[0]), n)
     assert r["ci"] == [lo_t[k_low[0]], hi_t[k_high[0]]]
 
 
@@ -159,8 +164,8 @@ M_INIT = 20_000
 
 def check_shallow_against_theory(arch, box, init, zero_bias):
     cfg = cfg_of(arch, box, init, zero_bias)
-    counts = estimate.counts_at_init(cfg, M_INIT, chunk_size=4096)
-    s = estimate.summarize(cfg, counts, confidence=CONF)
+    counts = estimation.counts_at_init(cfg, M_INIT, chunk_size=4096)
+    s = estimation.summarize(cfg, counts, confidence=CONF)
     p = theory.first_layer_p(init, box, zero_bias)
     assert p is not None and s["first_layer_neuron_inactive"]["theory"] == p
     assert within(p, s["first_layer_neuron_inactive"]["ci"]), (s["first_layer_neuron_inactive"], p)
@@ -200,8 +205,8 @@ def test_deep_estimates_against_theory(arch, box, init, zero_bias):
     the measured any-inactive and constant-network probabilities."""
     cfg = cfg_of(arch, box, init, zero_bias)
     m = M_INIT
-    counts = estimate.counts_at_init(cfg, m, chunk_size=4096)
-    s = estimate.summarize(cfg, counts, confidence=CONF)
+    counts = estimation.counts_at_init(cfg, m, chunk_size=4096)
+    s = estimation.summarize(cfg, counts, confidence=CONF)
     p = theory.first_layer_p(init, box, zero_bias)
     assert within(p, s["first_layer_neuron_inactive"]["ci"])
     widths = arch[1:-1]
@@ -219,8 +224,8 @@ def test_deep_estimates_against_theory(arch, box, init, zero_bias):
     event_all = first_all | np.any(sd == np.array(widths[1:]), axis=1)
     any_bound = s["any_inactive"]["bound"]
     const_bound = s["constant_network"]["lower_bound"]
-    assert within(any_bound, estimate.proportion(event_any.sum(), m, CONF)["ci"])
-    assert within(const_bound, estimate.proportion(event_all.sum(), m, CONF)["ci"])
+    assert within(any_bound, estimation.proportion(event_any.sum(), m, CONF)["ci"])
+    assert within(const_bound, estimation.proportion(event_all.sum(), m, CONF)["ci"])
     # the measured probabilities dominate their bounds (their upper interval ends are above)
     assert s["any_inactive"]["ci"][1] >= any_bound
     assert s["constant_network"]["ci"][1] >= const_bound
@@ -233,8 +238,8 @@ def test_summary_brackets_when_unknowns_remain():
     """IBP on the whole box (grid 1) leaves unknowns: estimates become [certified, possible]."""
     cfg = cfg_of((2, 3, 4, 1), [(-1, 1), (0, 2)], "normal", False)
     m = 1000
-    counts = estimate.counts_at_init(cfg, m, chunk_size=500, mode="ibp", grid=1)
-    s = estimate.summarize(cfg, counts, confidence=0.95)
+    counts = estimation.counts_at_init(cfg, m, chunk_size=500, mode="ibp", grid=1)
+    s = estimation.summarize(cfg, counts, confidence=0.95)
     assert counts["unknown"][:, 1].sum() > 0 and counts["unknown"][:, 0].sum() == 0
     layer2 = s["inactive_fraction_per_layer"][1]
     lo = counts["inactive"][:, 1].sum() / (4 * m)
@@ -242,9 +247,9 @@ def test_summary_brackets_when_unknowns_remain():
     assert layer2["estimate"] == layer2["bracket"] == [lo, hi]
     k_lo = counts["sampled_inactive"][:, 1].sum()
     k_hi = (counts["sampled_inactive"][:, 1] | counts["sampled_unknown"][:, 1]).sum()
-    assert layer2["ci"] == estimate.bracketed(k_lo, k_hi, m)["ci"]
+    assert layer2["ci"] == estimation.bracketed(k_lo, k_hi, m)["ci"]
     # sampled neuron i mod l_k of trial i: a fair sample of the pooled fraction
-    assert within(lo, estimate.proportion(k_lo, m, CONF)["ci"])
+    assert within(lo, estimation.proportion(k_lo, m, CONF)["ci"])
     anyi = s["any_inactive"]
     assert anyi["count"] == [
         int((counts["inactive"].sum(1) > 0).sum()),
@@ -257,7 +262,7 @@ def test_summary_brackets_when_unknowns_remain():
 
 
 # ---------------------------------------------------------------------------------------------
-# Per-trial reproducibility and agreement with train.run's networks
+# Per-trial reproducibility and agreement with engine.run's networks
 
 CLI_CFG = cfg_of((1, 32, 1), [(0, 2)], "pytorch", False)
 
@@ -268,8 +273,8 @@ def assert_same_counts(a, b, rows):
 
 
 def check_trial_counts_independent(cfg):
-    ref = estimate.counts_at_init(cfg, 1000, chunk_size=256)
-    odd = estimate.counts_at_init(cfg, 777, chunk_size=100)
+    ref = estimation.counts_at_init(cfg, 1000, chunk_size=256)
+    odd = estimation.counts_at_init(cfg, 777, chunk_size=100)
     assert_same_counts(ref, odd, slice(0, 777))
     assert ref["inactive"].std() > 0  # distinct networks
 
@@ -290,26 +295,26 @@ def test_trial_counts_do_not_depend_on_trials_or_chunk_size_deep(cfg):
 
 @pytest.mark.parametrize("seed", [0, 7, 2**32 + 5])
 def test_counts_at_init_are_those_of_train_init_params(seed):
-    """Trial i's initial net is ``train.init_trial_params(cfg, train.trial_key(seed, i))``,
-    for any seed ``train.run`` accepts (also beyond uint32)."""
+    """Trial i's initial net is ``engine.init_trial_params(cfg, engine.trial_key(seed, i))``,
+    for any seed ``engine.run`` accepts (also beyond uint32)."""
     cfg = CLI_CFG
     n = 200
-    got = estimate.counts_at_init(cfg, n, seed=seed, chunk_size=256)
+    got = estimation.counts_at_init(cfg, n, seed=seed, chunk_size=256)
     rows = np.array([0, 1, 57, 199])
     theta = np.stack(
         [
-            np.asarray(nets.to_flat(train.init_trial_params(cfg, train.trial_key(seed, int(i)))))
+            np.asarray(nets.to_flat(engine.init_trial_params(cfg, engine.trial_key(seed, int(i)))))
             for i in rows
         ]
     )
-    want = estimate.counts_of_params(theta, cfg.arch, cfg.problem.box, trials=rows)
+    want = estimation.counts_of_params(theta, cfg.arch, cfg.problem.box, trials=rows)
     for k in want:
         np.testing.assert_array_equal(got[k][rows], want[k], err_msg=k)
 
 
 def test_counts_of_params_rejects_empty():
     with pytest.raises(ValueError, match="M >= 1"):
-        estimate.counts_of_params(np.zeros((0, 13), np.float32), (1, 4, 1), ((0.0, 1.0),))
+        estimation.counts_of_params(np.zeros((0, 13), np.float32), (1, 4, 1), ((0.0, 1.0),))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,7 +326,7 @@ def test_inactive_neurons_keep_their_parameters(optimizer):
     """docs/theory.md sec. 3: a first-layer neuron inactive on the box gets zero gradient in its
     incoming weights, bias and outgoing weight at every step, and none of the nine optimizers
     (zero initial state, no weight decay) moves a parameter whose gradient is always zero."""
-    cfg = train.TrainConfig(
+    cfg = engine.TrainConfig(
         arch=(1, 8, 1),
         init="pytorch",
         problem=problems.Problem("x^2", ((0.0, 2.0),)),
@@ -332,36 +337,36 @@ def test_inactive_neurons_keep_their_parameters(optimizer):
         eval_size=64,
         n_record=2,
     ).validate()
-    res = train.run(cfg, 8, chunk_size=8, n_devices=1)
+    res = engine.run(cfg, 8, chunk_size=8, n_devices=1)
     arch = cfg.arch
     lo, hi = (jnp.asarray(v, jnp.float32) for v in zip(*cfg.problem.box))
     n_dead = 0
     for t0, t1 in zip(res["params0"], res["params"]):
         p0, p1 = nets.from_flat(jnp.asarray(t0), arch), nets.from_flat(jnp.asarray(t1), arch)
-        dead = np.asarray(inactive.first_layer_inactive(p0, lo, hi))
+        dead = np.asarray(detector.first_layer_inactive(p0, lo, hi))
         (w0, b0), (v0, _) = jax.tree.map(np.asarray, p0)
         (w1, b1), (v1, _) = jax.tree.map(np.asarray, p1)
         np.testing.assert_array_equal(w1[dead], w0[dead])
         np.testing.assert_array_equal(b1[dead], b0[dead])
         np.testing.assert_array_equal(v1[:, dead], v0[:, dead])
         # permanent: still inactive at the end
-        assert np.all(np.asarray(inactive.first_layer_inactive(p1, lo, hi))[dead])
+        assert np.all(np.asarray(detector.first_layer_inactive(p1, lo, hi))[dead])
         # the test can fail: training did move the parameters of active neurons
         assert np.any(w1[~dead] != w0[~dead]) or np.any(v1[:, ~dead] != v0[:, ~dead])
         n_dead += int(dead.sum())
     assert n_dead >= 5
     # the detector's counts agree with the per-neuron masks used above
-    c0 = estimate.counts_of_params(res["params0"], arch, cfg.problem.box)
+    c0 = estimation.counts_of_params(res["params0"], arch, cfg.problem.box)
     assert c0["inactive"][:, 0].sum() == n_dead
     if cfg.optimizer == "sgd":  # here, not in a second test: one compiled run per optimizer
         check_failure_after_training(cfg, res)
 
 
 def check_failure_after_training(cfg, res):
-    """Bookkeeping of :func:`estimate.failure_after_training` on a real run (sgd)."""
-    out = estimate.failure_after_training(cfg, res, confidence=0.95)
-    init = estimate.counts_of_params(res["params0"], cfg.arch, cfg.problem.box)
-    end = estimate.counts_of_params(res["params"], cfg.arch, cfg.problem.box)
+    """Bookkeeping of :func:`estimation.failure_after_training` on a real run (sgd)."""
+    out = estimation.failure_after_training(cfg, res, confidence=0.95)
+    init = estimation.counts_of_params(res["params0"], cfg.arch, cfg.problem.box)
+    end = estimation.counts_of_params(res["params"], cfg.arch, cfg.problem.box)
     crit = out["criteria"]
     assert crit["inactive_at_init"]["count"] == int((init["inactive"].sum(1) > 0).sum())
     # first-layer inactivity is permanent: inactive at init => inactive at the end
@@ -375,8 +380,8 @@ def check_failure_after_training(cfg, res):
     best = float(np.min(risk))
     assert out["best_risk"] == best
     assert crit["risk_gap"]["count"] == int(np.sum(risk > best + out["tol"]))
-    # the initial nets of train.run are those of counts_at_init
-    assert_same_counts(estimate.counts_at_init(cfg, 8, chunk_size=8), init, slice(None))
+    # the initial nets of engine.run are those of counts_at_init
+    assert_same_counts(estimation.counts_at_init(cfg, 8, chunk_size=8), init, slice(None))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -434,7 +439,7 @@ def test_cli_estimate_json_contract(cli_json):
     for entry in (first, anyi, const):
         assert entry["ci"][0] <= entry["estimate"] <= entry["ci"][1]
     # the numbers are those of the per-trial counts
-    counts = estimate.counts_at_init(CLI_CFG, 1000)
+    counts = estimation.counts_at_init(CLI_CFG, 1000)
     assert first["count"] == int(counts["inactive"].sum()) and first["n"] == 32_000
     assert anyi["count"] == int((counts["inactive"][:, 0] > 0).sum())
     assert const["count"] == int(counts["dead_layer"].sum())
@@ -442,12 +447,12 @@ def test_cli_estimate_json_contract(cli_json):
     assert len(layers) == 1 and layers[0]["layer"] == 1 and layers[0]["width"] == 32
     assert layers[0]["estimate"] == first["estimate"]
     assert s["unknown_fraction"] == 0.0
-    assert within(0.3125, estimate.proportion(first["count"], 32_000, CONF)["ci"])
+    assert within(0.3125, estimation.proportion(first["count"], 32_000, CONF)["ci"])
 
 
 def test_cli_estimate_does_not_depend_on_chunk_size(cli_json):
     a, b = dict(cli_json["default"]), dict(cli_json["chunked"])
     # default: the smallest chunk of the ladder that holds the 1000 trials
-    assert (a.pop("chunk_size"), b.pop("chunk_size")) == (estimate.default_chunk(1000), 256)
+    assert (a.pop("chunk_size"), b.pop("chunk_size")) == (estimation.default_chunk(1000), 256)
     a.pop("wall_s"), b.pop("wall_s")
     assert a == b

@@ -15,8 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jaxnn_nonconv import estimate, exact1d, inactive, inits, nets, train
-from jaxnn_nonconv.problems import Problem
+from jaxnn_nonconv import detector, engine
+from jaxnn_nonconv.core import Problem, inits, nets
+from jaxnn_nonconv.estimation import _estimate as estimate
+from jaxnn_nonconv.exact import breakpoints as exact1d
 
 HYPO = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ARCHS = [(1, 2, 2, 1), (1, 3, 4, 3, 1), (1, 2, 2, 2, 2, 2, 1)]
@@ -37,7 +39,7 @@ def jit_classify(arch, max_points=1024):
     del arch
 
     def fn(params, lo, hi, sample):
-        status = inactive.classify(params, lo, hi, sample, mode="exact", max_points=max_points)
+        status = detector.classify(params, lo, hi, sample, mode="exact", max_points=max_points)
         cap = exact1d.point_bound([w.shape[0] for w, _ in params[:-1]], max_points)
         return status, exact1d.analyze(params, lo[0], hi[0], cap).points
 
@@ -45,7 +47,7 @@ def jit_classify(arch, max_points=1024):
 
 
 def classify(params, lo, hi):
-    sample = inactive.sample_points(np.array([lo]), np.array([hi]))
+    sample = detector.sample_points(np.array([lo]), np.array([hi]))
     fn = jit_classify(nets.arch_of(params))
     args = [jnp.asarray(v, jnp.float32) for v in (np.array([lo]), np.array([hi]), sample)]
     status, points = fn(params, *args)
@@ -158,7 +160,7 @@ def test_random_nets_large_weights_wide_boxes_no_wrong_certificate(
 
 def test_unknowns_are_rare_on_normal_inits():
     """Soundness costs few decisions: at most 1e-3 of deep neurons unknown for N(0,1) nets."""
-    cfg = train.TrainConfig(
+    cfg = engine.TrainConfig(
         arch=(1, 3, 3, 3, 3, 3, 3, 1), init="normal", problem=Problem("x^2", ((-1.0, 1.0),))
     ).validate()
     c = estimate.counts_at_init(cfg, 2000, chunk_size=1024)
@@ -184,19 +186,19 @@ def test_init_runs_are_bit_identical_to_one_draw_per_layer():
             np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
 
 
-DEEP = train.TrainConfig(
+DEEP = engine.TrainConfig(
     arch=(1, 16, 16, 16, 1), init="normal", problem=Problem("x^2", ((-4.0, 4.0),))
 ).validate()
 DEEP_MAX_POINTS = 128  # ladder (16, 64, 128): most trials overflow the first rung
 
 
 def _compiled(cap):
-    kw = estimate._detector_kw("auto", None, inactive.DEFAULT_PROBES, cap)
+    kw = estimate._detector_kw("auto", None, detector.DEFAULT_PROBES, cap)
     return estimate._compiled_init_chunk(DEEP, tuple(kw.items()))
 
 
 def test_capacity_ladder_redoes_overflows_and_results_do_not_depend_on_chunking():
-    ladder = inactive.capacities(DEEP.arch, "auto", DEEP_MAX_POINTS)
+    ladder = detector.capacities(DEEP.arch, "auto", DEEP_MAX_POINTS)
     assert ladder[0] == exact1d.START_CAPACITY and ladder[-1] == DEEP_MAX_POINTS
     idx = jnp.arange(256, dtype=jnp.uint32)
     over = np.asarray(_compiled(ladder[0])(jax.random.key(0), idx)[0].overflow)
@@ -244,8 +246,8 @@ def test_refine_overflow_only_redoes_overflowing_trials(many, want_calls):
 def test_leaky_relu_and_softplus_get_no_relu_verdicts():
     """Issue 10's example: [1,1,1], W1 = 1, b1 = -3 on [0, 2] is not inactive for leaky ReLU."""
     for activation in ("leaky_relu", "softplus"):
-        cfg = train.TrainConfig(arch=(1, 1, 1), activation=activation, steps=2).validate()
-        res = train.run(cfg, 4, chunk_size=4)
+        cfg = engine.TrainConfig(arch=(1, 1, 1), activation=activation, steps=2).validate()
+        res = engine.run(cfg, 4, chunk_size=4)
         out = estimate.failure_after_training(cfg, res)
         for name in ("inactive_at_end", "constant_at_end", "inactive_at_init"):
             assert out["criteria"][name]["estimate"] is None

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize
 
-from jaxnn_nonconv import exact_risk, nets, problems
+from jaxnn_nonconv.core import nets, problems
+from jaxnn_nonconv.exact import risk as exact_risk
 
 CASES = [
     ("x^2", (0.0, 2.0)),

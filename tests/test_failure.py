@@ -3,7 +3,7 @@ recount from the trained parameters, precision targets stopping at the first chu
 them, and small runs costing like small runs.
 
 Independent references: the first-layer inactivity of a shallow net recounted in NumPy from the
-flat parameters of :func:`train.run` (corner formula ``c + max(a w, b w) <= 0``, docs/theory.md
+flat parameters of :func:`engine.run` (corner formula ``c + max(a w, b w) <= 0``, docs/theory.md
 sec. 3), the risk-gap failures recounted from the risks, and prefix recomputation of the estimates
 for the precision targets.
 """
@@ -16,15 +16,17 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from jaxnn_nonconv import cli, estimate, exact_risk, failure, problems, train
-from jaxnn_nonconv.precision import Precision
+from jaxnn_nonconv import cli, engine, estimation
+from jaxnn_nonconv.core import problems
+from jaxnn_nonconv.exact import risk as exact_risk
+from jaxnn_nonconv.stats import Precision
 
 ARGV = shlex.split(
     "train --arch 1,6,1 --box 0:2 --target x^2 --init pytorch --optimizer sgd "
     "--lr 0.05 --steps 40 --batch-size 16 --eval-size 128 --trials 37 --chunk-size 16 --seed 3 "
     "--tol 0.01"
 )
-CFG = train.TrainConfig(
+CFG = engine.TrainConfig(
     arch=(1, 6, 1),
     problem=problems.Problem("x^2", ((0.0, 2.0),)),
     learning_rate=0.05,
@@ -43,7 +45,7 @@ def first_layer_inactive(theta: np.ndarray, width: int, a: float, b: float) -> n
 
 @pytest.fixture(scope="module")
 def direct():
-    return train.run(CFG, TRIALS, seed=SEED, chunk_size=CHUNK)
+    return engine.run(CFG, TRIALS, seed=SEED, chunk_size=CHUNK)
 
 
 @pytest.fixture(scope="module")
@@ -103,10 +105,10 @@ def test_failure_json_against_recount(cli_json, direct):
 
 
 def test_failure_after_training_is_typed(direct):
-    fe = estimate.failure_after_training(CFG, direct, tol=TOL)
-    assert isinstance(fe, estimate.FailureEstimate)
+    fe = estimation.failure_after_training(CFG, direct, tol=TOL)
+    assert isinstance(fe, estimation.FailureEstimate)
     crit = fe.criteria["inactive_at_init"]
-    assert isinstance(crit, estimate.ProbabilityEstimate)
+    assert isinstance(crit, estimation.ProbabilityEstimate)
     assert crit.to_dict() == fe.to_dict()["criteria"]["inactive_at_init"]
     assert crit["ci"] == list(crit.ci)  # the mapping view reads the JSON layout
 
@@ -128,14 +130,14 @@ def _first_meeting(prefix_estimate, n_max, chunk, precision):
 
 
 def test_estimate_precision_target_stops_at_first_chunk_count():
-    cfg = train.TrainConfig(arch=(1, 4, 1)).validate()
+    cfg = engine.TrainConfig(arch=(1, 4, 1)).validate()
     precision = Precision("any_inactive", ci_width=0.06, max_trials=4096)
-    got = estimate.estimate_at_init(cfg, 1, chunk_size=256, precision=precision, progress=False)
-    counts = estimate.counts_at_init(cfg, 4096, chunk_size=256)
+    got = estimation.estimate_at_init(cfg, 1, chunk_size=256, precision=precision, progress=False)
+    counts = estimation.counts_at_init(cfg, 4096, chunk_size=256)
 
     def prefix(n):
         sub = {k: v[:n] for k, v in counts.items()}
-        return estimate.summarize(cfg, sub).probabilities["any_inactive"]
+        return estimation.summarize(cfg, sub).probabilities["any_inactive"]
 
     k = _first_meeting(prefix, 4096, 256, precision)
     assert k is not None and k > 1  # the target needs several chunks
@@ -146,11 +148,11 @@ def test_estimate_precision_target_stops_at_first_chunk_count():
 
 def test_train_precision_target_stops_at_first_chunk_count(direct):
     precision = Precision("inactive_at_init", ci_width=0.3, max_trials=TRIALS)
-    got = failure.train_failure(CFG, 0, seed=SEED, chunk_size=CHUNK, precision=precision)
+    got = estimation.train_failure(CFG, 0, seed=SEED, chunk_size=CHUNK, precision=precision)
     init = first_layer_inactive(direct["params0"], 6, 0.0, 2.0).any(1)
 
     def prefix(n):
-        return estimate.proportion(int(init[:n].sum()), n)
+        return estimation.proportion(int(init[:n].sum()), n)
 
     k = _first_meeting(prefix, TRIALS, CHUNK, precision)
     assert k is not None and k > 1
@@ -159,26 +161,26 @@ def test_train_precision_target_stops_at_first_chunk_count(direct):
 
 
 def test_precision_cap_is_respected():
-    cfg = train.TrainConfig(arch=(1, 4, 1)).validate()
+    cfg = engine.TrainConfig(arch=(1, 4, 1)).validate()
     precision = Precision("any_inactive", rel_error=1e-6, max_trials=300)
-    got = estimate.estimate_at_init(cfg, 1, chunk_size=256, precision=precision, progress=False)
+    got = estimation.estimate_at_init(cfg, 1, chunk_size=256, precision=precision, progress=False)
     assert got.trials == 300 and got.meta["precision"]["stopped"] == "max_trials reached"
 
 
 def test_small_estimate_costs_like_a_small_run():
     """``estimate --trials 10``: a 256-trial chunk (not 16384), well under a second once compiled,
     and memory that does not grow with the number of chunks (each is reduced as it arrives)."""
-    cfg = train.TrainConfig(arch=(1, 32, 1)).validate()
-    first = estimate.estimate_at_init(cfg, 10)
-    assert first.meta["chunk_size"] == 256 == estimate.default_chunk(10)
+    cfg = engine.TrainConfig(arch=(1, 32, 1)).validate()
+    first = estimation.estimate_at_init(cfg, 10)
+    assert first.meta["chunk_size"] == 256 == estimation.default_chunk(10)
     t0 = time.process_time()
-    again = estimate.estimate_at_init(cfg, 10)
+    again = estimation.estimate_at_init(cfg, 10)
     assert time.process_time() - t0 < 0.5
     assert again.to_dict()["any_inactive"] == first.to_dict()["any_inactive"]
 
     def peak(n):
         tracemalloc.start()
-        estimate.estimate_at_init(cfg, n, chunk_size=256)
+        estimation.estimate_at_init(cfg, n, chunk_size=256)
         _, top = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         return top
@@ -190,8 +192,8 @@ def test_small_estimate_costs_like_a_small_run():
 @pytest.mark.slow
 def test_estimate_result_does_not_depend_on_ladder_rung():
     """Trial i's counts are the same under two rungs of the chunk ladder."""
-    cfg = train.TrainConfig(arch=(1, 4, 4, 1)).validate()
-    a = estimate.counts_at_init(cfg, 300, chunk_size=256)
-    b = estimate.counts_at_init(cfg, 300, chunk_size=512)
+    cfg = engine.TrainConfig(arch=(1, 4, 4, 1)).validate()
+    a = estimation.counts_at_init(cfg, 300, chunk_size=256)
+    b = estimation.counts_at_init(cfg, 300, chunk_size=512)
     for key in a:
         np.testing.assert_array_equal(a[key], b[key])

@@ -5,25 +5,28 @@ counting the chunks the engine is asked to compute."""
 import numpy as np
 import pytest
 
-from jaxnn_nonconv import cli, experiments, store, train
-from jaxnn_nonconv.config import ConfigError
-from jaxnn_nonconv.precision import Precision
+from jaxnn_nonconv import cli, engine, experiments
+from jaxnn_nonconv.engine import _train
+from jaxnn_nonconv.errors import ConfigError
+from jaxnn_nonconv.experiments import store
+from jaxnn_nonconv.stats import Precision
 
-CFG = train.TrainConfig(arch=(1, 3, 1), steps=10, eval_size=32).validate()
+CFG = engine.TrainConfig(arch=(1, 3, 1), steps=10, eval_size=32).validate()
 
 
 @pytest.fixture
 def spy(monkeypatch):
-    """Records the chunk indices train.iter_chunks yields (the chunks actually computed)."""
+    """Records the chunk indices engine.iter_chunks yields (the chunks actually computed)."""
     seen = []
-    real = train.iter_chunks
+    real = engine.iter_chunks
 
     def iter_chunks(*args, **kw):
         for c, res in real(*args, **kw):
             seen.append(c)
             yield c, res
 
-    monkeypatch.setattr(train, "iter_chunks", iter_chunks)
+    monkeypatch.setattr(engine, "iter_chunks", iter_chunks)
+    monkeypatch.setattr(_train, "iter_chunks", iter_chunks)
     return seen
 
 
@@ -54,7 +57,7 @@ def test_store_grows_from_a_partial_chunk(tmp_path, spy):
     spy.clear()
     out = store.run_trials(st, "p", CFG, 300, seed=2, chunk_size=128)
     assert spy == [1, 2]  # chunk 1 held only 72 trials: recomputed, then the new one
-    ref = train.run(CFG, 300, seed=2, chunk_size=128)
+    ref = engine.run(CFG, 300, seed=2, chunk_size=128)
     np.testing.assert_array_equal(out["params"], ref["params"])
     st.close()
 

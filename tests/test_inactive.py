@@ -1,6 +1,6 @@
 """The inactive-neuron detector against brute force and an independent exact d = 1 analysis.
 
-References used here, none of which shares code with :mod:`jaxnn_nonconv.inactive`:
+References used here, none of which shares code with :mod:`jaxnn_nonconv.detector`:
 
 * ``corner_max``: the first-layer max by enumerating all ``2^d`` corners (NumPy, float64).
 * ``dense_preacts``: every hidden pre-activation on a dense grid plus random points of the box,
@@ -25,7 +25,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jaxnn_nonconv import inactive, nets
+from jaxnn_nonconv import detector
+from jaxnn_nonconv.core import nets
 
 TIE = 1e-4  # relative: |z| <= TIE * scale counts as a tie between float32 and float64
 HYPO = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -156,8 +157,8 @@ def test_first_layer_matches_brute_force(d):
         lo, hi = f32_box(*random_box(rng, d))
         params = random_net(1000 * d + trial, (d, 24, 1), bias_shift=-0.5)
         w, c = (np.asarray(v) for v in params[0])
-        zmax = np.asarray(inactive.first_layer_max(params, jnp.asarray(lo), jnp.asarray(hi)))
-        dead = np.asarray(inactive.first_layer_inactive(params, jnp.asarray(lo), jnp.asarray(hi)))
+        zmax = np.asarray(detector.first_layer_max(params, jnp.asarray(lo), jnp.asarray(hi)))
+        dead = np.asarray(detector.first_layer_inactive(params, jnp.asarray(lo), jnp.asarray(hi)))
         ref_max, corner = corner_max(w, c, lo, hi)
         scale = np.abs(w) @ np.maximum(np.abs(lo), np.abs(hi)) + np.abs(c)
         np.testing.assert_allclose(zmax, ref_max, atol=1e-6 * scale.max(), rtol=1e-6)
@@ -180,7 +181,7 @@ def test_first_layer_matches_brute_force(d):
 def test_first_layer_zero_bias_on_unit_cube_is_sign_test():
     params = random_net(3, (3, 64, 1))
     params = ((params[0][0], jnp.zeros(64)), params[1])
-    dead = inactive.first_layer_inactive(params, jnp.zeros(3), jnp.ones(3))
+    dead = detector.first_layer_inactive(params, jnp.zeros(3), jnp.ones(3))
     np.testing.assert_array_equal(np.asarray(dead), np.all(np.asarray(params[0][0]) <= 0, axis=1))
 
 
@@ -192,33 +193,33 @@ ARCHS_ND = [(2, 4, 4, 1), (3, 4, 3, 3, 1)]
 EXACT_MAX_POINTS = 1024
 
 
-jit_ibp_upper = jax.jit(inactive.ibp_upper, static_argnums=3)
-jit_grid_cells = jax.jit(inactive.grid_cells, static_argnums=2)
+jit_ibp_upper = jax.jit(detector.ibp_upper, static_argnums=3)
+jit_grid_cells = jax.jit(detector.grid_cells, static_argnums=2)
 
 
 @functools.cache
 def jit_classify(arch, mode, max_points=EXACT_MAX_POINTS, grid=None):
     """One compilation per (arch, mode, ...): params, box, sample and probe are traced.
 
-    Returns ``(status, exact_maxes)``; the maxes of :func:`inactive.exact_1d_max` in exact mode.
+    Returns ``(status, exact_maxes)``; the maxes of :func:`detector.exact_1d_max` in exact mode.
     """
     del arch
 
     def fn(params, lo, hi, sample, probe):
-        status = inactive.classify(
+        status = detector.classify(
             params, lo, hi, sample, probe=probe, mode=mode, max_points=max_points, grid=grid
         )
         maxes = None
         if mode == "exact":
-            maxes = inactive.exact_1d_max(params, lo[0], hi[0], max_points)
+            maxes = detector.exact_1d_max(params, lo[0], hi[0], max_points)
         return status, maxes
 
     return jax.jit(fn)
 
 
 def run_classify(params, lo, hi, mode, max_points=EXACT_MAX_POINTS, grid=None, maxes=False):
-    sample = inactive.sample_points(lo, hi)
-    probe = inactive.probe_points(lo, hi)
+    sample = detector.sample_points(lo, hi)
+    probe = detector.probe_points(lo, hi)
     fn = jit_classify(nets.arch_of(params), mode, max_points, grid)
     args = [jnp.asarray(v, jnp.float32) for v in (lo, hi, sample, probe)]
     status, exact = jax.tree.map(np.asarray, fn(params, *args))
@@ -266,7 +267,7 @@ def check_three_valued(params, lo, hi, status, sample, probe, rng, mode):
         if k > 0 and mode == "ibp":
             np.testing.assert_array_equal(act, np.any(z_witness[k] > 0, axis=0))
     # dead layer => the realization is constant on the box
-    c = inactive.counts(jax.tree.map(jnp.asarray, status))
+    c = detector.counts(jax.tree.map(jnp.asarray, status))
     if bool(c.dead_layer):
         out = f32_realization(params, pts)
         assert np.ptp(out) <= 1e-6 * (1 + np.abs(out).max())
@@ -361,7 +362,7 @@ def test_three_valued_outcomes_all_occur():
             seen["not_sign_dead"] += int((ex.inactive[k] & ~ex.sign_dead[k]).sum())
             seen["active_deep"] += int(ex.active[k].sum())
             seen["unknown_ibp"] += int((~ib.inactive[k] & ~ib.active[k]).sum())
-        seen["dead"] += int(inactive.counts(jax.tree.map(jnp.asarray, ex)).dead_layer)
+        seen["dead"] += int(detector.counts(jax.tree.map(jnp.asarray, ex)).dead_layer)
     assert all(v > 0 for v in seen.values()), seen
 
 
@@ -428,11 +429,11 @@ def test_grid_cells_cover_the_box(d, grid):
 
 def test_probe_and_sample_points_lie_in_the_box():
     lo, hi = np.array([-1.0, 0.5, 2.0]), np.array([0.0, 3.0, 2.5])
-    for pts in (inactive.probe_points(lo, hi), inactive.sample_points(lo, hi, 500)):
+    for pts in (detector.probe_points(lo, hi), detector.sample_points(lo, hi, 500)):
         assert np.all((pts >= lo) & (pts <= hi))
-    probe = inactive.probe_points(lo, hi, grid=4)
+    probe = detector.probe_points(lo, hi, grid=4)
     assert len(probe) == 8 + 64
-    np.testing.assert_array_equal(inactive.sample_points(lo, hi), inactive.sample_points(lo, hi))
+    np.testing.assert_array_equal(detector.sample_points(lo, hi), detector.sample_points(lo, hi))
 
 
 def test_counts_match_status_by_hand():
@@ -445,8 +446,8 @@ def test_counts_match_status_by_hand():
         masks["active"] = tuple(a & ~i for a, i in zip(masks["active"], masks["inactive"]))
         if trial % 4 == 0:
             masks["inactive"] = (np.ones(3, bool), *masks["inactive"][1:])
-        status = inactive.Status(**masks, overflow=np.bool_(trial % 5 == 0))
-        c = jax.tree.map(np.asarray, inactive.counts(jax.tree.map(jnp.asarray, status), trial))
+        status = detector.Status(**masks, overflow=np.bool_(trial % 5 == 0))
+        c = jax.tree.map(np.asarray, detector.counts(jax.tree.map(jnp.asarray, status), trial))
         unknown = [~i & ~a for i, a in zip(masks["inactive"], masks["active"])]
         np.testing.assert_array_equal(c.inactive, [m.sum() for m in masks["inactive"]])
         np.testing.assert_array_equal(c.unknown, [m.sum() for m in unknown])
@@ -471,12 +472,12 @@ def test_make_detector_equals_per_network_classify(box, arch, mode):
     nets_list = [random_net(s, arch, bias_shift=-0.4) for s in range(12)]
     batch = jax.tree.map(lambda *xs: jnp.stack(xs), *nets_list)
     trials = jnp.arange(100, 112)
-    detector = inactive.make_detector(box, mode=mode, max_points=EXACT_MAX_POINTS)
-    got = jax.tree.map(np.asarray, detector(batch, trials))
+    detect = detector.make_detector(box, mode=mode, max_points=EXACT_MAX_POINTS)
+    got = jax.tree.map(np.asarray, detect(batch, trials))
     lo, hi = (np.array(v) for v in zip(*box))
     for i, params in enumerate(nets_list):
         status, _, _ = run_classify(params, lo, hi, mode)
-        want = inactive.counts(jax.tree.map(jnp.asarray, status), 100 + i)
+        want = detector.counts(jax.tree.map(jnp.asarray, status), 100 + i)
         for field in want._fields:
             np.testing.assert_array_equal(getattr(got, field)[i], np.asarray(getattr(want, field)))
 
@@ -484,7 +485,7 @@ def test_make_detector_equals_per_network_classify(box, arch, mode):
 def test_detect_flat_matches_make_detector():
     arch = (1, 5, 1)
     theta = jnp.stack([nets.to_flat(random_net(s, arch)) for s in range(7)])
-    got = inactive.detect_flat(theta, arch, ((0.0, 2.0),))
+    got = detector.detect_flat(theta, arch, ((0.0, 2.0),))
     want = [
         int(np.sum(corner_max(*nets.from_flat(t, arch)[0], [0.0], [2.0])[0] <= 0)) for t in theta
     ]
@@ -493,8 +494,8 @@ def test_detect_flat_matches_make_detector():
 
 def test_resolve_mode_errors():
     with pytest.raises(ValueError, match="unknown mode"):
-        inactive.resolve_mode("fast", 1)
+        detector.resolve_mode("fast", 1)
     with pytest.raises(ValueError, match="dimension 1 or 2"):
-        inactive.resolve_mode("exact", 3)
+        detector.resolve_mode("exact", 3)
     with pytest.raises(ValueError, match="dimension 1"):
-        inactive.exact_1d_max(random_net(0, (2, 3, 1)), jnp.array(0.0), jnp.array(1.0))
+        detector.exact_1d_max(random_net(0, (2, 3, 1)), jnp.array(0.0), jnp.array(1.0))

@@ -1,4 +1,4 @@
-"""Every init family against its stated law (module docstring of :mod:`jaxnn_nonconv.inits`).
+"""Every init family against its stated law (module docstring of :mod:`jaxnn_nonconv.core.inits`).
 
 The expected laws are written out again here, independently of ``inits.layer_std``. Each check
 draws many layers with a fixed seed, so it is deterministic; the significance level ``ALPHA`` is
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from jaxnn_nonconv import inits
+from jaxnn_nonconv.core import inits
 
 FAN_IN, FAN_OUT = 3, 5
 N_LAYERS = 4000  # 60000 weights, 20000 biases per case

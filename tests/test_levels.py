@@ -5,7 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from jaxnn_nonconv import estimate, exact_risk, levels, problems, train
+from jaxnn_nonconv import engine, estimation
+from jaxnn_nonconv.core import problems
+from jaxnn_nonconv.estimation import levels
+from jaxnn_nonconv.exact import risk as exact_risk
 
 X2 = problems.Problem("x^2", ((0.0, 2.0),))
 SIN = problems.Problem("sin(3x)", ((0.0, 1.0),))
@@ -70,7 +73,7 @@ def test_hand_built_nets_are_classified_at_their_level(x2_levels):
     out = levels.classify(risk, x2_levels.levels)
     assert out["level"].tolist() == [0, 1, 2, 3]
     assert out["reached_global"].tolist() == [False, False, False, True]
-    counts = estimate.counts_of_params(theta.astype(np.float32), (1, width, 1), X2.box)
+    counts = estimation.counts_of_params(theta.astype(np.float32), (1, width, 1), X2.box)
     assert (width - counts["inactive"][:, 0]).tolist() == [0, 1, 2, 3]
     # Between two levels: nothing.
     mid = np.array([(x2_levels.levels[1] + x2_levels.levels[2]) / 2])
@@ -84,23 +87,23 @@ def test_tolerances_never_overlap():
 
 
 def test_not_global_criterion_in_failure_after_training(x2_levels):
-    cfg = train.TrainConfig(
+    cfg = engine.TrainConfig(
         arch=(1, 3, 1), problem=X2, optimizer="adam", steps=200, eval_size=256
     ).validate()
-    res = train.run(cfg, 16, chunk_size=16, exact=True)
+    res = engine.run(cfg, 16, chunk_size=16, exact=True)
     assert res["risk_exact"].shape == (16,) and res["risk0_exact"].shape == (16,)
-    out = estimate.failure_after_training(cfg, res, levels=x2_levels.levels)
+    out = estimation.failure_after_training(cfg, res, levels=x2_levels.levels)
     ng = out["criteria"]["not_global"]
     cls = levels.classify(res["risk_exact"], x2_levels.levels)
     assert ng["count"] == int((~cls["reached_global"] | res["diverged"]).sum())
     # Levels far above / below every risk: nobody / everybody fails.
     high = [10.0, 9.0, 8.0, 7.0]
     low = [1.0, 1e-20, 1e-21, 1e-22]
-    none = estimate.failure_after_training(cfg, res, levels=high)["criteria"]["not_global"]
-    every = estimate.failure_after_training(cfg, res, levels=low)["criteria"]["not_global"]
+    none = estimation.failure_after_training(cfg, res, levels=high)["criteria"]["not_global"]
+    every = estimation.failure_after_training(cfg, res, levels=low)["criteria"]["not_global"]
     assert none["count"] == int(res["diverged"].sum()) and every["count"] == 16
     with pytest.raises(ValueError, match="levels must be"):
-        estimate.failure_after_training(cfg, res, levels=high[:3])
+        estimation.failure_after_training(cfg, res, levels=high[:3])
     # The risk-gap criterion now reads the exact risk.
     assert out["best_risk"] == pytest.approx(np.nanmin(res["risk_exact"]), rel=1e-12)
 
@@ -161,7 +164,8 @@ def test_experiment_stores_exact_risks_and_reports_not_global(tmp_path, capsys):
 
 
 def test_bad_levels_table_is_a_config_error(tmp_path):
-    from jaxnn_nonconv import config, experiments
+    from jaxnn_nonconv import experiments
+    from jaxnn_nonconv.experiments import config
 
     path = tmp_path / "bad.toml"
     path.write_text(TINY_EXP.replace("restarts = 4", "restart = 4"))

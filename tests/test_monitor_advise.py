@@ -9,20 +9,21 @@ import optax
 import pytest
 from test_check import constructed, to_flax_dict
 
-from jaxnn_nonconv import advise, check, estimate, loaders, monitor, nets, problems, train
+from jaxnn_nonconv import engine, estimation, models
+from jaxnn_nonconv.core import nets, problems
 
 
 @pytest.mark.parametrize("d", (1, 3))
 def test_monitor_counts_match_check(d):
     params = constructed(d)
     box = [(-1.0, 1.0)] * d
-    r = check.check(params, box)
-    c = monitor.make_monitor(box)(tuple((jnp.asarray(w), jnp.asarray(b)) for w, b in params))
+    r = models.check(params, box)
+    c = models.make_monitor(box)(tuple((jnp.asarray(w), jnp.asarray(b)) for w, b in params))
     assert c.inactive.tolist() == [len(layer.inactive) for layer in r.layers]
     assert c.unknown.tolist() == [len(layer.unknown) for layer in r.layers]
     assert not bool(c.dead_layer)
-    flax = monitor.flax_params(to_flax_dict(params))
-    m = loaders.from_flax(to_flax_dict(params))
+    flax = models.flax_params(to_flax_dict(params))
+    m = models.from_flax(to_flax_dict(params))
     for (w, b), (w2, b2) in zip(flax, m.params):
         np.testing.assert_array_equal(np.asarray(w), w2)
         np.testing.assert_array_equal(np.asarray(b), b2)
@@ -31,7 +32,7 @@ def test_monitor_counts_match_check(d):
 def test_monitor_inside_a_jitted_optax_loop():
     """Counts every 10 steps from inside ``lax.scan``; first-layer dead neurons stay dead."""
     box = ((0.0, 2.0),)
-    mon = monitor.make_monitor(box)
+    mon = models.make_monitor(box)
     params = nets.init_params(jax.random.key(3), (1, 16, 1), init="normal")
     opt = optax.sgd(0.05)
     x = jnp.linspace(0.0, 2.0, 64)[:, None]
@@ -67,7 +68,7 @@ def test_torch_monitor_history():
     from test_check import to_torch
 
     model = to_torch(constructed(3))
-    mon = monitor.TorchMonitor(model, [(-1.0, 1.0)] * 3)
+    mon = models.TorchMonitor(model, [(-1.0, 1.0)] * 3)
     mon(0)
     with torch.no_grad():
         model[2].bias[2:] = -1000.0  # kill the rest of layer 2: constant net
@@ -78,31 +79,31 @@ def test_torch_monitor_history():
 
 def test_restarts_needed_closed_form():
     for p in (0.01, 0.3125, 0.5, 0.9):
-        k = advise.restarts_needed(p)
+        k = models.restarts_needed(p)
         assert 1 - p**k >= 0.95 and (k == 1 or 1 - p ** (k - 1) < 0.95)
 
 
 def _compare_with_estimate(families, trials=256):
-    out = advise.advise((1, 4, 1), [(0.0, 2.0)], trials=trials, families=families)
+    out = models.advise((1, 4, 1), [(0.0, 2.0)], trials=trials, families=families)
     assert len(out["rows"]) == len(families)
     keys = [
         (r["any_inactive"]["bracket"][1], r["constant_network"]["bracket"][1]) for r in out["rows"]
     ]
     assert keys == sorted(keys)
     for r in out["rows"]:
-        cfg = train.TrainConfig(
+        cfg = engine.TrainConfig(
             arch=(1, 4, 1),
             init=r["init"],
             zero_bias=r["zero_bias"],
             problem=problems.Problem("x^2", ((0.0, 2.0),)),
         )
-        s = estimate.estimate_at_init(cfg, trials, progress=False)
+        s = estimation.estimate_at_init(cfg, trials, progress=False)
         for key in ("any_inactive", "constant_network"):
             for field in ("estimate", "bracket", "ci", "ci_wilson", "count"):
                 assert r[key][field] == s[key][field], (r["init"], key, field)
-        assert r["restarts"]["estimate"] == advise.restarts_needed(s["any_inactive"]["estimate"])
+        assert r["restarts"]["estimate"] == models.restarts_needed(s["any_inactive"]["estimate"])
         lo, hi = s["any_inactive"]["ci"]
-        assert r["restarts"]["interval"] == [advise.restarts_needed(lo), advise.restarts_needed(hi)]
+        assert r["restarts"]["interval"] == [models.restarts_needed(lo), models.restarts_needed(hi)]
         # Shallow nets: P(some neuron inactive) = 1 - (1 - p)^4 exactly (theory's bound).
         bound = s["any_inactive"]["bound"]
         if bound is not None and s["theory"]["first_layer_p"] is not None:
@@ -115,4 +116,4 @@ def test_advise_agrees_with_estimate():
 
 @pytest.mark.slow
 def test_advise_agrees_with_estimate_for_every_family():
-    _compare_with_estimate(advise.FAMILIES, trials=2000)
+    _compare_with_estimate(models.FAMILIES, trials=2000)

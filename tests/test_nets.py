@@ -1,11 +1,11 @@
-"""Tests of :mod:`jaxnn_nonconv.nets` against hand-built examples and a NumPy forward pass."""
+"""Tests of :mod:`jaxnn_nonconv.core.nets` against hand-built examples and a NumPy forward pass."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxnn_nonconv import inits, nets
+from jaxnn_nonconv.core import inits, nets
 
 ARCHS = [(1, 5, 1), (3, 4, 6, 1), (2, 1), (2, 3, 3, 3, 1)]
 

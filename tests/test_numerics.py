@@ -11,7 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxnn_nonconv import cli, nets, optim, train
+from jaxnn_nonconv import cli, engine
+from jaxnn_nonconv.core import nets, optim
 
 N_TRIALS, CHUNK = 8, 4
 DIVERGING = [1, 6]  # trials given a huge learning rate; the others keep the default
@@ -19,11 +20,11 @@ DIVERGING = [1, 6]  # trials given a huge learning rate; the others keep the def
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum"])
 def test_diverging_trials_are_flagged_and_do_not_touch_the_others(optimizer):
-    cfg = train.TrainConfig(arch=(1, 8, 1), steps=200, eval_size=256, optimizer=optimizer)
+    cfg = engine.TrainConfig(arch=(1, 8, 1), steps=200, eval_size=256, optimizer=optimizer)
     lrs = np.full(N_TRIALS, cfg.learning_rate)
     lrs[DIVERGING] = 50.0
-    mixed = train.run(cfg, N_TRIALS, seed=1, chunk_size=CHUNK, learning_rates=lrs)  # no exception
-    calm = train.run(cfg, N_TRIALS, seed=1, chunk_size=CHUNK)
+    mixed = engine.run(cfg, N_TRIALS, seed=1, chunk_size=CHUNK, learning_rates=lrs)  # no exception
+    calm = engine.run(cfg, N_TRIALS, seed=1, chunk_size=CHUNK)
 
     assert np.flatnonzero(mixed["diverged"]).tolist() == DIVERGING
     assert not calm["diverged"].any()
@@ -41,11 +42,11 @@ def test_nan_trial_is_flagged_and_the_others_finish():
     """A learning rate of 1e30 overflows float32 within a few steps and ends in NaN (inf - inf):
     the NaN path itself, not just a large finite risk. Same program as the test above (the
     learning rate is a traced per-trial input), so nothing new is compiled."""
-    cfg = train.TrainConfig(arch=(1, 8, 1), steps=200, eval_size=256, optimizer="sgd")
+    cfg = engine.TrainConfig(arch=(1, 8, 1), steps=200, eval_size=256, optimizer="sgd")
     lrs = np.full(N_TRIALS, cfg.learning_rate)
     lrs[3] = 1e30
-    mixed = train.run(cfg, N_TRIALS, seed=1, chunk_size=CHUNK, learning_rates=lrs)
-    calm = train.run(cfg, N_TRIALS, seed=1, chunk_size=CHUNK)
+    mixed = engine.run(cfg, N_TRIALS, seed=1, chunk_size=CHUNK, learning_rates=lrs)
+    calm = engine.run(cfg, N_TRIALS, seed=1, chunk_size=CHUNK)
     assert np.isnan(mixed["risk"][3]) and np.isnan(mixed["params"][3]).any()
     assert np.flatnonzero(mixed["diverged"]).tolist() == [3]
     keep = np.arange(N_TRIALS) != 3
@@ -83,7 +84,7 @@ def test_float64_table_covers_every_optimizer():
 
 @pytest.mark.parametrize("optimizer, lr", list(F64_LR.items()))
 def test_float32_agrees_with_float64(optimizer, lr):
-    """The same initial net and batches trained in float32 and in float64 (``train.fit``).
+    """The same initial net and batches trained in float32 and in float64 (``engine.fit``).
 
     Tolerance: 1e-4 relative, for both the batch-loss trajectory and the final parameters. One
     float32 step rounds at ``eps = 1.2e-7`` relative; over 500 steps of a stable (non-chaotic)
@@ -99,7 +100,7 @@ def test_float32_agrees_with_float64(optimizer, lr):
     ys = xs[..., 0] ** 2
 
     def fit(p, x, y):
-        return train.fit(p, optim.make(optimizer, lr), x, y)
+        return engine.fit(p, optim.make(optimizer, lr), x, y)
 
     final32, loss32 = jax.jit(fit)(params, xs, ys)
     with jax.enable_x64(True):
@@ -119,10 +120,10 @@ def test_float32_agrees_with_float64(optimizer, lr):
 
 def test_float64_engine_run():
     """The engine's float64 path (the CLI's ``--float64``): float64 results, nothing diverged."""
-    cfg = train.TrainConfig(arch=(1, 4, 1), steps=50, eval_size=64, dtype="float64")
+    cfg = engine.TrainConfig(arch=(1, 4, 1), steps=50, eval_size=64, dtype="float64")
     with pytest.raises(ValueError, match="jax_enable_x64"):
-        train.run(cfg, 2, chunk_size=2)
+        engine.run(cfg, 2, chunk_size=2)
     with jax.enable_x64(True):
-        res = train.run(cfg, 4, chunk_size=2, n_devices=1)
+        res = engine.run(cfg, 4, chunk_size=2, n_devices=1)
     assert res["params"].dtype == np.float64 and res["risk"].dtype == np.float64
     assert not res["diverged"].any() and np.all(np.isfinite(res["risk"]))

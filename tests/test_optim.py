@@ -29,7 +29,7 @@ import optax
 import pytest
 import torch
 
-from jaxnn_nonconv import optim
+from jaxnn_nonconv.core import optim
 
 NINE = list(optim.OPTIMIZERS)
 LR = 0.1

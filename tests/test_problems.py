@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from jaxnn_nonconv import problems
+from jaxnn_nonconv.core import problems
 
 UNIT = ((0.0, 1.0),)
 

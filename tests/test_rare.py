@@ -6,13 +6,16 @@ import math
 import numpy as np
 import pytest
 
-from jaxnn_nonconv import cli, estimate, problems, rare, rates, train
+from jaxnn_nonconv import cli, engine, estimation
+from jaxnn_nonconv.core import problems
+from jaxnn_nonconv.rare import _splitting as rare
+from jaxnn_nonconv.stats import rates
 
 POINT_BOX = problems.Problem("x^2", ((0.5 - 5e-8, 0.5 + 5e-8),))  # width 1e-7 around 0.5
 
 
 def _cfg(arch, init="normal", problem=POINT_BOX):
-    return train.TrainConfig(arch=tuple(arch), init=init, problem=problem).validate()
+    return engine.TrainConfig(arch=tuple(arch), init=init, problem=problem).validate()
 
 
 def _covers(result, log10_truth, slack=0.0):
@@ -62,7 +65,7 @@ def test_first_layer_closed_form_h1024():
 def test_agrees_with_plain_monte_carlo():
     # Both can measure ~1e-2: width-2, depth-16 nets on [0, 1] (exact d = 1 detector for MC).
     cfg = _cfg((1,) + (2,) * 16 + (1,), "normal", problems.Problem("x^2", ((0.0, 1.0),)))
-    mc = estimate.estimate_at_init(cfg, 8000, chunk_size=4096, max_points=64)["not_constant"]
+    mc = estimation.estimate_at_init(cfg, 8000, chunk_size=4096, max_points=64)["not_constant"]
     sp = rare.rare_event(cfg, "not_constant", 1024, 4, seed=2)
     assert 3e-3 < mc["estimate"] < 3e-2
     assert mc["ci"][0] <= sp.ci[1] and sp.ci[0] <= mc["ci"][1], (mc["ci"], sp.ci)
@@ -92,7 +95,7 @@ def test_curve_propagation_matches_dense_forward():
     import jax
     import jax.numpy as jnp
 
-    from jaxnn_nonconv import nets
+    from jaxnn_nonconv.core import nets
 
     arch = (1, 3, 3, 3, 1)
     params = nets.init_params(jax.random.key(4), arch, "normal")
@@ -121,7 +124,7 @@ def test_bad_arguments():
 
 def test_mc_keys_and_zero_count():
     cfg = _cfg((1, 64, 1), "pytorch", problems.Problem("x^2", ((0.0, 2.0),)))
-    s = estimate.estimate_at_init(cfg, 200, chunk_size=256)
+    s = estimation.estimate_at_init(cfg, 200, chunk_size=256)
     assert s["method"] == "mc"
     ni = s["no_inactive"]
     assert ni["estimate"] == 0.0 and ni["log10_estimate"] is None

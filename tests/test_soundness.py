@@ -37,7 +37,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from jaxnn_nonconv import inactive, nets
+from jaxnn_nonconv import detector
+from jaxnn_nonconv.core import nets
 
 TOL_EPS = 256  # "clearly < 0": below -TOL_EPS * eps * scale (generous rounding of any evaluation)
 MODES_BY_D = {1: ("exact", "ibp", "crown"), 2: ("exact", "ibp", "crown"), 3: ("ibp", "crown")}
@@ -270,7 +271,7 @@ def search_points(params, lo, hi, dtype, extra=()):
     axes = [np.linspace(lo64[i], hi64[i], per_axis) for i in range(d)]
     grid = np.array(np.meshgrid(*axes, indexing="ij")).reshape(d, -1).T
     corners = np.array(list(itertools.product(*zip(lo64, hi64))))
-    sample = inactive.sample_points(lo64, hi64)
+    sample = detector.sample_points(lo64, hi64)
     pts = [grid, corners, sample, *(np.asarray(e, np.float64).reshape(-1, d) for e in extra)]
     if d == 2:
         pts.append(arrangement_vertices(params[0][0], params[0][1], lo64, hi64))
@@ -318,7 +319,7 @@ def _jit_classify(arch, mode, dtype):
     del arch, dtype
 
     def fn(params, lo, hi, sample, probe):
-        return inactive.classify(params, lo, hi, sample, probe=probe, mode=mode)
+        return detector.classify(params, lo, hi, sample, probe=probe, mode=mode)
 
     return jax.jit(fn)
 
@@ -327,7 +328,7 @@ def run_detector(params, lo, hi, mode, dtype):
     lo64, hi64 = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
     args = [
         jnp.asarray(v, dtype)
-        for v in (lo, hi, inactive.sample_points(lo64, hi64), inactive.probe_points(lo64, hi64))
+        for v in (lo, hi, detector.sample_points(lo64, hi64), detector.probe_points(lo64, hi64))
     ]
     fn = _jit_classify(nets.arch_of(to_jax(params, dtype)), mode, dtype)
     return jax.tree.map(np.asarray, fn(to_jax(params, dtype), *args))
@@ -496,7 +497,7 @@ def test_nan_bounds_batched_detector():
     """The same through the batched detector (branch and bound on the hard networks only)."""
     params = to_jax(representable(overflow_net(), np.float32), "float32")
     batch = jax.tree.map(lambda v: jnp.stack([v, v]), params)
-    counts = inactive.make_detector(((-1.0, 1.0),), mode="crown")(batch, jnp.arange(2))
+    counts = detector.make_detector(((-1.0, 1.0),), mode="crown")(batch, jnp.arange(2))
     assert np.all(np.asarray(counts.inactive[:, 3]) == 0)
 
 

@@ -12,8 +12,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from jaxnn_nonconv import __version__, store, train
-from jaxnn_nonconv.config import ConfigError
+from jaxnn_nonconv import __version__, engine
+from jaxnn_nonconv.errors import ConfigError
+from jaxnn_nonconv.experiments import store
 
 # The kill test's run: 12 chunks of 8 trials, small enough to compile and run in seconds.
 KILL_CFG = dict(arch=(1, 4, 1), steps=300, eval_size=256)
@@ -32,7 +33,7 @@ if float(delay):  # stretch every rename so that the parent can kill us in the m
         time.sleep(float(delay))
         real_replace(src, dst)
     os.replace = slow_replace
-cfg = train.TrainConfig(**json.loads(kw))
+cfg = engine.TrainConfig(**json.loads(kw))
 st = store.open_run(out, {"config": cfg.to_dict()})
 store.run_trials(st, "cell-000", cfg, int(n), seed=int(seed), chunk_size=int(chunk))
 st.finish()
@@ -59,7 +60,7 @@ def _assert_same(a: dict, b: dict):
 
 def test_kill_minus_nine_then_resume_is_bit_identical(tmp_path):
     """SIGKILL a run after its first chunk file appears, re-run it: same bits as no interruption."""
-    cfg = train.TrainConfig(**KILL_CFG)
+    cfg = engine.TrainConfig(**KILL_CFG)
     manifest = {"config": cfg.to_dict()}
     out = tmp_path / "killed"
     part_dir = out / "parts" / "cell-000"
@@ -102,11 +103,11 @@ def test_kill_minus_nine_then_resume_is_bit_identical(tmp_path):
     with store.open_run(out, manifest) as st:
         assert st.resumed
         resumed = st.load("cell-000")
-    engine = train.run(cfg, KILL_TRIALS, seed=KILL_SEED, chunk_size=KILL_CHUNK, n_devices=1)
-    record_steps = engine.pop("record_steps")
+    direct = engine.run(cfg, KILL_TRIALS, seed=KILL_SEED, chunk_size=KILL_CHUNK, n_devices=1)
+    record_steps = direct.pop("record_steps")
     assert np.array_equal(fresh_res.pop("record_steps"), record_steps)
     _assert_same(resumed, fresh_res)
-    _assert_same(resumed, engine)
+    _assert_same(resumed, direct)
     assert resumed["trial"].tolist() == list(range(KILL_TRIALS))
 
 
@@ -292,7 +293,7 @@ def test_loading_never_unpickles(tmp_path):
 
 
 def test_run_trials_refuses_other_chunk_size(tmp_path):
-    cfg = train.TrainConfig(arch=(1, 2, 1), steps=5, eval_size=16)
+    cfg = engine.TrainConfig(arch=(1, 2, 1), steps=5, eval_size=16)
     with store.open_run(tmp_path, {"config": {}}) as st:
         res = store.run_trials(st, "cell-000", cfg, 6, seed=0, chunk_size=4)
         assert res["trial"].tolist() == list(range(6))

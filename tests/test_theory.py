@@ -1,4 +1,4 @@
-"""The closed forms and bounds of :mod:`jaxnn_nonconv.theory` against independent computations.
+"""The closed forms and bounds of :mod:`jaxnn_nonconv.stats.theory` against independent computations.
 
 Every formula is compared with something that does not share its derivation: numerical
 integration (``scipy.integrate.quad``) of the defining probability, plain Monte Carlo with NumPy
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from jaxnn_nonconv import theory
+from jaxnn_nonconv.stats import theory
 
 CONF = 0.999
 BOXES_1D = [(0, 1), (0, 2), (0, 0.5), (-1, 1), (-2, 2), (-0.5, 0.5), (-0.5, 2), (1, 3), (-3, -1)]

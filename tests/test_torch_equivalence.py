@@ -1,4 +1,4 @@
-"""``train.fit`` against a PyTorch training loop, in float64, for all nine optimizers.
+"""``engine.fit`` against a PyTorch training loop, in float64, for all nine optimizers.
 
 Both sides start from the same weights (``nets.init_params``, copied into ``torch.nn.Linear``
 layers, whose ``weight`` has our ``W_k: (l_k, l_{k-1})`` layout) and see the same batches; PyTorch
@@ -46,7 +46,8 @@ import numpy as np
 import pytest
 import torch
 
-from jaxnn_nonconv import nets, optim, train
+from jaxnn_nonconv import engine
+from jaxnn_nonconv.core import nets, optim
 
 NINE = list(optim.OPTIMIZERS)
 ARCH = (2, 8, 6, 1)
@@ -98,7 +99,7 @@ def _program(name: str, hyper_names: tuple[str, ...]):
 
     def one(p, x, y, lr, hyper_values):
         opt = optim.make(name, lr, **dict(zip(hyper_names, hyper_values)))
-        return train.fit(p, opt, x, y)
+        return engine.fit(p, opt, x, y)
 
     return jax.jit(jax.vmap(one, in_axes=(0, 0, 0, 0, None)))
 

@@ -19,7 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxnn_nonconv import nets, optim, problems, train
+from jaxnn_nonconv.core import nets, optim, problems
+from jaxnn_nonconv.engine import _train as train
 
 RTOL, ATOL = 1e-5, 1e-6
 CHUNK = 64

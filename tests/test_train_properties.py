@@ -1,4 +1,4 @@
-"""Property tests (Hypothesis) of the engine's reproducibility promise (:mod:`jaxnn_nonconv.train`):
+"""Property tests (Hypothesis) of the engine's reproducibility promise (:mod:`jaxnn_nonconv.engine`):
 at a fixed chunk size, trial ``i``'s result is bit-identical whatever the number of trials, the
 device count (4 simulated CPU devices, see ``conftest.py``), the order or company in which trials are
 computed, and the chunk a run resumes from; across chunk sizes it agrees to float tolerance.
@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaxnn_nonconv import problems, train
+from jaxnn_nonconv.core import problems
+from jaxnn_nonconv.engine import _train as train
 
 CFG = train.TrainConfig(
     arch=(1, 3, 1),

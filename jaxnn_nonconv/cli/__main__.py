@@ -1,0 +1,5 @@
+import sys
+
+from jaxnn_nonconv.cli import main
+
+sys.exit(main())

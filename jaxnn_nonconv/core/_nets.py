@@ -1,0 +1,331 @@
+"""Fully connected networks as pure functions over pytrees.
+
+A network with architecture ``arch = (l_0, l_1, ..., l_L, l_{L+1})`` (input dim ``l_0 = d``, hidden
+widths ``l_1..l_L``, output ``l_{L+1} = 1``) has parameters ``params``: a tuple of ``(W_k, b_k)``, one
+pair per layer, ``W_k: (l_k, l_{k-1})`` as in PyTorch's ``nn.Linear``. Hidden layers apply the
+activation, the output layer is affine (docs/theory.md sec. 1).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxnn_nonconv.core import _inits as inits
+
+Params = tuple[tuple[jax.Array, jax.Array], ...]
+# Runs of equal-shape consecutive layers, stacked: ``(W, b)`` with ``W: (count, l_out, l_in)`` and
+# ``b: (count, l_out)`` per run (:func:`layer_runs`); deep nets then trace and compile in time
+# independent of depth (one ``lax.scan`` per run).
+Runs = tuple[tuple[jax.Array, jax.Array], ...]
+
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    # jax.nn.relu has relu'(0) = 0 (PyTorch's convention); jnp.maximum(x, 0) would give 1/2.
+    "relu": jax.nn.relu,
+    "leaky_relu": jax.nn.leaky_relu,
+    "softplus": jax.nn.softplus,
+}
+
+
+def check_arch(arch: Sequence[int]) -> tuple[int, ...]:
+    """Validate an architecture and return it as a tuple of ints.
+
+    >>> check_arch([1, 32, 1])
+    (1, 32, 1)
+    """
+    arch = tuple(int(n) for n in arch)
+    if len(arch) < 2:
+        raise ValueError(f"architecture needs at least input and output sizes, got {arch}")
+    if any(n <= 0 for n in arch):
+        raise ValueError(f"every layer width must be a positive integer, got {arch}")
+    if arch[-1] != 1:
+        raise ValueError(f"output dimension must be 1, got {arch[-1]}")
+    return arch
+
+
+def num_params(arch: Sequence[int]) -> int:
+    """Length of the flat parameter vector, ``sum_k l_k (l_{k-1} + 1)``.
+
+    >>> num_params((1, 32, 1))
+    97
+    """
+    return sum(n_out * (n_in + 1) for n_in, n_out in zip(arch[:-1], arch[1:]))
+
+
+def layer_runs(arch: Sequence[int]) -> list[tuple[int, int, int]]:
+    """Consecutive layers of equal shape, grouped: ``(count, l_in, l_out)`` per run.
+
+    >>> layer_runs((1, 3, 3, 3, 1))
+    [(1, 1, 3), (2, 3, 3), (1, 3, 1)]
+    """
+    return [
+        (len(list(g)), n_in, n_out)
+        for (n_in, n_out), g in itertools.groupby(zip(arch[:-1], arch[1:]))
+    ]
+
+
+def init_runs(
+    key: jax.Array,
+    arch: Sequence[int],
+    init: str = "pytorch",
+    zero_bias: bool = False,
+    *,
+    scale: float = 1.0,
+    dtype=None,
+) -> Runs:
+    """Draw one network's parameters as runs of equal-shape layers (:data:`Runs`).
+
+    The same draws as :func:`init_params` (which unstacks these), with one vmap over the layer
+    index per run, so that neither tracing nor compilation grows with depth.
+
+    Args: as :func:`init_params`.
+
+    Returns:
+      One ``(W, b)`` per run of :func:`layer_runs`, ``W: (count, l_out, l_in)``, ``b: (count, l_out)``.
+
+    >>> [w.shape for w, _ in init_runs(jax.random.key(0), (1, 3, 3, 3, 1))]
+    [(1, 3, 1), (2, 3, 3), (1, 1, 3)]
+    """
+    arch = tuple(arch)
+    dtype = float_dtype(dtype)
+    runs, k = [], 0
+    for count, n_in, n_out in layer_runs(arch):
+
+        def draw(index, n_in=n_in, n_out=n_out):
+            return inits.init_layer(
+                jax.random.fold_in(key, index),
+                init,
+                n_in,
+                n_out,
+                zero_bias=zero_bias,
+                scale=scale,
+                dtype=dtype,
+            )
+
+        if count == 1:  # drawn without vmap, as ever (bit-identical either way; tested)
+            runs.append(jax.tree.map(lambda v: v[None], draw(k)))
+        else:
+            runs.append(jax.vmap(draw)(jnp.arange(k, k + count, dtype=jnp.uint32)))
+        k += count
+    return tuple(runs)
+
+
+def init_params(
+    key: jax.Array,
+    arch: Sequence[int],
+    init: str = "pytorch",
+    zero_bias: bool = False,
+    *,
+    scale: float = 1.0,
+    dtype=None,
+) -> Params:
+    """Draw one network's parameters.
+
+    Args:
+      key: PRNG key; layer ``k`` uses ``fold_in(key, k)``.
+      arch: ``(d, l_1, ..., l_L, 1)``.
+      init: an init family of :mod:`jaxnn_nonconv.core.inits`.
+      zero_bias: set every bias to 0.
+      scale: multiplies the family's standard deviation.
+      dtype: float dtype of the parameters; ``None`` (default) is JAX's default float:
+        ``float64`` when ``jax_enable_x64`` is on, else ``float32``.
+
+    Returns:
+      ``((W_1, b_1), ..., (W_{L+1}, b_{L+1}))`` with ``W_k: (l_k, l_{k-1})``.
+
+    >>> params = init_params(jax.random.key(0), (2, 8, 1))
+    >>> [w.shape for w, _ in params]
+    [(8, 2), (1, 8)]
+    """
+    return unstack_runs(init_runs(key, arch, init, zero_bias, scale=scale, dtype=dtype))
+
+
+def unstack_runs(runs: Runs) -> Params:
+    """:data:`Runs` as one ``(W_k, b_k)`` pair per layer (:data:`Params`)."""
+    return tuple((w[r], b[r]) for w, b in runs for r in range(w.shape[0]))
+
+
+def stack_runs(params: Params) -> Runs:
+    """:data:`Params` grouped into :data:`Runs` (inverse of :func:`unstack_runs`).
+
+    >>> params = init_params(jax.random.key(0), (1, 3, 3, 3, 1))
+    >>> back = unstack_runs(stack_runs(params))
+    >>> all(bool(jnp.array_equal(a, b)) for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(back)))
+    True
+    """
+    out = []
+    for _, group in itertools.groupby(params, key=lambda wb: wb[0].shape):
+        ws, bs = zip(*group, strict=True)
+        out.append((jnp.stack(ws), jnp.stack(bs)))
+    return tuple(out)
+
+
+def slice_runs(runs: Runs, start: int, stop: int) -> Runs:
+    """The layers ``start .. stop - 1`` of ``runs`` (static indices), still as :data:`Runs`.
+
+    One slice per run, so the cost does not grow with depth.
+
+    >>> runs = init_runs(jax.random.key(0), (1, 3, 3, 3, 1))
+    >>> [w.shape for w, _ in slice_runs(runs, 1, 3)]
+    [(2, 3, 3)]
+    """
+    out, k = [], 0
+    for w, b in runs:
+        count = w.shape[0]
+        lo, hi = max(start - k, 0), min(stop - k, count)
+        if lo < hi:
+            out.append((w[lo:hi], b[lo:hi]) if (lo, hi) != (0, count) else (w, b))
+        k += count
+    return tuple(out)
+
+
+def float_dtype(dtype=None) -> jnp.dtype:
+    """The float dtype to compute in: ``dtype``, or JAX's default float for ``None``.
+
+    Raises:
+      ValueError: ``dtype`` is ``float64`` while 64-bit JAX is off (it would silently become
+        ``float32``).
+
+    >>> float_dtype("float32")
+    dtype('float32')
+    """
+    if dtype is None:
+        return jnp.dtype(jax.dtypes.canonicalize_dtype(jnp.float64))
+    dt = jnp.dtype(dtype)
+    if not jnp.issubdtype(dt, jnp.floating):
+        raise ValueError(f"dtype must be a float dtype, got {dt}")
+    if dt.itemsize == 8 and not jax.config.jax_enable_x64:
+        raise ValueError(
+            "float64 needs 64-bit JAX: call jax.config.update('jax_enable_x64', True) before "
+            "creating any array, or cast the input to float32 yourself"
+        )
+    return dt
+
+
+def float_input(x, name: str = "input") -> np.ndarray | jax.Array:
+    """``x`` as an array in its own float dtype, never narrowed: integers become JAX's default
+    float; ``float64`` without 64-bit JAX raises instead of silently becoming ``float32``.
+
+    Raises:
+      ValueError: ``x`` is ``float64`` while 64-bit JAX is off, or not numeric.
+    """
+    arr = x if isinstance(x, jax.Array) else np.asarray(x)
+    if not (jnp.issubdtype(arr.dtype, jnp.floating) or jnp.issubdtype(arr.dtype, jnp.integer)):
+        raise ValueError(f"{name} must be a numeric array, got dtype {arr.dtype}")
+    if jnp.issubdtype(arr.dtype, jnp.integer) or arr.dtype == np.bool_:
+        return arr.astype(float_dtype())
+    try:
+        float_dtype(arr.dtype)
+    except ValueError:
+        raise ValueError(
+            f"{name} is float64 but 64-bit JAX is off, so it would be silently rounded to float32: "
+            "call jax.config.update('jax_enable_x64', True) first, or pass float32 explicitly"
+        ) from None
+    return arr
+
+
+def arch_of(params: Params) -> tuple[int, ...]:
+    """Architecture of ``params`` (of one network, no trial axis)."""
+    return (params[0][0].shape[-1], *(w.shape[-2] for w, _ in params))
+
+
+def hidden_preactivations(
+    params: Params, x: jax.Array, activation: str = "relu"
+) -> list[jax.Array]:
+    """Pre-activations of every hidden layer.
+
+    Args:
+      params: one network.
+      x: ``(batch, d)`` inputs.
+
+    Returns:
+      List of ``(batch, l_k)`` arrays, ``k = 1..L``.
+    """
+    act = ACTIVATIONS[activation]
+    pre = []
+    h = x
+    for w, b in params[:-1]:
+        z = h @ w.T + b[None, :]
+        pre.append(z)
+        h = act(z)
+    return pre
+
+
+def realization(params: Params, x: jax.Array, activation: str = "relu") -> jax.Array:
+    """Realization ``N_theta(x)`` of one network.
+
+    Args:
+      params: one network (see module docstring).
+      x: ``(batch, d)`` inputs.
+      activation: ``relu``, ``leaky_relu`` or ``softplus``.
+
+    Returns:
+      ``(batch,)`` outputs.
+
+    >>> params = ((jnp.array([[1.0], [-1.0]]), jnp.array([0.0, 0.0])),
+    ...           (jnp.array([[1.0, 1.0]]), jnp.array([0.5])))
+    >>> realization(params, jnp.array([[-2.0], [3.0]]))  # |x| + 0.5
+    Array([2.5, 3.5], dtype=float32)
+    """
+    act = ACTIVATIONS[activation]
+    h = x
+    for w, b in params[:-1]:
+        h = act(h @ w.T + b[None, :])
+    w, b = params[-1]
+    return (h @ w.T + b[None, :])[:, 0]
+
+
+def to_flat(params: Params) -> jax.Array:
+    """The papers' flat ``theta``: layer by layer, ``W_k`` row-major then ``b_k``.
+
+    >>> params = init_params(jax.random.key(1), (1, 3, 1))
+    >>> to_flat(params).shape
+    (10,)
+    """
+    return jnp.concatenate([jnp.concatenate([w.reshape(-1), b]) for w, b in params])
+
+
+def from_flat(theta: jax.Array, arch: Sequence[int]) -> Params:
+    """Inverse of :func:`to_flat` for architecture ``arch``.
+
+    >>> params = init_params(jax.random.key(1), (2, 3, 1))
+    >>> back = from_flat(to_flat(params), (2, 3, 1))
+    >>> all(bool(jnp.array_equal(a, b)) for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(back)))
+    True
+    """
+    arch = tuple(arch)
+    if theta.shape != (num_params(arch),):
+        raise ValueError(f"theta has shape {theta.shape}, arch {arch} needs ({num_params(arch)},)")
+    out, pos = [], 0
+    for n_in, n_out in zip(arch[:-1], arch[1:]):
+        w = theta[pos : pos + n_out * n_in].reshape(n_out, n_in)
+        pos += n_out * n_in
+        b = theta[pos : pos + n_out]
+        pos += n_out
+        out.append((w, b))
+    return tuple(out)
+
+
+def from_flat_runs(theta: jax.Array, arch: Sequence[int]) -> Runs:
+    """:func:`from_flat` as :data:`Runs`: one reshape per run of equal-shape layers.
+
+    >>> params = init_params(jax.random.key(1), (1, 3, 3, 3, 1))
+    >>> runs = from_flat_runs(to_flat(params), (1, 3, 3, 3, 1))
+    >>> all(bool(jnp.array_equal(a, b))
+    ...     for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(unstack_runs(runs))))
+    True
+    """
+    arch = tuple(arch)
+    if theta.shape != (num_params(arch),):
+        raise ValueError(f"theta has shape {theta.shape}, arch {arch} needs ({num_params(arch)},)")
+    out, pos = [], 0
+    for count, n_in, n_out in layer_runs(arch):
+        size = n_out * (n_in + 1)  # a layer's W (row-major) then its b, as to_flat writes them
+        block = theta[pos : pos + count * size].reshape(count, size)
+        out.append((block[:, : n_out * n_in].reshape(count, n_out, n_in), block[:, n_out * n_in :]))
+        pos += count * size
+    return tuple(out)

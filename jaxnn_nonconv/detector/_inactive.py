@@ -1,0 +1,619 @@
+"""Inactive neurons on the input box: exact, certified and empirical detectors (docs/theory.md sec. 3).
+
+A hidden neuron is *inactive on the box* when its pre-activation is ``<= 0`` at every input of the
+box; then it and its incoming and outgoing weights get zero gradient. Every function here acts on
+the parameters of ONE network (a tuple of ``(W_k: (l_k, l_{k-1}), b_k: (l_k,))``, see
+:mod:`jaxnn_nonconv.core.nets`); :func:`make_detector` gives the jit-compiled version vmapped over a
+leading trial axis.
+
+Certificates, per hidden neuron:
+
+* first layer, in every mode: the maximum of ``w.x + c`` over the box is
+  ``c + sum_j max(a_j w_j, b_j w_j)`` (:func:`first_layer_max`), attained at a corner (a witness).
+  The float network may round ``w.x + c`` to either side of a float tie (a fused multiply-add
+  does), so: ``d = 1``, inactive iff the real max is ``<= 0``, decided exactly; ``d > 1``, inactive
+  iff it is ``<= 0`` with a margin for rounding, active iff ``> 0`` by that margin; unknown only at
+  ties (:func:`first_layer_inactive`, :func:`first_layer_active`).
+* ``sign_dead`` (layers ``k >= 2``): every incoming weight and the bias ``<= 0``; since the inputs
+  are post-ReLU, hence ``>= 0``, inactive for any upstream parameters, and forever.
+* ``mode="ibp"`` (any ``d``): inactive when an upper bound of the pre-activation over the box is
+  ``<= 0``. The bound is interval bound propagation on each sub-box of a fixed ``grid^d`` grid (max
+  over the sub-boxes), with every bound widened by the worst-case float rounding error of its dot
+  product, so the certificate also holds for the float network. Active when the pre-activation is
+  ``> 0`` at some point of a fixed sample plus the box's corners and grid-cell centers. Neither:
+  ``unknown``.
+* ``mode="exact"`` (``d = 1``): the network is piecewise linear in ``x``. On the intervals between
+  the breakpoints of layers ``< k`` (points where an earlier neuron changes sign) the
+  pre-activations of layer ``k`` are linear, so their maximum over ``[a, b]`` is their maximum over
+  those breakpoints and ``a, b`` (:mod:`jaxnn_nonconv.exact.breakpoints`). Inactive only with a margin
+  covering float rounding, active only on a positive float evaluation at a breakpoint: unknown
+  only within rounding of 0, or when the breakpoints overflow ``max_points`` (reported). Small
+  capacities are tried first (:func:`capacities`).
+* ``mode="exact"`` (``d = 2``) and ``mode="crown"`` (any ``d``): exact layer-2 vertex enumeration
+  (``d = 2``), backward linear bounds and branch and bound on sub-boxes for deeper layers, all
+  sound for the float network; see :mod:`jaxnn_nonconv.detector`. ``auto`` is ``exact`` for
+  ``d <= 2`` and ``crown`` otherwise.
+* ``empirical_inactive``: the practitioner's check, never ``> 0`` on a fixed random sample of the
+  box (not a certificate: it over-reports neurons active only on a small part of the box).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxnn_nonconv.core import nets
+from jaxnn_nonconv.detector import _refine as detect_nd
+from jaxnn_nonconv.detector._first_layer import (
+    first_layer_active,
+    first_layer_inactive,
+    rounding_gamma,
+)
+from jaxnn_nonconv.exact import breakpoints as exact1d
+
+MODES: tuple[str, ...] = ("auto", "exact", "ibp", "crown")
+DEFAULT_CELLS = 256  # sub-boxes of the IBP grid when ``grid`` is not given
+DEFAULT_PROBES = 64  # size of the fixed random sample (a training batch's worth)
+DEFAULT_MAX_POINTS = 1024  # breakpoint capacity of the exact d = 1 mode
+PROBE_SEED = 20240607  # the probe sample is fixed: a trial's status never depends on the run
+
+
+class Status(NamedTuple):
+    """Per hidden layer ``k = 1..L``, one ``(l_k,)`` bool mask per field (batched: trials first).
+
+    ``unknown = ~inactive & ~active``.
+    """
+
+    inactive: tuple[jax.Array, ...]  # certified: pre-activation <= 0 on the whole box
+    active: tuple[jax.Array, ...]  # certified: > 0 at some input of the box
+    sign_dead: tuple[jax.Array, ...]  # incoming weights and bias <= 0 (layers >= 2; layer 1 False)
+    empirical_inactive: tuple[jax.Array, ...]  # never > 0 on the random sample
+    overflow: (
+        jax.Array
+    )  # () bool: the exact mode dropped breakpoints (its deep results are partial)
+
+
+class Counts(NamedTuple):
+    """Network-level summary of a :class:`Status` (shapes for one net; batched: ``(M, ...)``).
+
+    Attributes:
+      inactive: ``(L,)`` int, certified inactive neurons per hidden layer.
+      unknown: ``(L,)`` int, neither certified inactive nor certified active.
+      sign_dead: ``(L,)`` int.
+      empirical: ``(L,)`` int, never active on the random sample.
+      sampled_inactive: ``(L,)`` bool, certified inactive status of ONE neuron per layer
+        (neuron ``trial mod l_k``), an exchangeable Bernoulli sample for per-layer intervals.
+      sampled_unknown: ``(L,)`` bool, the same neuron is unknown.
+      dead_layer: ``()`` bool, some hidden layer is entirely certified inactive (constant net).
+      dead_layer_possible: ``()`` bool, some hidden layer has no certified active neuron.
+      overflow: ``()`` bool, the exact mode ran out of breakpoint capacity.
+    """
+
+    inactive: jax.Array
+    unknown: jax.Array
+    sign_dead: jax.Array
+    empirical: jax.Array
+    sampled_inactive: jax.Array
+    sampled_unknown: jax.Array
+    dead_layer: jax.Array
+    dead_layer_possible: jax.Array
+    overflow: jax.Array
+
+
+def sign_dead(params: nets.Params) -> tuple[jax.Array, ...]:
+    """Per hidden layer, ``(l_k,)`` bool: all incoming weights and the bias ``<= 0``.
+
+    Defined for layers ``k >= 2`` (their inputs are ``>= 0``); layer 1 sees the raw input, which
+    may be negative, and is always ``False`` here (its exact test is :func:`first_layer_inactive`).
+
+    >>> params = ((jnp.ones((2, 1)), jnp.zeros(2)),
+    ...           (jnp.array([[-1.0, 0.0], [1.0, -1.0]]), jnp.array([0.0, -1.0])),
+    ...           (jnp.ones((1, 2)), jnp.zeros(1)))
+    >>> [m.tolist() for m in sign_dead(params)]
+    [[False, False], [True, False]]
+    """
+    hidden = params[:-1]
+    return (jnp.zeros(hidden[0][1].shape, bool), *(_sign_dead_rows(w, b) for w, b in hidden[1:]))
+
+
+def _sign_dead_rows(w: jax.Array, b: jax.Array) -> jax.Array:
+    """Neurons (last axis of ``b``) whose incoming weights and bias are all ``<= 0``; ``w`` and
+    ``b`` may carry leading axes (a run of layers)."""
+    return jnp.all(w <= 0, axis=-1) & (b <= 0)
+
+
+def _ibp_cell(params: nets.Params, lo: jax.Array, hi: jax.Array) -> list[jax.Array]:
+    """Sound upper bounds of every hidden pre-activation over one box; list of ``(l_k,)``."""
+    ups = []
+    low, up = lo, hi
+    for w, b in params[:-1]:
+        wp, wn = jnp.maximum(w, 0), jnp.minimum(w, 0)
+        up_terms = wp * up[None, :] + wn * low[None, :]
+        lo_terms = wp * low[None, :] + wn * up[None, :]
+        gamma = rounding_gamma(2 * w.shape[1] + 1, w.dtype)
+        err_up = gamma * (
+            jnp.sum(jnp.abs(wp * up[None, :]) + jnp.abs(wn * low[None, :]), 1) + abs(b)
+        )
+        err_lo = gamma * (
+            jnp.sum(jnp.abs(wp * low[None, :]) + jnp.abs(wn * up[None, :]), 1) + abs(b)
+        )
+        z_up = jnp.sum(up_terms, axis=1) + b + err_up
+        z_lo = jnp.sum(lo_terms, axis=1) + b - err_lo
+        ups.append(z_up)
+        low, up = jax.nn.relu(z_lo), jax.nn.relu(z_up)
+    return ups
+
+
+def grid_cells(lo: jax.Array, hi: jax.Array, grid: int) -> tuple[jax.Array, jax.Array]:
+    """The ``grid^d`` sub-boxes of the box: ``(cells_lo, cells_hi)``, each ``(grid^d, d)``.
+
+    Neighbouring cells share their float boundary and the outer boundary is exactly ``lo, hi``,
+    so the cells cover the box.
+
+    >>> clo, chi = grid_cells(jnp.array([0.0, 0.0]), jnp.array([1.0, 2.0]), 2)
+    >>> clo.tolist(), chi[-1].tolist()
+    ([[0.0, 0.0], [0.0, 1.0], [0.5, 0.0], [0.5, 1.0]], [1.0, 2.0])
+    """
+    d = lo.shape[0]
+    if grid == 1:  # the box itself (np.indices below supports at most 64 dimensions)
+        return lo[None, :], hi[None, :]
+    t = jnp.arange(grid + 1, dtype=lo.dtype) / grid  # (G+1,)
+    edges = lo[:, None] + (hi - lo)[:, None] * t[None, :]  # (d, G+1)
+    edges = edges.at[:, 0].set(lo).at[:, grid].set(hi)
+    idx = np.indices((grid,) * d).reshape(d, -1)  # (d, G^d)
+    dims = np.arange(d)[:, None]
+    return edges[dims, idx].T, edges[dims, idx + 1].T
+
+
+def ibp_upper(
+    params: nets.Params, lo: jax.Array, hi: jax.Array, grid: int = 1
+) -> tuple[jax.Array, ...]:
+    """Sound upper bounds of every hidden pre-activation over the box, refined on a grid.
+
+    Args:
+      params: one network.
+      lo, hi: ``(d,)`` box bounds.
+      grid: sub-boxes per coordinate (``grid^d`` in all).
+
+    Returns:
+      Per hidden layer, ``(l_k,)``: max over sub-boxes of the interval bound (plus float rounding).
+
+    >>> params = ((jnp.array([[1.0], [-1.0]]), jnp.array([0.0, 0.0])),
+    ...           (jnp.array([[-1.0, -1.0]]), jnp.array([0.5])),
+    ...           (jnp.ones((1, 1)), jnp.zeros(1)))  # layer 2: 0.5 - |x| on [-1, 1], max 0.5
+    >>> [round(float(u[0]), 4) for u in ibp_upper(params, jnp.array([-1.0]), jnp.array([1.0]), 4)]
+    [1.0, 0.5]
+    """
+    clo, chi = grid_cells(lo, hi, grid)
+    per_cell = jax.vmap(lambda a, b: _ibp_cell(params, a, b))(clo, chi)
+    return tuple(jnp.max(u, axis=0) for u in per_cell)
+
+
+def exact_1d_max(
+    params: nets.Params, a: jax.Array, b: jax.Array, max_points: int = DEFAULT_MAX_POINTS
+) -> tuple[tuple[jax.Array, ...], tuple[jax.Array, ...]]:
+    """Maximum over ``[a, b]`` of every hidden pre-activation of a ``d = 1`` network.
+
+    The computed maxima of :func:`jaxnn_nonconv.exact.breakpoints.analyze` (exact up to float rounding; the
+    detector certifies with that function's sound ``upper`` bounds instead).
+
+    Args:
+      params: one network with input dimension 1.
+      a, b: scalars, ``a < b``.
+      max_points: capacity of the breakpoint array (a static size).
+
+    Returns:
+      ``(maxes, overflow)``: per hidden layer an ``(l_k,)`` max and a ``()`` bool that is True when
+      breakpoints were dropped for lack of capacity (then ``maxes`` is only a lower bound).
+
+    Raises:
+      ValueError: if the input dimension is not 1.
+
+    >>> params = ((jnp.array([[1.0], [-1.0]]), jnp.array([0.0, 0.0])),
+    ...           (jnp.array([[-1.0, -1.0]]), jnp.array([0.5])),
+    ...           (jnp.ones((1, 1)), jnp.zeros(1)))
+    >>> maxes, _ = exact_1d_max(params, jnp.array(-1.0), jnp.array(1.0))
+    >>> [m.tolist() for m in maxes]
+    [[1.0, 1.0], [0.5]]
+    """
+    cap = exact1d.point_bound([w.shape[0] for w, _ in params[:-1]], max_points)
+    result = exact1d.analyze(params, a, b, cap)
+    return result.maxes, result.overflow
+
+
+def probe_points(lo: np.ndarray, hi: np.ndarray, grid: int = 4) -> np.ndarray:
+    """Structured probe points of the box: its corners (``d <= 10``) and grid-cell centers.
+
+    Args:
+      lo, hi: ``(d,)`` box bounds.
+      grid: centers of a ``grid^d`` grid are included while ``grid^d <= 4096``.
+
+    Returns:
+      ``(P, d)`` float64 array.
+
+    >>> probe_points(np.array([0.0]), np.array([1.0]), grid=2).ravel().tolist()
+    [0.0, 1.0, 0.25, 0.75]
+    """
+    lo, hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
+    d = lo.shape[0]
+    parts = [np.zeros((0, d))]
+    if d <= 10:
+        bits = np.indices((2,) * d).reshape(d, -1).T
+        parts.append(np.where(bits == 1, hi[None, :], lo[None, :]))
+    if grid > 0 and grid**d <= 4096:
+        centers = (np.indices((grid,) * d).reshape(d, -1).T + 0.5) / grid
+        parts.append(lo[None, :] + (hi - lo)[None, :] * centers)
+    return np.concatenate(parts)
+
+
+def sample_points(lo: np.ndarray, hi: np.ndarray, n: int = DEFAULT_PROBES) -> np.ndarray:
+    """A fixed uniform sample of the box (from :data:`PROBE_SEED`), like one training batch.
+
+    >>> x = sample_points(np.zeros(2), np.ones(2), 5)
+    >>> x.shape, bool(np.all((x >= 0) & (x <= 1)))
+    ((5, 2), True)
+    """
+    lo, hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
+    return np.random.default_rng(PROBE_SEED).uniform(lo, hi, size=(n, lo.shape[0]))
+
+
+def default_grid(d: int, cells: int = DEFAULT_CELLS) -> int:
+    """Largest ``G`` with ``G^d <= cells`` (at least 1).
+
+    >>> default_grid(1), default_grid(2), default_grid(3), default_grid(9)
+    (256, 16, 6, 1)
+    """
+    g = max(1, math.floor(cells ** (1.0 / d) + 1e-9))
+    while (g + 1) ** d <= cells:
+        g += 1
+    return g
+
+
+def resolve_mode(mode: str, d: int) -> str:
+    """``auto`` is ``exact`` for ``d <= 2`` and ``crown`` otherwise.
+
+    >>> resolve_mode("auto", 1), resolve_mode("auto", 2), resolve_mode("auto", 3)
+    ('exact', 'exact', 'crown')
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
+    if mode == "auto":
+        return "exact" if d <= 2 else "crown"
+    if mode == "exact" and d > 2:
+        raise ValueError(f"exact mode needs input dimension 1 or 2, got {d}; use mode='crown'")
+    return mode
+
+
+def not_applicable(activation: str) -> str | None:
+    """Why inactive-neuron criteria do not apply to a hidden ``activation``; ``None`` for ReLU.
+
+    A neuron is inactive when its gradient is zero on the whole box; ``leaky_relu`` and
+    ``softplus`` have a nonzero derivative everywhere, so no neuron is ever inactive and no net is
+    made constant by it: ReLU verdicts must never be given for them.
+
+    >>> not_applicable("relu") is None, not_applicable("softplus")[:40]
+    (True, "activation 'softplus' has a nonzero deri")
+    """
+    if activation == "relu":
+        return None
+    return (
+        f"activation {activation!r} has a nonzero derivative everywhere: no neuron is ever "
+        "inactive and no hidden layer makes the net constant (inactive-neuron criteria apply to "
+        "relu only)"
+    )
+
+
+def capacities(arch: Sequence[int], mode: str, max_points: int) -> tuple[int, ...]:
+    """Breakpoint capacities to try in turn (exact ``d = 1`` mode), or ``(max_points,)``.
+
+    See :func:`jaxnn_nonconv.exact.breakpoints.capacity_ladder`; trials that overflow one capacity are redone
+    at the next (:func:`jaxnn_nonconv.exact.breakpoints.refine_overflow`).
+
+    >>> capacities((1, 3, 3, 3, 3, 3, 1), "auto", 1024), capacities((2, 3, 1), "auto", 1024)
+    ((16, 64, 257), (1024,))
+    """
+    arch = tuple(arch)
+    if resolve_mode(mode, arch[0]) != "exact" or arch[0] != 1:
+        return (int(max_points),)
+    return exact1d.capacity_ladder(max_points, exact1d.point_bound(arch[1:-1], max_points))
+
+
+def full_precision_products(fn):
+    """Trace ``fn`` with full-precision float products (``jax.default_matmul_precision``).
+
+    On GPUs JAX's default lets XLA compute float32 products in TF32 (about ``1e-3`` relative
+    error) and on TPUs in bfloat16, far beyond the certificates' rounding margins; on a CPU this
+    changes nothing.
+    """
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        with jax.default_matmul_precision("highest"):
+            return fn(*args, **kwargs)
+
+    return wrapped
+
+
+@full_precision_products
+def classify(
+    params: nets.Params,
+    lo: jax.Array,
+    hi: jax.Array,
+    sample: jax.Array,
+    *,
+    probe: jax.Array | None = None,
+    mode: str = "auto",
+    grid: int | None = None,
+    max_points: int = DEFAULT_MAX_POINTS,
+    refine: bool = True,
+) -> Status:
+    """Three-valued status of every hidden neuron of one network (see the module docstring).
+
+    Args:
+      params: one network.
+      lo, hi: ``(d,)`` box bounds.
+      sample: ``(S, d)`` points of the box (e.g. a training batch): the empirical check, and an
+        active certificate.
+      probe: optional ``(P, d)`` extra points of the box (:func:`probe_points`), used as active
+        certificates in every mode but the ``d = 1`` exact one.
+      mode: ``auto``, ``exact`` (``d <= 2``), ``ibp`` or ``crown`` (backward linear bounds with
+        branch and bound, :mod:`jaxnn_nonconv.detector`).
+      grid: IBP sub-boxes per coordinate (default :func:`default_grid`).
+      max_points: breakpoint capacity of the exact mode.
+      refine: ``d > 1`` exact and crown modes: run branch and bound on undecided neurons
+        (``False``: leave that to :func:`jaxnn_nonconv.detector.refine`, as the detector does).
+
+    Returns:
+      A :class:`Status`.
+
+    >>> params = ((jnp.array([[1.0], [-1.0]]), jnp.array([0.0, 0.0])),
+    ...           (jnp.array([[1.0, 1.0], [-1.0, -1.0]]), jnp.array([-1.5, 0.5])),
+    ...           (jnp.ones((1, 2)), jnp.zeros(1)))  # layer 2: |x| - 1.5 and 0.5 - |x|
+    >>> lo, hi = jnp.array([-1.0]), jnp.array([1.0])
+    >>> st = classify(params, lo, hi, jnp.array([[0.3]]), mode="exact")
+    >>> st.inactive[1].tolist(), st.active[1].tolist(), st.empirical_inactive[1].tolist()
+    ([True, False], [False, True], [True, False])
+    """
+    d = lo.shape[0]
+    mode = resolve_mode(mode, d)
+    hidden = params[:-1]
+    if mode == "exact" and d == 1:
+        blocks = exact_1d_blocks(hidden[0], nets.stack_runs(hidden[1:]), lo, hi, sample, max_points)
+        *masks, overflow = blocks
+        return Status(*(tuple(r for block in m for r in block) for m in masks), overflow)
+    n_sample = sample.shape[0]
+    if (mode != "exact" or d > 1) and probe is not None and len(hidden) > 1:
+        points = jnp.concatenate([sample, probe.astype(sample.dtype)])
+    else:
+        points = sample
+    if len(hidden) == 1 and d == 1:
+        # A linear function's max over a 1-D sample is at the sample's extreme points.
+        x = jnp.stack([jnp.min(sample[:, 0]), jnp.max(sample[:, 0])])
+        z_points = [nets.hidden_preactivations(params, x[:, None])[0]]
+    else:
+        z_points = nets.hidden_preactivations(params, points)
+    empirical = tuple(~jnp.any(z[:n_sample] > 0, axis=0) for z in z_points)
+    witnessed = [jnp.any(z > 0, axis=0) for z in z_points]
+    dead_sign = sign_dead(params)
+    first = first_layer_inactive(params, lo, hi)
+    inactive, active = [first], [first_layer_active(params, lo, hi)]
+    overflow = jnp.zeros((), bool)
+    if mode == "crown" or (mode == "exact" and d > 1):
+        if len(hidden) > 1:  # d > 1 exact and crown modes: see ``detect_nd``
+            deep = detect_nd.classify_deep(
+                params, lo, hi, mode, witnessed, dead_sign, refine=refine
+            )
+            inactive.extend(deep[0])
+            active.extend(deep[1])
+    elif mode == "ibp":
+        ups = ibp_upper(params, lo, hi, grid or default_grid(d))
+        for k in range(1, len(hidden)):
+            inactive.append((ups[k] <= 0) | dead_sign[k])
+            active.append(witnessed[k])
+    return Status(tuple(inactive), tuple(active), dead_sign, empirical, overflow)
+
+
+def exact_1d_blocks(
+    first: tuple[jax.Array, jax.Array],
+    runs: nets.Runs,
+    lo: jax.Array,
+    hi: jax.Array,
+    sample: jax.Array,
+    max_points: int = DEFAULT_MAX_POINTS,
+) -> tuple:
+    """The exact ``d = 1`` mode's status, per block of hidden layers (flat in depth).
+
+    Args:
+      first: the first hidden layer ``(W_1: (l_1, 1), b_1)``.
+      runs: hidden layers ``2..L`` as :data:`jaxnn_nonconv.core.nets.Runs`.
+      lo, hi: ``(1,)`` box bounds.
+      sample: ``(S, 1)`` points of the box, for the empirical check.
+      max_points: breakpoint capacity.
+
+    Returns:
+      ``(inactive, active, sign_dead, empirical_inactive, overflow)``: the first four are tuples of
+      ``(k, l)`` bool blocks (the first layer, then one block per run, as
+      :class:`jaxnn_nonconv.exact.breakpoints.Analysis`), ``overflow`` a ``()`` bool. Inactive from
+      sound upper bounds, active from float evaluations at the breakpoints (see
+      :mod:`jaxnn_nonconv.exact.breakpoints`).
+    """
+    widths = [first[0].shape[0], *(w.shape[1] for w, _ in runs for _ in range(w.shape[0]))]
+    cap = exact1d.point_bound(widths, max_points)
+    res = exact1d.analyze_runs(first, runs, lo[0], hi[0], cap)
+    in1 = first_layer_inactive((first,), lo, hi)[None]
+    act1 = first_layer_active((first,), lo, hi)[None]
+    sign = (jnp.zeros_like(in1), *(_sign_dead_rows(w, b) for w, b in runs))
+    inact = (in1, *((u <= 0) | sd for u, sd in zip(res.upper[1:], sign[1:], strict=True)))
+    # The float net at the final points (every breakpoint) certifies active.
+    witness = exact1d.forward_max_runs(first, runs, res.points[:, None], float_network=True)
+    act = (act1, *(v > 0 for v in witness[1:]))
+    sample_max = exact1d.forward_max_runs(first, runs, sample.astype(res.points.dtype))
+    empirical = tuple(~(m > 0) for m in sample_max)
+    return inact, act, sign, empirical, jnp.any(jnp.concatenate(res.overflow))
+
+
+def block_counts(
+    inact: Sequence[jax.Array],
+    act: Sequence[jax.Array],
+    sign: Sequence[jax.Array],
+    empirical: Sequence[jax.Array],
+    overflow: jax.Array,
+    trial: jax.Array | int = 0,
+) -> Counts:
+    """:class:`Counts` of masks given per block of layers, each ``(k, l)`` (see :func:`counts`)."""
+    unknown = [~i & ~a for i, a in zip(inact, act, strict=True)]
+
+    def per_layer(masks):
+        return jnp.concatenate([jnp.sum(m, axis=-1, dtype=jnp.int32) for m in masks])
+
+    def sampled(masks):
+        return jnp.concatenate([m[:, jnp.asarray(trial) % m.shape[-1]] for m in masks])
+
+    return Counts(
+        inactive=per_layer(inact),
+        unknown=per_layer(unknown),
+        sign_dead=per_layer(sign),
+        empirical=per_layer(empirical),
+        sampled_inactive=sampled(inact),
+        sampled_unknown=sampled(unknown),
+        dead_layer=jnp.any(jnp.concatenate([jnp.all(m, axis=-1) for m in inact])),
+        dead_layer_possible=jnp.any(jnp.concatenate([~jnp.any(m, axis=-1) for m in act])),
+        overflow=overflow,
+    )
+
+
+def counts(status: Status, trial: jax.Array | int = 0) -> Counts:
+    """Network-level :class:`Counts` of one network's :class:`Status`.
+
+    ``trial`` picks the sampled neuron ``trial mod l_k`` of each layer.
+
+    >>> st = Status((jnp.array([True, False]), jnp.array([True])),
+    ...             (jnp.array([False, True]), jnp.array([False])),
+    ...             (jnp.array([False, False]), jnp.array([True])),
+    ...             (jnp.array([True, False]), jnp.array([True])), jnp.array(False))
+    >>> c = counts(st)
+    >>> c.inactive.tolist(), c.unknown.tolist(), bool(c.dead_layer)
+    ([1, 1], [0, 0], True)
+    """
+    *masks, overflow = status
+    return block_counts(*([m[None] for m in field] for field in masks), overflow, trial)
+
+
+@functools.lru_cache(maxsize=32)
+def make_detector(
+    box: tuple[tuple[float, float], ...],
+    *,
+    mode: str = "auto",
+    grid: int | None = None,
+    n_probe: int = DEFAULT_PROBES,
+    max_points: int = DEFAULT_MAX_POINTS,
+    dtype: str = "float32",
+    runs: bool = False,
+):
+    """Jit-compiled, trial-vmapped detector ``(params_batch, trials: (M,)) -> Counts``.
+
+    Args:
+      box: ``((a_1, b_1), ..., (a_d, b_d))``.
+      mode, grid, max_points: see :func:`classify`.
+      n_probe: size of the fixed random sample (:func:`sample_points`): the empirical check;
+        with :func:`probe_points` also the active certificates of ibp mode.
+      dtype: ``float32`` or ``float64`` (the parameters' dtype).
+      runs: ``params_batch`` is given as :data:`jaxnn_nonconv.core.nets.Runs` (batched); the exact
+        ``d = 1`` mode then traces and compiles in time independent of depth.
+
+    >>> arch = (1, 8, 1)
+    >>> keys = jax.random.split(jax.random.key(0), 5)
+    >>> batch = jax.vmap(lambda k: nets.init_params(k, arch))(keys)
+    >>> c = make_detector(((0.0, 2.0),))(batch, jnp.arange(5))
+    >>> c.inactive.shape, c.dead_layer.shape
+    ((5, 1), (5,))
+    """
+    dt = jnp.dtype(dtype)
+    lo_np, hi_np = (np.array(v, np.float64) for v in zip(*box, strict=True))
+    d = len(box)
+    mode = resolve_mode(mode, d)
+    sample_np = sample_points(lo_np, hi_np, n_probe)
+    probe_np = probe_points(lo_np, hi_np)
+
+    @full_precision_products
+    def detect(params_batch, trials):
+        lo, hi = jnp.asarray(lo_np, dt), jnp.asarray(hi_np, dt)
+        sample, probe = jnp.asarray(sample_np, dt), jnp.asarray(probe_np, dt)
+        if runs and mode == "exact" and d == 1:
+
+            def one_1d(net, trial):
+                n_hidden = sum(w.shape[0] for w, _ in net) - 1
+                w0, b0 = nets.slice_runs(net, 0, 1)[0]
+                deep = nets.slice_runs(net, 1, n_hidden)
+                blocks = exact_1d_blocks((w0[0], b0[0]), deep, lo, hi, sample, max_points)
+                return block_counts(*blocks, trial)
+
+            return jax.vmap(one_1d)(params_batch, trials)
+        if runs:
+            params_batch = jax.vmap(nets.unstack_runs)(params_batch)
+
+        def one(params):
+            return classify(
+                params,
+                lo,
+                hi,
+                sample,
+                probe=probe,
+                mode=mode,
+                grid=grid,
+                max_points=max_points,
+                refine=False,
+            )
+
+        st = jax.vmap(one)(params_batch)
+        deep_nd = mode == "crown" or (mode == "exact" and d > 1)
+        if deep_nd and detect_nd.uses_bab(mode, len(params_batch) - 1):
+            # Branch and bound only on the networks with undecided neurons (see detect_nd).
+            ins, act = detect_nd.refine(params_batch, st.inactive, st.active, lo, hi)
+            st = st._replace(inactive=ins, active=act)
+        return jax.vmap(counts)(st, trials)
+
+    return jax.jit(detect)
+
+
+def detect_flat(
+    theta: jax.Array | np.ndarray,
+    arch: Sequence[int],
+    box: tuple[tuple[float, float], ...],
+    *,
+    trials: np.ndarray | None = None,
+    **kw,
+) -> Counts:
+    """:class:`Counts` of ``M`` networks given as flat vectors ``theta: (M, P)`` (as ``train.run``).
+
+    Keyword arguments go to :func:`make_detector`. ``trials: (M,)`` are the rows' trial indices
+    (they pick the sampled neuron), default ``0..M-1``. In the exact ``d = 1`` mode the breakpoint
+    capacities of :func:`capacities` are tried smallest first, and only the networks that overflow
+    one are redone at the next.
+
+    >>> theta = jnp.zeros((3, nets.num_params((1, 4, 1))))  # all-zero nets: every neuron inactive
+    >>> detect_flat(theta, (1, 4, 1), ((0.0, 1.0),)).inactive[:, 0].tolist()
+    [4, 4, 4]
+    """
+    theta = jnp.asarray(nets.float_input(theta, "theta"))  # float64 without x64 raises
+    arch = tuple(arch)
+    rows = np.arange(theta.shape[0])
+    trials = rows if trials is None else np.asarray(trials)
+    kw = dict(kw)
+    ladder = capacities(arch, kw.get("mode", "auto"), kw.pop("max_points", DEFAULT_MAX_POINTS))
+    runs = jax.vmap(lambda t: nets.from_flat_runs(t, arch))(theta)
+
+    def run(cap, sel):
+        fn = make_detector(tuple(box), dtype=str(theta.dtype), runs=True, max_points=cap, **kw)
+        picked = jax.tree.map(lambda v: v[sel], runs)
+        counts = fn(picked, jnp.asarray(trials[sel], jnp.uint32))
+        return {k: np.asarray(v) for k, v in counts._asdict().items()}
+
+    out = exact1d.refine_overflow(run, rows, run(ladder[0], rows), ladder, rows.size)
+    return Counts(**{k: jnp.asarray(v) for k, v in out.items()})

@@ -1,0 +1,300 @@
+"""Train M networks and answer the question the tool exists for: how likely did training fail?
+
+:func:`train_failure` trains trials chunk by chunk (:func:`jaxnn_nonconv.engine.iter_chunks`),
+classifies the neurons of each chunk's initial and final nets as the chunk arrives
+(:func:`jaxnn_nonconv.estimation.counts_of_params`), and returns a :class:`TrainFailure`: P(failure)
+by every criterion of :func:`jaxnn_nonconv.estimation.failure_after_training`, each with both
+intervals and theory's bound, plus the risk quantiles and reference levels. With a
+:class:`~jaxnn_nonconv.stats.precision.Precision` it keeps adding chunks until the chosen criterion's
+interval is tight enough. This is the JSON and the table of ``jaxnn-nonconv train``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from jaxnn_nonconv import detector, engine
+from jaxnn_nonconv.core import problems
+from jaxnn_nonconv.engine import distributed
+from jaxnn_nonconv.estimation import _estimate as estimate
+from jaxnn_nonconv.exact import risk as exact_risk
+from jaxnn_nonconv.stats import (
+    DEFAULT_CONFIDENCE,
+    Precision,
+    complement_shown,
+    format_bound,
+    format_probability,
+    format_value,
+    progress_line,
+    theory,
+    to_json,
+)
+
+DEFAULT_TOL = 1e-3
+# Failure criteria, in table order: name -> (event, complementary event).
+CRITERIA = {
+    "risk_gap": ("P(final risk > best found + tol)", "P(final risk <= best found + tol)"),
+    "inactive_at_end": ("P(some neuron inactive at the end)", "P(no inactive neuron at the end)"),
+    "constant_at_end": ("P(network constant at the end)", "P(network not constant at the end)"),
+    "inactive_at_init": ("P(some neuron inactive at init)", "P(no inactive neuron at init)"),
+}
+
+
+def quantiles(x: np.ndarray) -> dict[str, float]:
+    """``min``, ``q05``, ``median``, ``q95``, ``max`` of ``x`` (empty dict for no data)."""
+    if x.size == 0:
+        return {}
+    q = np.quantile(x, [0.0, 0.05, 0.5, 0.95, 1.0])
+    return {k: float(v) for k, v in zip(("min", "q05", "median", "q95", "max"), q)}
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainFailure:
+    """What ``jaxnn-nonconv train`` reports.
+
+    Attributes:
+      failure: :class:`~jaxnn_nonconv.estimation.FailureEstimate` (criteria with intervals).
+      risk: quantiles of the final (Monte Carlo) risk of the non-diverged trials.
+      risk_exact: the same for the exact ``d = 1`` risk, which the criteria use where available
+        (``None`` for other problems).
+      levels: reference risks ``constant`` (Var f(X)) and ``affine``.
+      fraction_at_or_below_constant_level: of the non-diverged trials (``None`` if none).
+      meta: ``config``, ``trials``, ``seed``, ``chunk_size``, ``wall_s`` (and ``precision``).
+      result: per-trial arrays of :func:`jaxnn_nonconv.engine.run`, only when asked for.
+    """
+
+    failure: estimate.FailureEstimate
+    risk: Mapping[str, float]
+    levels: Mapping[str, float]
+    fraction_at_or_below_constant_level: float | None
+    meta: Mapping[str, Any]
+    risk_exact: Mapping[str, float] | None = None
+    result: Mapping[str, np.ndarray] | None = dataclasses.field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``jaxnn-nonconv train``: run facts, ``diverged``, ``risk``, ``levels``,
+        ``fraction_at_or_below_constant_level``, ``best_risk``, ``risk_source`` (``"exact"`` when
+        the exact ``d = 1`` risk replaced the Monte Carlo one), ``confidence``, ``theory`` and
+        ``failure``: criterion -> ``estimate``, ``bracket``, ``ci``, ``ci_wilson``, ``count``,
+        ``n``, ``bound`` (``risk_gap`` also ``tol`` and ``best_risk``)."""
+        f = self.failure
+        return {
+            **{k: to_json(v) for k, v in self.meta.items()},
+            "diverged": f.diverged,
+            "risk": dict(self.risk),
+            **({} if self.risk_exact is None else {"risk_exact": dict(self.risk_exact)}),
+            "levels": dict(self.levels),
+            "fraction_at_or_below_constant_level": self.fraction_at_or_below_constant_level,
+            "best_risk": f.best_risk,
+            "risk_source": f.risk_source,
+            "confidence": next(iter(f.criteria.values())).confidence,
+            "failure": {k: v.to_dict() for k, v in f.criteria.items()},
+            "theory": to_json(f.theory),
+        }
+
+    def __getitem__(self, key: str):
+        return self.to_dict()[key]
+
+
+def _counts(theta: np.ndarray, trials: np.ndarray, cfg, chunk_size: int, kw) -> dict:
+    """Counts of a chunk's nets, padded to ``chunk_size`` rows so that one compilation serves all."""
+    n = len(trials)
+    rows = np.minimum(np.arange(chunk_size), n - 1)
+    out = estimate.counts_of_params(
+        theta[rows], cfg.arch, cfg.problem.box, trials=trials[rows], chunk_size=chunk_size, **kw
+    )
+    return {k: v[:n] for k, v in out.items()}
+
+
+_KEEP = ("inactive", "unknown", "dead_layer", "dead_layer_possible")
+
+
+def train_failure(
+    cfg: engine.TrainConfig,
+    n_trials: int,
+    *,
+    seed: int = 0,
+    chunk_size: int = engine.DEFAULT_CHUNK,
+    tol: float = DEFAULT_TOL,
+    confidence: float = DEFAULT_CONFIDENCE,
+    precision: Precision | None = None,
+    keep_result: bool = False,
+    progress: bool | None = None,
+    n_devices: int | None = None,
+    max_points: int = detector.DEFAULT_MAX_POINTS,
+) -> TrainFailure:
+    """Train ``n_trials`` nets of ``cfg`` and estimate P(failure) by every criterion.
+
+    Args:
+      cfg, seed, chunk_size, n_devices: as in :func:`jaxnn_nonconv.engine.run`; trial ``i`` is
+        bit-identical to ``engine.run``'s trial ``i`` with the same chunk size.
+      n_trials: ``M``; with ``precision``, ignored in favour of ``precision.max_trials``.
+      tol: tolerance of the ``risk_gap`` criterion.
+      confidence: interval level.
+      precision: stop at the first chunk count whose criterion ``precision.of`` meets the target.
+      keep_result: also keep the per-trial arrays (``params`` included) in ``.result``.
+      progress: progress bar, or one line per chunk with ``precision`` (default: stderr is a TTY).
+      max_points: breakpoint capacity of the exact detector.
+
+    >>> cfg = engine.TrainConfig(arch=(1, 4, 1), steps=20, eval_size=64)
+    >>> out = train_failure(cfg, 8, chunk_size=8)
+    >>> sorted(out.failure.criteria), out.meta["trials"]
+    (['constant_at_end', 'inactive_at_end', 'inactive_at_init', 'risk_gap'], 8)
+    """
+    cfg = cfg.validate()
+    if precision is not None:
+        if precision.of not in CRITERIA:
+            raise ValueError(
+                f"precision target of {precision.of!r}: train has {', '.join(CRITERIA)}"
+            )
+        if precision.of in estimate.INACTIVE_CRITERIA and detector.not_applicable(cfg.activation):
+            raise ValueError(
+                f"precision target of {precision.of!r}: not applicable to "
+                f"{cfg.activation} nets (no neuron is ever inactive)"
+            )
+        n_trials = precision.max_trials
+    th = theory.summary(cfg.arch, cfg.init, cfg.problem.box, cfg.zero_bias)
+    kw = {"max_points": max_points}
+    t0 = time.perf_counter()
+    n_chunks = -(-n_trials // chunk_size)
+    # Under jax.distributed each process trains its share of the chunks, gathered below (a
+    # precision target needs the chunks in order, so there every process computes all of them).
+    mine = distributed.my_chunks(range(n_chunks)) if precision is None else None
+    chunks = engine.iter_chunks(
+        cfg, n_trials, seed=seed, chunk_size=chunk_size, n_devices=n_devices, chunks=mine
+    )
+    if precision is None:
+        chunks = engine.progress_iter(chunks, len(mine), progress, "train chunks")
+    show = sys.stderr.isatty() if progress is None else progress
+    kept: list[dict] = []
+    results: list[dict] = []
+    stopped = None
+    fe = None
+    relu = detector.not_applicable(cfg.activation) is None
+    for c, res in chunks:
+        if relu:
+            theta = np.nan_to_num(res["params"], nan=0.0, posinf=0.0, neginf=0.0)  # diverged
+            end = _counts(theta, res["trial"], cfg, chunk_size, kw)
+            init = _counts(res["params0"], res["trial"], cfg, chunk_size, kw)
+        else:  # leaky ReLU / softplus: no neuron is ever inactive, nothing to detect
+            end = init = {}
+        # The exact d = 1 risk replaces the Monte Carlo one wherever it is finite.
+        exact = exact_risk.add_exact(cfg, res).get("risk_exact")
+        risk = res["risk"] if exact is None else np.where(np.isfinite(exact), exact, res["risk"])
+        part = {"risk": risk, "risk_mc": res["risk"], "diverged": res["diverged"]}
+        part["trial"] = res["trial"]
+        part.update({f"end_{k}": v for k, v in end.items() if k in _KEEP})
+        part.update({f"init_{k}": v for k, v in init.items() if k in _KEEP})
+        if keep_result:
+            results.append((c, res))
+        kept.append((c, part))
+        if precision is not None:
+            fe = _estimate(cfg, [p for _, p in kept], tol, th, confidence)
+            crit = fe.criteria[precision.of]
+            if show:
+                print(progress_line(precision, crit, fe.trials), file=sys.stderr)
+            if precision.met(crit):
+                stopped = "target met"
+                break
+    if precision is not None and stopped is None:
+        stopped = "max_trials reached"
+    wall = time.perf_counter() - t0
+    if precision is None:
+        kept = [(0, distributed.merge_chunks(kept))]
+        results = [(0, distributed.merge_chunks(results))] if keep_result else []
+    kept = [p for _, p in kept]
+    fe = _estimate(cfg, kept, tol, th, confidence)
+    if exact_risk.supported(cfg.problem, cfg.activation):
+        fe = dataclasses.replace(fe, risk_source="exact")
+    risk = np.concatenate([p["risk_mc"] for p in kept])
+    diverged = np.concatenate([p["diverged"] for p in kept])
+    levels = problems.reference_levels(cfg.problem)
+    ok_risk = risk[~diverged]
+    risk_exact = None
+    if fe.risk_source == "exact":
+        risk_exact = quantiles(np.concatenate([p["risk"] for p in kept])[~diverged])
+    meta = {
+        "config": cfg.to_dict(),
+        "trials": fe.trials,
+        "seed": seed,
+        "chunk_size": chunk_size,
+        "wall_s": wall,
+    }
+    if precision is not None:
+        meta["precision"] = {**precision.to_dict(), "stopped": stopped}
+    result = None
+    if keep_result:
+        result = distributed.merge_chunks(results)
+        result["record_steps"] = engine.record_steps(cfg.steps, cfg.n_record)
+    return TrainFailure(
+        failure=fe,
+        risk=quantiles(ok_risk),
+        risk_exact=risk_exact,
+        levels={"constant": levels.constant, "affine": levels.affine},
+        fraction_at_or_below_constant_level=float(np.mean(ok_risk <= levels.constant))
+        if ok_risk.size
+        else None,
+        meta=meta,
+        result=result,
+    )
+
+
+def _estimate(cfg, kept: list[dict], tol, th, confidence) -> estimate.FailureEstimate:
+    if "end_inactive" not in kept[0]:
+        risk = np.concatenate([p["risk"] for p in kept])
+        diverged = np.concatenate([p["diverged"] for p in kept])
+        return estimate.not_applicable_failure(cfg, risk, diverged, tol, confidence)
+    names = ["risk", "diverged", *(f"{w}_{k}" for w in ("end", "init") for k in _KEEP)]
+    cat = {k: np.concatenate([p[k] for p in kept]) for k in names}
+    end = {k: cat[f"end_{k}"] for k in _KEEP}
+    init = {k: cat[f"init_{k}"] for k in _KEEP}
+    flags = estimate.failure_flags(end, init, cat["risk"], cat["diverged"], tol)
+    return estimate.failure_of_flags(flags, cat["risk"], cat["diverged"], tol, th, confidence)
+
+
+def print_train(summary: TrainFailure | Mapping[str, Any], console: Any = None) -> None:
+    """Rich table: P(failure) by each criterion (measured, interval, theory), then the risks."""
+    from rich.console import Console
+    from rich.table import Table
+
+    s = summary.to_dict() if hasattr(summary, "to_dict") else summary
+    c = s["config"]
+    stop = s.get("precision", {}).get("stopped")
+    t = Table(
+        title="How likely did training fail?\n"
+        f"{s['trials']} trained nets {c['arch']}, {c['init']} init, {c['optimizer']} "
+        f"lr={c['learning_rate']}, {c['steps']} steps, target {c['problem']['target']}",
+        caption=f"{s['confidence']:.0%} Clopper-Pearson intervals; a probability above 1/2 is shown "
+        f"through its complement; a diverged trial counts as a failure; "
+        f"tol = {s['failure']['risk_gap']['tol']:g}; {s['wall_s']:.2f} s"
+        + (f"; {stop}" if stop else ""),
+    )
+    t.add_column("event")
+    t.add_column("measured (interval)", justify="right")
+    t.add_column("theory", justify="right")
+    for name, entry in s["failure"].items():
+        labels = CRITERIA.get(name, (f"P({name})", f"P(not {name})"))
+        flip = complement_shown(entry)
+        t.add_row(
+            labels[1] if flip else labels[0],
+            format_probability(entry, complement=flip),
+            format_bound(entry.get("bound"), ">= ", complement=flip),
+        )
+    t.add_section()
+    for k, v in s["risk"].items():
+        t.add_row(f"final risk {k}", f"{v:.6g}", "")
+    for k in ("min", "median") if "risk_exact" in s else ():
+        t.add_row(f"final exact risk {k}", f"{s['risk_exact'][k]:.6g}", "")
+    t.add_row("best final risk found", f"{s['best_risk']:.6g}", "")
+    t.add_row("best constant risk Var f(X)", "", f"{s['levels']['constant']:.6g}")
+    t.add_row("best affine risk", "", f"{s['levels']['affine']:.6g}")
+    frac = s["fraction_at_or_below_constant_level"]
+    t.add_row("fraction at or below Var f(X)", "n/a" if frac is None else format_value(frac), "")
+    t.add_row("diverged trials", str(s["diverged"]), "")
+    (console or Console()).print(t)

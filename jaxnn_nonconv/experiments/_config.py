@@ -1,0 +1,367 @@
+"""Configuration at the edge: TOML files and command-line strings -> validated :class:`TrainConfig`.
+
+Everything a user types is checked here, once, with messages that name the key (and its line in a
+TOML file) and suggest close matches for misspelled names. Deeper code assumes valid input.
+
+A TOML config has two tables; every key is optional::
+
+    [train]                 # fields of TrainConfig, plus target / box / noise of the problem
+    arch = [1, 32, 1]
+    init = "pytorch"
+    target = "x^2"
+    box = "0:2"             # or [[0, 2]] or "0:1,-1:1"
+    optimizer = "sgd"
+    learning_rate = 0.01
+    steps = 1000
+
+    [run]
+    trials = 1000
+    seed = 0
+    chunk_size = 1024
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import numbers
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from jaxnn_nonconv import engine
+from jaxnn_nonconv.core import inits, nets, optim, problems
+from jaxnn_nonconv.errors import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """How many trials and how they are computed (not part of the trained setting)."""
+
+    trials: int = 1000
+    seed: int = 0
+    chunk_size: int = engine.DEFAULT_CHUNK
+
+
+# Trial indices are uint32 in the engine (padding to whole chunks included), so trials and chunk
+# sizes are capped well below 2**32; jax.random.key keeps only the low 32 bits of a seed when 64-bit
+# mode is off (key(2**32) == key(0)), so larger seeds would silently repeat smaller ones.
+MAX_TRIALS = 2**31
+MAX_CHUNK = 2**24
+SEED_BOUND = 2**32
+
+
+_PROBLEM_KEYS = ("target", "box", "noise")
+_TRAIN_KEYS = (
+    tuple(f.name for f in dataclasses.fields(engine.TrainConfig) if f.name != "problem")
+    + _PROBLEM_KEYS
+)
+_RUN_KEYS = tuple(f.name for f in dataclasses.fields(RunOptions))
+_NAMED = {
+    "init": inits.INITS,
+    "target": problems.TARGETS,
+    "optimizer": optim.OPTIMIZERS,
+    "schedule": optim.SCHEDULES,
+    "activation": tuple(nets.ACTIVATIONS),
+    "dtype": tuple(engine.DTYPES),
+}
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions, transpositions.
+
+    >>> _edit_distance("adma", "adam"), _edit_distance("adma", "adamax")
+    (1, 2)
+    """
+    prev2, prev = [], list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def suggest(word: str, valid) -> str:
+    """``'; did you mean X?'`` when a close match exists, else ``''``.
+
+    Typos (a swapped, missing, extra or wrong letter) are ranked by edit distance first, so
+    ``adma`` suggests ``adam`` rather than the longer ``adamax``; otherwise :mod:`difflib` decides.
+
+    >>> suggest("adma", ["adam", "adamax", "sgd"])
+    "; did you mean 'adam'?"
+    >>> suggest("zzz", ["adam", "sgd"])
+    ''
+    """
+    word, valid = str(word), [str(v) for v in valid]
+    if not valid:
+        return ""
+    dist = {v: _edit_distance(word.lower(), v.lower()) for v in valid}
+    best = min(valid, key=lambda v: dist[v])
+    if dist[best] <= max(1, min(len(word), len(best)) // 3):
+        return f"; did you mean {best!r}?"
+    match = difflib.get_close_matches(word, valid, n=1, cutoff=0.6)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+def check_name(kind: str, value: str, valid) -> str:
+    """Return ``value`` if it is in ``valid``; else raise a :class:`ConfigError` listing them."""
+    if value not in valid:
+        raise ConfigError(
+            f"unknown {kind} {value!r}{suggest(value, valid)} (valid: {', '.join(valid)})"
+        )
+    return value
+
+
+def parse_box(text: str) -> problems.Box:
+    """Parse ``a:b`` (every coordinate, dimension taken from the architecture) or ``a1:b1,a2:b2``.
+
+    >>> parse_box("0:2")
+    ((0.0, 2.0),)
+    >>> parse_box("-1:1, 0:0.5")
+    ((-1.0, 1.0), (0.0, 0.5))
+    """
+    box = []
+    for part in str(text).split(","):
+        bounds = part.strip().split(":")
+        if len(bounds) != 2:
+            raise ConfigError(f"box {text!r}: each coordinate must be 'a:b', got {part.strip()!r}")
+        try:
+            a, b = (float(s) for s in bounds)
+        except ValueError:
+            raise ConfigError(
+                f"box {text!r}: bounds must be numbers, got {part.strip()!r}"
+            ) from None
+        if not (math.isfinite(a) and math.isfinite(b)):
+            raise ConfigError(f"box {text!r}: bounds must be finite")
+        if not a < b:
+            raise ConfigError(f"box {text!r}: need a < b in every 'a:b' (empty or reversed box)")
+        box.append((a, b))
+    return tuple(box)
+
+
+def parse_arch(text: str) -> tuple[int, ...]:
+    """Parse ``1,32,1``.
+
+    >>> parse_arch("1, 32,32 ,1")
+    (1, 32, 32, 1)
+    """
+    try:
+        arch = tuple(int(s) for s in str(text).split(","))
+    except ValueError:
+        raise ConfigError(f"arch {text!r}: expected comma-separated integers like 1,32,1") from None
+    return _checked_arch(arch)
+
+
+def _checked_arch(arch) -> tuple[int, ...]:
+    if not isinstance(arch, (list, tuple)) or not all(
+        isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in arch
+    ):
+        raise ConfigError(f"arch must be a list of integers like [1, 32, 1], got {arch!r}")
+    try:
+        return nets.check_arch(arch)
+    except ValueError as e:
+        raise ConfigError(f"arch: {e}") from None
+
+
+def _box_for(box, dim: int) -> problems.Box:
+    """A box from a string or a list of pairs; a single ``a:b`` is repeated to ``dim`` coords."""
+    if isinstance(box, str):
+        parsed = parse_box(box)
+        single = "," not in box
+    else:
+        try:
+            parsed = tuple((float(a), float(b)) for a, b in box)
+        except (TypeError, ValueError):
+            raise ConfigError(f"box {box!r}: expected 'a:b' or a list of [a, b] pairs") from None
+        single = False
+        parse_box(",".join(f"{a}:{b}" for a, b in parsed))  # same checks as a string
+    if single and dim > 1:
+        parsed = parsed * dim
+    if len(parsed) != dim:
+        raise ConfigError(
+            f"box has {len(parsed)} coordinate(s) but the architecture's input dimension is {dim}"
+        )
+    return parsed
+
+
+def build(values: Mapping[str, Any], run: Mapping[str, Any] | None = None):
+    """Build ``(TrainConfig, RunOptions)`` from plain key/value mappings (TOML tables or flags).
+
+    Raises :class:`ConfigError` with a message naming the offending key.
+
+    >>> cfg, opts = build({"arch": [1, 8, 1], "box": "0:1", "optimizer": "adam"}, {"trials": 10})
+    >>> cfg.arch, cfg.problem.box, cfg.optimizer, opts.trials
+    ((1, 8, 1), ((0.0, 1.0),), 'adam', 10)
+    """
+    values = dict(values)
+    for key in values:
+        if key in _RUN_KEYS:
+            raise ConfigError(f"unknown key {key!r}: it is a run option, not a [train] key")
+        if key not in _TRAIN_KEYS:
+            raise ConfigError(f"unknown key {key!r}{suggest(key, _TRAIN_KEYS)}")
+    for key, valid in _NAMED.items():
+        if key in values:
+            check_name(key.replace("_", " "), values[key], valid)
+    _check_types(values)
+    default = engine.TrainConfig()
+    arch = values.get("arch", default.arch)
+    arch = parse_arch(arch) if isinstance(arch, str) else _checked_arch(arch)
+    box = _box_for(values.get("box", "0:2"), arch[0])
+    problem = problems.Problem(
+        values.get("target", default.problem.target), box, values.get("noise", 0.0)
+    )
+    fields = {k: v for k, v in values.items() if k not in _PROBLEM_KEYS}
+    for key in ("hyper", "schedule_kw"):
+        if key in fields:
+            if not isinstance(fields[key], Mapping):
+                raise ConfigError(f"{key} must be a table of name = number")
+            fields[key] = tuple(fields[key].items())
+    fields["arch"] = arch
+    try:
+        cfg = dataclasses.replace(default, problem=problem, **fields).validate()
+    except (TypeError, ValueError) as e:
+        raise ConfigError(str(e)) from None
+    return cfg, run_options(run or {})
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_types(values: Mapping[str, Any]) -> None:
+    """Type checks the dataclasses would not do (or would do with an unclear message)."""
+    if "zero_bias" in values and not isinstance(values["zero_bias"], bool):
+        raise ConfigError(f"zero_bias must be true or false, got {values['zero_bias']!r}")
+    if "noise" in values and not _is_number(values["noise"]):
+        raise ConfigError(f"noise must be a number, got {values['noise']!r}")
+    for key in ("hyper", "schedule_kw"):
+        table = values.get(key)
+        if isinstance(table, Mapping):
+            for name, value in table.items():
+                if not (_is_number(value) or isinstance(value, bool)):
+                    raise ConfigError(f"{key}: {name!r} must be a number, got {value!r}")
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise ConfigError(f"{key}: {name!r} must be finite, got {value!r}")
+
+
+def run_options(values: Mapping[str, Any]) -> RunOptions:
+    for key in values:
+        if key in _TRAIN_KEYS:
+            raise ConfigError(f"unknown key {key!r} in [run]: it is a [train] key")
+        if key not in _RUN_KEYS:
+            raise ConfigError(f"unknown key {key!r} in [run]{suggest(key, _RUN_KEYS)}")
+    opts = RunOptions(**values)
+    for key, limit, text in (("trials", MAX_TRIALS, "2**31"), ("chunk_size", MAX_CHUNK, "2**24")):
+        value = getattr(opts, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"{key} must be a positive integer, got {value!r}")
+        if value > limit:
+            raise ConfigError(f"{key} must be at most {text} = {limit}, got {value}")
+    seed = opts.seed
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_BOUND:
+        raise ConfigError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    return opts
+
+
+def read_toml(path: str | Path) -> tuple[dict, str]:
+    """Parse a TOML file; return ``(data, text)``. Errors name the file and line."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"cannot read config {str(path)!r}: {e.strerror}") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise ConfigError(
+            f"{path}:1: the file starts with a UTF-8 byte order mark (BOM), which TOML does not "
+            "allow; save it as UTF-8 without BOM"
+        )
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{path}:1: the file is UTF-16 text; TOML must be UTF-8 (without BOM)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise ConfigError(
+            f"{path}:{line}: not UTF-8 text ({e.reason} at byte {e.start}); TOML must be UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"at line (\d+)", str(e))
+        where = f"{path}:{m.group(1)}" if m else str(path)
+        raise ConfigError(f"{where}: malformed TOML: {e}") from None
+
+
+def line_of(text: str, key: str) -> int | None:
+    """1-based line on which ``key = ...`` first appears in ``text``.
+
+    >>> line_of("[train]\\nsteps = 3\\n", "steps")
+    2
+    >>> line_of("[train]\\n\\n  'steps'= 3\\n", "steps")  # blank lines, quoted keys
+    3
+    """
+    pattern = re.compile(rf"^[ \t]*([\"']?){re.escape(key)}\1[ \t]*=", re.MULTILINE)
+    m = pattern.search(text)
+    return text.count("\n", 0, m.start()) + 1 if m else None
+
+
+def _inline_line_of(text: str, key: str) -> int | None:
+    """1-based line of ``key = ...`` anywhere on a line, e.g. inside an inline table."""
+    m = re.search(rf"(?<![\w.\-]){re.escape(key)}[ \t]*=", text)
+    return text.count("\n", 0, m.start()) + 1 if m else None
+
+
+def named_keys(error: Exception) -> list[str]:
+    """The ``[train]`` and ``[run]`` keys that the message of ``error`` names, in order.
+
+    >>> named_keys(ConfigError("box has 3 coordinate(s) but the architecture's input dimension is 2"))
+    ['box']
+    >>> named_keys(ConfigError("learning_rate must be a finite number > 0, got nan"))
+    ['learning_rate']
+    """
+    words = re.findall(r"[A-Za-z_]+", str(error))
+    return [w for w in dict.fromkeys(words) if w in _TRAIN_KEYS + _RUN_KEYS]
+
+
+def with_line(error: ConfigError, path, text: str) -> ConfigError:
+    """Prefix ``error`` with ``path:line`` of the first key it names that occurs in ``text``."""
+    message = str(error)
+    words = re.findall(r"'([A-Za-z_][A-Za-z0-9_]*)'", message) + re.findall(r"[A-Za-z_]+", message)
+    candidates = [w for w in words if w in _TRAIN_KEYS + _RUN_KEYS or f"'{w}'" in message]
+    line = next((n for n in map(lambda w: line_of(text, w), candidates) if n), None)
+    if line is None:  # e.g. a key inside an inline table: hyper = {momentum = "x"}
+        line = next((n for n in map(lambda w: _inline_line_of(text, w), words) if n), None)
+    where = f"{path}:{line}" if line else str(path)
+    return ConfigError(f"{where}: {message}")
+
+
+def load(path: str | Path, tables: tuple[str, ...] = ("train", "run")) -> tuple[dict, str]:
+    """Read a TOML config and check its top-level tables; return ``(data, text)``."""
+    data, text = read_toml(path)
+    for table, value in data.items():
+        if table not in tables:
+            line = line_of(text.replace(f"[{table}]", f"{table} ="), table)
+            where = f"{path}:{line}" if line else str(path)
+            raise ConfigError(
+                f"{where}: unknown table [{table}]{suggest(table, tables)} "
+                f"(valid: {', '.join(tables)})"
+            )
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: {table!r} must be a table [{table}]")
+    return data, text
+
+
+def load_train(path: str | Path):
+    """``(TrainConfig, RunOptions)`` from a TOML file with ``[train]`` and ``[run]`` tables."""
+    data, text = load(path)
+    try:
+        return build(data.get("train", {}), data.get("run", {}))
+    except ConfigError as e:
+        raise with_line(e, path, text) from None

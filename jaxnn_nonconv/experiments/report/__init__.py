@@ -1,0 +1,31 @@
+"""Tables and figures from stored experiment results; nothing is trained or re-run here.
+
+* :mod:`~jaxnn_nonconv.experiments.report._report`: :func:`report`, per-cell statistics, the
+  summary table and each experiment's figures.
+* :mod:`~jaxnn_nonconv.experiments.report._levels`: exact risks against the risk levels ``R_k``.
+* :mod:`~jaxnn_nonconv.experiments.report._rare`: figures and rows of a splitting sweep.
+"""
+
+from jaxnn_nonconv.experiments.report._report import (
+    cell_stats as cell_stats,
+)
+from jaxnn_nonconv.experiments.report._report import (
+    jsonable as jsonable,
+)
+from jaxnn_nonconv.experiments.report._report import (
+    load_cells as load_cells,
+)
+from jaxnn_nonconv.experiments.report._report import (
+    print_summary as print_summary,
+)
+from jaxnn_nonconv.experiments.report._report import (
+    report as report,
+)
+
+__all__ = [
+    "cell_stats",
+    "jsonable",
+    "load_cells",
+    "print_summary",
+    "report",
+]

@@ -1,0 +1,316 @@
+"""Certify the dead (inactive) neurons of a user's ReLU network on a user's domain.
+
+:func:`check` loads any model :mod:`jaxnn_nonconv.models` reads, classifies every hidden neuron
+with the detector of :mod:`jaxnn_nonconv.detector` (``detector.classify``, ``mode="auto"``:
+exact for ``d = 1``, interval bounds with float rounding for ``d > 1``) and returns a
+:class:`CheckResult`:
+
+* per hidden layer, the indices of neurons certified **inactive** (pre-activation ``<= 0`` at every
+  point of the box), certified **active** (``> 0`` at some point of the box: a probe point, a point
+  of the fixed random sample, or a data point inside the box) and **unknown** (neither: a bracket,
+  never a guess);
+* ``permanent``: the inactive neurons that stay inactive under any further gradient training on
+  inputs from the box: every first-layer one (its inputs are the raw data and its weights get zero
+  gradient), a deeper one whose incoming weights and bias are all ``<= 0`` (its inputs are ``>= 0``),
+  and every inactive neuron at or just after an entirely inactive layer (everything upstream of
+  that layer gets zero gradient). A deeper inactive neuron outside these cases can be revived by
+  changes upstream;
+* ``constant``: ``True`` when some hidden layer is entirely inactive (the network is constant on
+  the box, and stays so), ``False`` when every hidden layer has a certified active neuron, ``None``
+  when undecided;
+* ``frozen_parameter_fraction``: parameters whose gradient is zero for every input of the box and
+  every loss, now and for the rest of gradient training: incoming weights, bias and outgoing weights
+  of permanent neurons, and all parameters up to an entirely inactive layer. (Optimizers with
+  momentum or weight decay can still move them by their own state.)
+
+With data (:func:`jaxnn_nonconv.models.from_data`) each neuron also gets the fraction of data points
+on which it is active, so "certified dead on the domain" stands beside "never fired on your data".
+
+Background: inactive neurons as the failure mechanism, Jentzen & Riekert, arXiv 2402.05155 and
+Do, Hannibal & Jentzen, arXiv 2410.10533; constant nets, Cheridito, Jentzen & Rossmannek, arXiv
+2006.07075; dying ReLU, Lu et al., arXiv 1903.06733. See ``docs/theory-to-code.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxnn_nonconv import detector
+from jaxnn_nonconv.models import _domain as domain_lib
+from jaxnn_nonconv.models import _loaders as loaders
+
+MAX_WITNESSES = 2**16  # data points used as active witnesses (a fixed subset beyond this)
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerCheck:
+    """One hidden layer's verdicts; index lists are sorted neuron indices (0-based rows of ``W``)."""
+
+    layer: int  # 1-based hidden layer number
+    name: str  # the source's name of the layer
+    width: int
+    inactive: tuple[int, ...]
+    active: tuple[int, ...]
+    unknown: tuple[int, ...]
+    permanent: tuple[int, ...]  # subset of inactive that no gradient training can revive
+    active_fraction: tuple[float, ...] | None = None  # per neuron, on the data (None: no data)
+
+    @property
+    def never_fired(self) -> tuple[int, ...] | None:
+        """Neurons active on no data point (``None`` without data)."""
+        if self.active_fraction is None:
+            return None
+        return tuple(i for i, f in enumerate(self.active_fraction) if f == 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "layer": self.layer,
+            "name": self.name,
+            "width": self.width,
+            "inactive": list(self.inactive),
+            "active": list(self.active),
+            "unknown": list(self.unknown),
+            "permanent": list(self.permanent),
+        }
+        if self.active_fraction is not None:
+            out["never_fired"] = list(self.never_fired)
+            out["active_fraction"] = list(self.active_fraction)
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult:
+    """What :func:`check` found; :meth:`to_dict` is the JSON of ``jaxnn-nonconv check --json``."""
+
+    layers: tuple[LayerCheck, ...]
+    constant: bool | None
+    frozen_parameter_fraction: float
+    frozen_parameters: int
+    num_parameters: int
+    domain: domain_lib.Domain
+    arch: tuple[int, ...]
+    source: str
+    dtype: str
+    detector: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Keys ``layers``, ``constant``, ``frozen_parameter_fraction``, ``domain`` (the contract),
+        plus ``frozen_parameters``, ``num_parameters``, ``model`` and ``detector``."""
+        return {
+            "layers": [layer.to_dict() for layer in self.layers],
+            "constant": self.constant,
+            "frozen_parameter_fraction": self.frozen_parameter_fraction,
+            "frozen_parameters": self.frozen_parameters,
+            "num_parameters": self.num_parameters,
+            "domain": self.domain.to_dict(),
+            "model": {"arch": list(self.arch), "source": self.source, "dtype": self.dtype},
+            "detector": self.detector,
+        }
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled_classify(mode: str, grid: int | None, max_points: int):
+    return jax.jit(
+        functools.partial(detector.classify, mode=mode, grid=grid, max_points=max_points)
+    )
+
+
+def permanent_and_frozen(params, inactive_masks, sign_dead_masks) -> tuple[list[np.ndarray], int]:
+    """Permanent inactive neurons and the number of parameters that can no longer change.
+
+    Args:
+      params: one network, NumPy or JAX pairs.
+      inactive_masks, sign_dead_masks: per hidden layer ``(l_k,)`` bool.
+
+    Returns:
+      ``(permanent, n_frozen)``: per hidden layer an ``(l_k,)`` bool mask, and the count of
+      parameters (weights and biases of all layers) with zero gradient from now on.
+
+    >>> params = ((np.ones((2, 1)), np.zeros(2)), (np.ones((1, 2)), np.zeros(1)))
+    >>> perm, n = permanent_and_frozen(params, [np.array([True, False])], [np.zeros(2, bool)])
+    >>> perm[0].tolist(), n  # neuron 0: its weight, its bias, its outgoing weight
+    ([True, False], 3)
+    """
+    masks = [np.asarray(m, bool) for m in inactive_masks]
+    dead_layers = [k for k, m in enumerate(masks) if m.all()]
+    last_dead = max(dead_layers, default=-2)  # 0-based; -2: none
+    permanent = []
+    for k, m in enumerate(masks):
+        keep = k == 0 or last_dead >= k - 1
+        permanent.append(m & (keep | np.asarray(sign_dead_masks[k], bool)))
+    frozen_w = [np.zeros(np.shape(w), bool) for w, _ in params]
+    frozen_b = [np.zeros(np.shape(b), bool) for _, b in params]
+    for k, p in enumerate(permanent):
+        frozen_w[k][p, :] = True
+        frozen_b[k][p] = True
+        frozen_w[k + 1][:, p] = True
+    for k in range(last_dead + 1):  # zero gradient up to an entirely inactive layer
+        frozen_w[k][:] = True
+        frozen_b[k][:] = True
+    return permanent, int(sum(m.sum() for m in frozen_w + frozen_b))
+
+
+def _as_domain(dom, dim: int) -> domain_lib.Domain:
+    if not isinstance(dom, domain_lib.Domain):
+        dom = domain_lib.from_box(dom)
+    if dom.dim != dim:
+        raise domain_lib.DomainError(
+            f"the domain has {dom.dim} coordinate(s) but the model's input dimension is {dim}"
+        )
+    return dom
+
+
+def _witnesses(dom: domain_lib.Domain, limit: int) -> np.ndarray:
+    pts = dom.inside()
+    if pts.shape[0] > limit:  # a fixed subset: witnesses only ever add certificates
+        idx = np.random.default_rng(detector.PROBE_SEED).choice(pts.shape[0], limit, replace=False)
+        pts = pts[np.sort(idx)]
+    return pts
+
+
+def check(
+    model: Any,
+    domain: domain_lib.Domain | Any,
+    *,
+    mode: str = "auto",
+    grid: int | None = None,
+    n_probe: int = detector.DEFAULT_PROBES,
+    max_points: int = detector.DEFAULT_MAX_POINTS,
+    max_witnesses: int = MAX_WITNESSES,
+) -> CheckResult:
+    """Certify the dead, alive and undecided neurons of ``model`` on ``domain``.
+
+    Args:
+      model: anything :func:`jaxnn_nonconv.models.from_object` reads (a path, project params, a
+        Flax variables dict, an ``eqx.nn.MLP``, a torch ``nn.Sequential``, a state dict).
+      domain: a :class:`~jaxnn_nonconv.models.Domain` or a box ``((a_1, b_1), ...)``.
+      mode, grid, max_points: detector settings (:func:`jaxnn_nonconv.detector.classify`).
+      n_probe: size of the detector's fixed random sample of the box.
+      max_witnesses: data points inside the box used as active witnesses.
+
+    Returns:
+      A :class:`CheckResult`. Float64 weights are checked in float64 (x64 is enabled for the
+      call); the box is rounded outward to the weights' dtype, so it contains the given one.
+
+    Raises:
+      loaders.ModelError: unsupported or malformed model (``domain.DomainError`` for the domain).
+
+    >>> params = ((np.array([[1.0], [-1.0], [2.0]]), np.array([-3.0, 0.5, 0.0])),
+    ...           (np.ones((1, 3)), np.zeros(1)))
+    >>> r = check(params, [(-1.0, 1.0)])
+    >>> r.layers[0].inactive, r.layers[0].active, r.constant
+    ((0,), (1, 2), False)
+    >>> r.frozen_parameters, r.num_parameters  # neuron 0: weight, bias, outgoing weight
+    (3, 10)
+    """
+    m = loaders.from_object(model)
+    dom = _as_domain(domain, m.arch[0])
+    dtype = np.dtype(m.dtype)
+    x64 = jax.enable_x64(True) if dtype == np.float64 else contextlib.nullcontext()
+    with x64:
+        lo, hi = domain_lib.cast_outward(dom.lo, dom.hi, dtype)
+        sample = detector.sample_points(lo, hi, n_probe).astype(dtype)
+        witnesses = _witnesses(dom, max_witnesses)
+        probe = np.concatenate([detector.probe_points(lo, hi), witnesses]).astype(dtype)
+        params = tuple((jnp.asarray(w, dtype), jnp.asarray(b, dtype)) for w, b in m.params)
+        classify = _compiled_classify(mode, grid, max_points)
+        st = classify(
+            params, jnp.asarray(lo), jnp.asarray(hi), jnp.asarray(sample), probe=jnp.asarray(probe)
+        )
+        st = jax.tree.map(np.asarray, st)
+        frac = None if dom.points is None else domain_lib.active_fraction(params, dom.points)
+    permanent, n_frozen = permanent_and_frozen(m.params, st.inactive, st.sign_dead)
+    layers = []
+    for k, (ina, act) in enumerate(zip(st.inactive, st.active)):
+        layers.append(
+            LayerCheck(
+                layer=k + 1,
+                name=m.layer_names[k],
+                width=int(ina.shape[0]),
+                inactive=tuple(np.flatnonzero(ina).tolist()),
+                active=tuple(np.flatnonzero(act & ~ina).tolist()),
+                unknown=tuple(np.flatnonzero(~ina & ~act).tolist()),
+                permanent=tuple(np.flatnonzero(permanent[k]).tolist()),
+                active_fraction=None if frac is None else tuple(frac[k].tolist()),
+            )
+        )
+    if any(len(layer.inactive) == layer.width for layer in layers):
+        constant = True
+    elif all(layer.active for layer in layers):
+        constant = False
+    else:
+        constant = None
+    resolved = detector.resolve_mode(mode, dom.dim)
+    settings = {
+        "mode": resolved,
+        "grid": (grid or detector.default_grid(dom.dim)) if resolved == "ibp" else None,
+        "n_probe": n_probe,
+        "witnesses": int(witnesses.shape[0]),
+        "overflow": bool(st.overflow),
+    }
+    return CheckResult(
+        layers=tuple(layers),
+        constant=constant,
+        frozen_parameter_fraction=n_frozen / m.num_params,
+        frozen_parameters=n_frozen,
+        num_parameters=m.num_params,
+        domain=dom,
+        arch=m.arch,
+        source=m.source,
+        dtype=str(dtype),
+        detector=settings,
+    )
+
+
+def _indices(ix: tuple[int, ...], limit: int = 12) -> str:
+    if not ix:
+        return "—"
+    shown = ", ".join(map(str, ix[:limit]))
+    return shown + (f", … (+{len(ix) - limit})" if len(ix) > limit else "")
+
+
+def print_result(result: CheckResult, console: Any = None) -> None:
+    """Rich table of a :class:`CheckResult`: one row per hidden layer."""
+    from rich.console import Console
+    from rich.table import Table
+
+    if result.domain.dim <= 3:
+        box = "box " + ", ".join(f"[{a:.4g}, {b:.4g}]" for a, b in result.domain.box)
+    else:
+        box = f"the {result.domain.dim}-dimensional box of {result.domain.source}"
+    data = result.layers and result.layers[0].active_fraction is not None
+    constant = {True: "yes", False: "no", None: "undecided"}[result.constant]
+    t = Table(
+        title=f"{result.source} model {result.arch} on {box}",
+        caption=f"constant on the domain: {constant}; frozen parameters: "
+        f"{result.frozen_parameters}/{result.num_parameters} "
+        f"({result.frozen_parameter_fraction:.2%}); detector {result.detector['mode']}",
+    )
+    t.add_column("layer")
+    t.add_column("width", justify="right")
+    t.add_column("certified dead", justify="right")
+    t.add_column("certified alive", justify="right")
+    t.add_column("unknown", justify="right")
+    if data:
+        t.add_column("never fired on data", justify="right")
+    t.add_column("dead neurons")
+    for layer in result.layers:
+        row = [
+            f"{layer.layer} ({layer.name})",
+            str(layer.width),
+            str(len(layer.inactive)),
+            str(len(layer.active)),
+            str(len(layer.unknown)),
+        ]
+        if data:
+            row.append(str(len(layer.never_fired)))
+        row.append(_indices(layer.inactive))
+        t.add_row(*row)
+    (console or Console()).print(t)
