@@ -29,7 +29,7 @@ def compare(optimizer: str = "sgd", steps: int = 200, chunk: int = 512, repeat: 
     import numpy as np
 
     from jaxnn_nonconv import bench
-    from jaxnn_nonconv.engine import _train as train
+    from jaxnn_nonconv.engine import _driver as driver
 
     jax.config.update("jax_enable_compilation_cache", False)
     cfg = bench.engine_config(optimizer, steps)
@@ -40,7 +40,7 @@ def compare(optimizer: str = "sgd", steps: int = 200, chunk: int = 512, repeat: 
             jnp.arange(n, dtype=jnp.uint32),
             jnp.full(n, cfg.learning_rate, jnp.float32),
         )
-        compiled = train._compiled_chunk(cfg, n).lower(*args).compile()
+        compiled = driver._compiled_chunk(cfg, n).lower(*args).compile()
         jax.block_until_ready(compiled(*args))
         calls[name] = (n, lambda r, c=compiled, a=args: jax.block_until_ready(c(*a)))
     one = bench.make_jax_trial(cfg, 0)

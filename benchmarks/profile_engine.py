@@ -118,11 +118,11 @@ def profile(optimizer: str = "sgd", chunk: int = 256, steps: int = 1000, repeat:
     import jax.numpy as jnp
 
     from jaxnn_nonconv import bench
-    from jaxnn_nonconv.engine import _train as train
+    from jaxnn_nonconv.engine import _driver as driver, _kernel as kernel
 
     jax.config.update("jax_enable_compilation_cache", False)
     cfg = bench.engine_config(optimizer, steps)
-    fn = train._compiled_chunk(cfg, chunk)
+    fn = driver._compiled_chunk(cfg, chunk)
     args = (
         jax.random.key(0),
         jnp.arange(chunk, dtype=jnp.uint32),
@@ -155,7 +155,7 @@ def profile(optimizer: str = "sgd", chunk: int = 256, steps: int = 1000, repeat:
     # Per-step work runs `steps` times or more, the drawing of a block of steps' batches
     # steps / draw_block times (the chunk / 8 evaluation blocks usually fewer); work done once
     # (initialization, evaluation, a single block's drawing) is outside the loop.
-    per_block = max(2, steps // train.draw_block(steps, train.block_limit(chunk, cfg.batch_size)))
+    per_block = max(2, steps // kernel.draw_block(steps, kernel.block_limit(chunk, cfg.batch_size)))
     counts = collections.Counter(e["name"] for e, _, _ in timed)
     totals = collections.Counter()
     in_loop = 0.0

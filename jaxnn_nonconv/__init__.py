@@ -23,19 +23,7 @@ it). Subpackages, in the direction data flows (each imports only those above it 
 * :mod:`~jaxnn_nonconv.cli`: the command line ``jaxnn-nonconv``.
 """
 
-from importlib import metadata as _metadata
-
-
-def _version() -> str:
-    try:
-        return _metadata.version("jaxnn_nonconv")
-    except _metadata.PackageNotFoundError:  # a source tree that was never installed
-        return "0+unknown"
-
-
-__version__ = _version()
-
-from jaxnn_nonconv.core import (  # noqa: E402  # noqa: E402
+from jaxnn_nonconv.core import (
     Problem,
     float_dtype,
     from_flat,
@@ -45,10 +33,10 @@ from jaxnn_nonconv.core import (  # noqa: E402  # noqa: E402
     reference_levels,
     to_flat,
 )
-from jaxnn_nonconv.detector import Counts, classify, detect_flat, make_detector  # noqa: E402
-from jaxnn_nonconv.engine import TrainConfig, TrialResult, fit, run, trial_key  # noqa: E402
-from jaxnn_nonconv.errors import ConfigError, ModelError  # noqa: E402
-from jaxnn_nonconv.estimation import (  # noqa: E402  # noqa: E402
+from jaxnn_nonconv.detector import Counts, classify, detect_flat, make_detector
+from jaxnn_nonconv.engine import TrainConfig, TrialResult, fit, run, trial_key
+from jaxnn_nonconv.errors import ConfigError, ModelError
+from jaxnn_nonconv.estimation import (
     FailureEstimate,
     InitSummary,
     Tally,
@@ -60,23 +48,24 @@ from jaxnn_nonconv.estimation import (  # noqa: E402  # noqa: E402
     summarize,
     train_failure,
 )
-from jaxnn_nonconv.experiments import RunOptions  # noqa: E402
-from jaxnn_nonconv.models import (  # noqa: E402
+from jaxnn_nonconv.experiments import RunOptions
+from jaxnn_nonconv.models import (
     CheckResult,
     Domain,
     Model,
     TorchMonitor,
+    load as load_model,
     make_monitor,
 )
-from jaxnn_nonconv.models import load as load_model  # noqa: E402
-from jaxnn_nonconv.rare import RareEventResult, rare_event  # noqa: E402
-from jaxnn_nonconv.stats import (  # noqa: E402
+from jaxnn_nonconv.rare import RareEventResult, rare_event
+from jaxnn_nonconv.stats import (
     Precision,
     ProbabilityEstimate,
     bracketed,
     format_probability,
     proportion,
 )
+from jaxnn_nonconv.version import __version__
 
 __all__ = [
     "CheckResult",

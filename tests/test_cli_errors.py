@@ -19,14 +19,13 @@ from pathlib import Path
 
 import jax
 import pytest
-from hypothesis import event, given, settings
-from hypothesis import strategies as st
+from hypothesis import event, given, settings, strategies as st
 
 from jaxnn_nonconv import cli, engine, estimation
 from jaxnn_nonconv.core import optim, problems
-from jaxnn_nonconv.engine import _train
-from jaxnn_nonconv.estimation import _estimate
-from jaxnn_nonconv.experiments import config, store
+from jaxnn_nonconv.engine import _driver
+from jaxnn_nonconv.estimation import _counting, _init_summary
+from jaxnn_nonconv.experiments import _trials, config
 
 PREFIX = "jaxnn-nonconv: error: "
 
@@ -42,12 +41,13 @@ def no_training(monkeypatch):
     def started(*args, **kwargs):
         raise TrainingStarted
 
-    for module in (engine, _train):  # the public name, and the one its own module calls
+    for module in (engine, _driver):  # the public name, and the one its own module calls
         monkeypatch.setattr(module, "run", started)
         monkeypatch.setattr(module, "iter_chunks", started)
-    monkeypatch.setattr(store, "run_trials", started)
-    for module in (estimation, _estimate):
+    monkeypatch.setattr(_trials, "run_trials", started)
+    for module in (estimation, _init_summary):
         monkeypatch.setattr(module, "estimate_at_init", started)
+    for module in (estimation, _counting, _init_summary):
         monkeypatch.setattr(module, "counts_at_init", started)
     monkeypatch.setenv("JAXNN_NONCONV_CACHE", "")  # no persistent-cache side effect
 
@@ -377,7 +377,7 @@ def test_out_of_memory_is_one_line(error, shown, capsys, monkeypatch):
         raise error
 
     monkeypatch.setattr(engine, "iter_chunks", oom)
-    monkeypatch.setattr(_train, "iter_chunks", oom)
+    monkeypatch.setattr(_driver, "iter_chunks", oom)
     monkeypatch.setenv("JAXNN_NONCONV_CACHE", "")
     line = usage_error(["train", "--chunk-size", "16777216"], capsys)
     assert line == f"{PREFIX}out of memory ({shown}); use a smaller --chunk-size"
@@ -393,7 +393,7 @@ def test_other_exceptions_are_not_swallowed(error, monkeypatch):
         raise error
 
     monkeypatch.setattr(engine, "iter_chunks", bug)
-    monkeypatch.setattr(_train, "iter_chunks", bug)
+    monkeypatch.setattr(_driver, "iter_chunks", bug)
     monkeypatch.setenv("JAXNN_NONCONV_CACHE", "")
     with pytest.raises(type(error), match="a bug"):
         cli.main(["train", "--trials", "2"])
@@ -459,9 +459,9 @@ def test_any_command_line_is_validated_or_one_line_error(command, tokens):
 
         for module, name in [
             (engine, "run"),
-            (_train, "run"),
+            (_driver, "run"),
             (engine, "iter_chunks"),
-            (_train, "iter_chunks"),
+            (_driver, "iter_chunks"),
             (estimation, "estimate_at_init"),
         ]:
             mp.setattr(module, name, start)

@@ -12,12 +12,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from jaxnn_nonconv import detector, engine
 from jaxnn_nonconv.core import Problem, inits, nets
-from jaxnn_nonconv.estimation import _estimate as estimate
+from jaxnn_nonconv.estimation import _counting as counting, _criteria as criteria
 from jaxnn_nonconv.exact import breakpoints as exact1d
 
 HYPO = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -163,7 +162,7 @@ def test_unknowns_are_rare_on_normal_inits():
     cfg = engine.TrainConfig(
         arch=(1, 3, 3, 3, 3, 3, 3, 1), init="normal", problem=Problem("x^2", ((-1.0, 1.0),))
     ).validate()
-    c = estimate.counts_at_init(cfg, 2000, chunk_size=1024)
+    c = counting.counts_at_init(cfg, 2000, chunk_size=1024)
     assert c["unknown"].sum() <= 1e-3 * 2000 * 18
     assert c["inactive"][:, 1:].sum() > 100  # deep inactive neurons are certified
 
@@ -193,8 +192,8 @@ DEEP_MAX_POINTS = 128  # ladder (16, 64, 128): most trials overflow the first ru
 
 
 def _compiled(cap):
-    kw = estimate._detector_kw("auto", None, detector.DEFAULT_PROBES, cap)
-    return estimate._compiled_init_chunk(DEEP, tuple(kw.items()))
+    kw = counting._detector_kw("auto", None, detector.DEFAULT_PROBES, cap)
+    return counting._compiled_init_chunk(DEEP, tuple(kw.items()))
 
 
 def test_capacity_ladder_redoes_overflows_and_results_do_not_depend_on_chunking():
@@ -203,9 +202,9 @@ def test_capacity_ladder_redoes_overflows_and_results_do_not_depend_on_chunking(
     idx = jnp.arange(256, dtype=jnp.uint32)
     over = np.asarray(_compiled(ladder[0])(jax.random.key(0), idx)[0].overflow)
     assert over.any(), "the first rung must overflow for some trials, else the ladder is untested"
-    a = estimate.counts_at_init(DEEP, 256, chunk_size=256, max_points=DEEP_MAX_POINTS)
+    a = counting.counts_at_init(DEEP, 256, chunk_size=256, max_points=DEEP_MAX_POINTS)
     # (independence of the chunk size itself: tests/test_estimate.py)
-    b = estimate.counts_at_init(DEEP, 100, chunk_size=256, max_points=DEEP_MAX_POINTS)
+    b = counting.counts_at_init(DEEP, 100, chunk_size=256, max_points=DEEP_MAX_POINTS)
     top = _compiled(ladder[-1])(jax.random.key(0), idx)[0]
     for k in a:
         np.testing.assert_array_equal(a[k][:100], b[k])
@@ -248,10 +247,10 @@ def test_leaky_relu_and_softplus_get_no_relu_verdicts():
     for activation in ("leaky_relu", "softplus"):
         cfg = engine.TrainConfig(arch=(1, 1, 1), activation=activation, steps=2).validate()
         res = engine.run(cfg, 4, chunk_size=4)
-        out = estimate.failure_after_training(cfg, res)
+        out = criteria.failure_after_training(cfg, res)
         for name in ("inactive_at_end", "constant_at_end", "inactive_at_init"):
             assert out["criteria"][name]["estimate"] is None
             assert "nonzero derivative" in out["criteria"][name]["not_applicable"]
         assert out["criteria"]["risk_gap"]["estimate"] is not None
         with pytest.raises(ValueError, match="nonzero derivative"):
-            estimate.counts_at_init(cfg, 4)
+            counting.counts_at_init(cfg, 4)

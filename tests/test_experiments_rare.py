@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from jaxnn_nonconv import experiments
-from jaxnn_nonconv.experiments import _splitting as experiments_rare
-from jaxnn_nonconv.experiments import config, report
+from jaxnn_nonconv.experiments import _splitting as experiments_rare, config, report
 from jaxnn_nonconv.rare import _splitting as rare
 
 POINT = """

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from jaxnn_nonconv import cli, engine, experiments
-from jaxnn_nonconv.engine import _train
+from jaxnn_nonconv.engine import _driver
 from jaxnn_nonconv.errors import ConfigError
-from jaxnn_nonconv.experiments import store
+from jaxnn_nonconv.experiments import run_trials, store
 from jaxnn_nonconv.stats import Precision
 
 CFG = engine.TrainConfig(arch=(1, 3, 1), steps=10, eval_size=32).validate()
@@ -26,23 +26,23 @@ def spy(monkeypatch):
             yield c, res
 
     monkeypatch.setattr(engine, "iter_chunks", iter_chunks)
-    monkeypatch.setattr(_train, "iter_chunks", iter_chunks)
+    monkeypatch.setattr(_driver, "iter_chunks", iter_chunks)
     return seen
 
 
 def test_store_grows_256_to_512(tmp_path, spy):
     small = tmp_path / "small"
     st = store.open_run(small, {"config": {"trials": 256, "x": 1}})
-    ref = store.run_trials(st, "p", CFG, 256, seed=2, chunk_size=128)
+    ref = run_trials(st, "p", CFG, 256, seed=2, chunk_size=128)
     st.close()
     grown = tmp_path / "grown"
     st = store.open_run(grown, {"config": {"trials": 256, "x": 1}})
-    store.run_trials(st, "p", CFG, 256, seed=2, chunk_size=128)
+    run_trials(st, "p", CFG, 256, seed=2, chunk_size=128)
     st.close()
     spy.clear()
     st = store.open_run(grown, {"config": {"trials": 512, "x": 1}})
     assert st.resumed
-    out = store.run_trials(st, "p", CFG, 512, seed=2, chunk_size=128)
+    out = run_trials(st, "p", CFG, 512, seed=2, chunk_size=128)
     assert spy == [2, 3]  # only the new chunks
     assert out["trial"].tolist() == list(range(512))
     for key in ("params", "params0", "risk", "loss_traj"):
@@ -53,9 +53,9 @@ def test_store_grows_256_to_512(tmp_path, spy):
 
 def test_store_grows_from_a_partial_chunk(tmp_path, spy):
     st = store.open_run(tmp_path, {"config": {"trials": 200}})
-    store.run_trials(st, "p", CFG, 200, seed=2, chunk_size=128)
+    run_trials(st, "p", CFG, 200, seed=2, chunk_size=128)
     spy.clear()
-    out = store.run_trials(st, "p", CFG, 300, seed=2, chunk_size=128)
+    out = run_trials(st, "p", CFG, 300, seed=2, chunk_size=128)
     assert spy == [1, 2]  # chunk 1 held only 72 trials: recomputed, then the new one
     ref = engine.run(CFG, 300, seed=2, chunk_size=128)
     np.testing.assert_array_equal(out["params"], ref["params"])
@@ -64,9 +64,9 @@ def test_store_grows_from_a_partial_chunk(tmp_path, spy):
 
 def test_shrinking_is_refused(tmp_path):
     st = store.open_run(tmp_path, {"config": {"trials": 128}})
-    store.run_trials(st, "p", CFG, 128, seed=2, chunk_size=128)
+    run_trials(st, "p", CFG, 128, seed=2, chunk_size=128)
     with pytest.raises(ConfigError, match="never shrink"):
-        store.run_trials(st, "p", CFG, 64, seed=2, chunk_size=128)
+        run_trials(st, "p", CFG, 64, seed=2, chunk_size=128)
     st.close()
     with pytest.raises(ConfigError, match="holds trials = 128; 64 would drop"):
         store.open_run(tmp_path, {"config": {"trials": 64}})

@@ -14,7 +14,7 @@ import pytest
 
 from jaxnn_nonconv import __version__, engine
 from jaxnn_nonconv.errors import ConfigError
-from jaxnn_nonconv.experiments import store
+from jaxnn_nonconv.experiments import run_trials, store
 
 # The kill test's run: 12 chunks of 8 trials, small enough to compile and run in seconds.
 KILL_CFG = dict(arch=(1, 4, 1), steps=300, eval_size=256)
@@ -35,7 +35,7 @@ if float(delay):  # stretch every rename so that the parent can kill us in the m
     os.replace = slow_replace
 cfg = engine.TrainConfig(**json.loads(kw))
 st = store.open_run(out, {"config": cfg.to_dict()})
-store.run_trials(st, "cell-000", cfg, int(n), seed=int(seed), chunk_size=int(chunk))
+run_trials(st, "cell-000", cfg, int(n), seed=int(seed), chunk_size=int(chunk))
 st.finish()
 """
 
@@ -97,7 +97,7 @@ def test_kill_minus_nine_then_resume_is_bit_identical(tmp_path):
     # References: the same run uninterrupted in a fresh directory, and the engine itself without
     # any store (1 device like the child; the engine's tests cover other device counts).
     with store.open_run(tmp_path / "fresh", manifest) as fresh:
-        fresh_res = store.run_trials(
+        fresh_res = run_trials(
             fresh, "cell-000", cfg, KILL_TRIALS, seed=KILL_SEED, chunk_size=KILL_CHUNK, n_devices=1
         )
     with store.open_run(out, manifest) as st:
@@ -295,13 +295,13 @@ def test_loading_never_unpickles(tmp_path):
 def test_run_trials_refuses_other_chunk_size(tmp_path):
     cfg = engine.TrainConfig(arch=(1, 2, 1), steps=5, eval_size=16)
     with store.open_run(tmp_path, {"config": {}}) as st:
-        res = store.run_trials(st, "cell-000", cfg, 6, seed=0, chunk_size=4)
+        res = run_trials(st, "cell-000", cfg, 6, seed=0, chunk_size=4)
         assert res["trial"].tolist() == list(range(6))
         assert st.manifest["parts"]["cell-000"]["chunk_size"] == 4
         assert st.manifest["parts"]["cell-000"]["complete"] is True
         with pytest.raises(ConfigError, match="chunk_size=4, now 2"):
-            store.run_trials(st, "cell-000", cfg, 6, seed=0, chunk_size=2)
+            run_trials(st, "cell-000", cfg, 6, seed=0, chunk_size=2)
         with pytest.raises(ConfigError, match="seed=0, now 1"):
-            store.run_trials(st, "cell-000", cfg, 6, seed=1, chunk_size=4)
-        again = store.run_trials(st, "cell-000", cfg, 6, seed=0, chunk_size=4)  # nothing to do
+            run_trials(st, "cell-000", cfg, 6, seed=1, chunk_size=4)
+        again = run_trials(st, "cell-000", cfg, 6, seed=0, chunk_size=4)  # nothing to do
         _assert_same(res, again)

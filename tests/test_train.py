@@ -1,9 +1,9 @@
 """The training engine: reproducibility (trial count, devices, chunk size), per-trial learning rates,
 divergence, online vs ERM, recorded trajectories, all against independent re-computations with
-``train.fit`` and the documented random streams of ``train.make_trial``.
+``kernel.fit`` and the documented random streams of ``kernel.make_trial``.
 
 Float tolerances: results of one trial computed in a different batch shape (another chunk size, or
-unbatched through ``train.fit``) may differ by float32 rounding of the reductions (XLA may sum in
+unbatched through ``kernel.fit``) may differ by float32 rounding of the reductions (XLA may sum in
 another order); over 30 steps of a tiny net that stays below ``RTOL = 1e-5`` relative (``ATOL =
 1e-6`` absolute). Where the design promises bit-identity (fixed chunk size; device count; per-trial
 learning rates) the comparison is exact.
@@ -20,12 +20,12 @@ import numpy as np
 import pytest
 
 from jaxnn_nonconv.core import nets, optim, problems
-from jaxnn_nonconv.engine import _train as train
+from jaxnn_nonconv.engine import _config as config, _driver as driver, _kernel as kernel
 
 RTOL, ATOL = 1e-5, 1e-6
 CHUNK = 64
-FIELDS = train.TrialResult._fields
-CFG = train.TrainConfig(
+FIELDS = kernel.TrialResult._fields
+CFG = config.TrainConfig(
     arch=(1, 4, 1),
     problem=problems.Problem("x^2", ((0.0, 2.0),)),
     optimizer="sgd",
@@ -46,15 +46,15 @@ def _same(a: dict, b: dict, rows=slice(None)) -> None:
 @pytest.fixture(scope="module")
 def big():
     """2500 trials, chunk 64, on the 4 simulated devices (the default)."""
-    return train.run(CFG, 2500, chunk_size=CHUNK)
+    return driver.run(CFG, 2500, chunk_size=CHUNK)
 
 
 # ---------------------------------------------------------------- reproducibility
 
 
 def test_trial_results_do_not_depend_on_number_of_trials(big):
-    small = train.run(CFG, 10, chunk_size=CHUNK)
-    mid = train.run(CFG, 1000, chunk_size=CHUNK)
+    small = driver.run(CFG, 10, chunk_size=CHUNK)
+    mid = driver.run(CFG, 1000, chunk_size=CHUNK)
     assert small["trial"].tolist() == list(range(10))
     assert len(mid["risk"]) == 1000 and len(big["risk"]) == 2500
     _same(small, big, slice(0, 10))
@@ -65,8 +65,8 @@ def test_trial_results_do_not_depend_on_number_of_trials(big):
 
 
 def test_bit_identical_across_device_counts(big):
-    one = train.run(CFG, 300, chunk_size=CHUNK, n_devices=1)
-    two = train.run(CFG, 300, chunk_size=CHUNK, n_devices=2)
+    one = driver.run(CFG, 300, chunk_size=CHUNK, n_devices=1)
+    two = driver.run(CFG, 300, chunk_size=CHUNK, n_devices=2)
     _same(one, big, slice(0, 300))
     _same(two, big, slice(0, 300))
 
@@ -75,8 +75,8 @@ SINGLE_DEVICE_CHILD = """
 import sys, jax, numpy as np
 jax.config.update("jax_num_cpu_devices", 1)
 from jaxnn_nonconv import train
-cfg = train.TrainConfig(arch=(1, 1, 1), steps=200, batch_size=32, eval_size=512)
-np.save(sys.argv[1], train.run(cfg, 40, seed=1, chunk_size=16)["params"])
+cfg = config.TrainConfig(arch=(1, 1, 1), steps=200, batch_size=32, eval_size=512)
+np.save(sys.argv[1], driver.run(cfg, 40, seed=1, chunk_size=16)["params"])
 """
 
 
@@ -88,16 +88,16 @@ def test_one_device_process_equals_four_device_process(tmp_path):
     path = tmp_path / "one.npy"
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     subprocess.run([sys.executable, "-c", SINGLE_DEVICE_CHILD, str(path)], check=True, env=env)
-    cfg = train.TrainConfig(arch=(1, 1, 1), steps=200, batch_size=32, eval_size=512)
+    cfg = config.TrainConfig(arch=(1, 1, 1), steps=200, batch_size=32, eval_size=512)
     assert jax.local_device_count() == 4
     np.testing.assert_array_equal(
-        np.load(path), train.run(cfg, 40, seed=1, chunk_size=16)["params"]
+        np.load(path), driver.run(cfg, 40, seed=1, chunk_size=16)["params"]
     )
 
 
 @pytest.mark.slow  # a tolerance check; bit identity at a fixed chunk: test_train_properties.py
 def test_chunk_sizes_agree_to_float_tolerance(big):
-    other = train.run(CFG, 300, chunk_size=100)
+    other = driver.run(CFG, 300, chunk_size=100)
     # Initial parameters involve no reduction: identical.
     np.testing.assert_array_equal(other["params0"], big["params0"][:300])
     for k in ("params", "risk0", "risk", "loss_traj", "grad_norm_traj"):
@@ -108,7 +108,7 @@ def test_chunk_sizes_agree_to_float_tolerance(big):
 
 
 def _streams(cfg, seed, i):
-    key = train.trial_key(seed, i)
+    key = kernel.trial_key(seed, i)
     return tuple(jax.random.fold_in(key, j) for j in range(3))  # init, data, eval
 
 
@@ -117,33 +117,33 @@ def _online_batches(cfg, seed, i):
     _, k_data, _ = _streams(cfg, seed, i)
     return jax.vmap(
         lambda n: problems.sample(
-            jax.random.fold_in(k_data, n), cfg.problem, cfg.batch_size, train.DTYPES[cfg.dtype]
+            jax.random.fold_in(k_data, n), cfg.problem, cfg.batch_size, config.DTYPES[cfg.dtype]
         )
     )(jnp.arange(cfg.steps))
 
 
 def _fit_trials(cfg, params0, xs, ys, lrs):
-    """``train.fit`` of each trial (its own ``optim.make`` with its learning rate), one compile."""
+    """``kernel.fit`` of each trial (its own ``optim.make`` with its learning rate), one compile."""
     sched = None
     if cfg.schedule != "constant":
         sched = optim.schedule(cfg.schedule, **dict(cfg.schedule_kw))
 
     def one(p, xs, ys, lr):
         opt = optim.make(cfg.optimizer, lr, schedule=sched, **dict(cfg.hyper))
-        return train.fit(p, opt, xs, ys, cfg.activation)
+        return kernel.fit(p, opt, xs, ys, cfg.activation)
 
     return jax.jit(jax.vmap(one))(params0, xs, ys, lrs)
 
 
 def _check_against_fit(cfg, res, seed, trials, batches, rtol=RTOL, atol=ATOL):
-    """Trial ``i`` of ``res`` equals ``train.fit`` from its ``params0`` on ``batches(cfg, seed, i)``:
+    """Trial ``i`` of ``res`` equals ``kernel.fit`` from its ``params0`` on ``batches(cfg, seed, i)``:
     the loss at every recorded step and the final parameters."""
-    rec = train.record_steps(cfg.steps, cfg.n_record)
+    rec = kernel.record_steps(cfg.steps, cfg.n_record)
     np.testing.assert_array_equal(res["record_steps"], rec)
     rows = [int(np.flatnonzero(res["trial"] == i)[0]) for i in trials]
     params0 = jax.vmap(lambda t: nets.from_flat(t, cfg.arch))(jnp.asarray(res["params0"][rows]))
     xs, ys = (jnp.stack(a) for a in zip(*(batches(cfg, seed, i) for i in trials)))
-    lrs = jnp.asarray(res["learning_rate"][rows], train.DTYPES[cfg.dtype])
+    lrs = jnp.asarray(res["learning_rate"][rows], config.DTYPES[cfg.dtype])
     final, losses = _fit_trials(cfg, params0, xs, ys, lrs)
     np.testing.assert_allclose(res["loss_traj"][rows], np.asarray(losses)[:, rec], rtol=rtol)
     theta = np.asarray(jax.vmap(nets.to_flat)(final))
@@ -171,13 +171,13 @@ def test_recorded_trajectory_starts_at_the_initial_loss(big):
         w1, b1, w2, b2 = (np.asarray(a, np.float64) for layer in params0 for a in layer)
         pred = np.maximum(x0 @ w1.T + b1, 0) @ w2[0] + b2[0]
         np.testing.assert_allclose(big["loss_traj"][i, 0], np.mean((pred - y0) ** 2), rtol=1e-5)
-        g = jax.grad(train.mse)(params0, xs[0], ys[0])
+        g = jax.grad(kernel.mse)(params0, xs[0], ys[0])
         gnorm = np.sqrt(sum(np.sum(np.asarray(a, np.float64) ** 2) for a in jax.tree.leaves(g)))
         np.testing.assert_allclose(big["grad_norm_traj"][i, 0], gnorm, rtol=1e-5)
         _, _, k_eval = _streams(CFG, 0, i)
         xe, ye = problems.sample(k_eval, CFG.problem, CFG.eval_size)
-        np.testing.assert_allclose(big["risk0"][i], train.mse(params0, xe, ye), rtol=RTOL)
-        np.testing.assert_allclose(big["risk"][i], train.mse(params, xe, ye), rtol=RTOL)
+        np.testing.assert_allclose(big["risk0"][i], kernel.mse(params0, xe, ye), rtol=RTOL)
+        np.testing.assert_allclose(big["risk"][i], kernel.mse(params, xe, ye), rtol=RTOL)
 
 
 def test_online_adam_with_schedule_equals_fit():
@@ -189,14 +189,14 @@ def test_online_adam_with_schedule_equals_fit():
         schedule_kw=(("factor", 0.5), ("every", 10)),
         n_record=30,
     )
-    res = train.run(cfg, 6, chunk_size=8, n_devices=1)
+    res = driver.run(cfg, 6, chunk_size=8, n_devices=1)
     _check_against_fit(cfg, res, 0, range(6), _online_batches)
 
 
 def _full_batches(cfg, seed, i):
     """ERM data set of trial ``i``, drawn from the data stream, repeated every step."""
     _, k_data, _ = _streams(cfg, seed, i)
-    x, y = problems.sample(k_data, cfg.problem, cfg.data_size, train.DTYPES[cfg.dtype])
+    x, y = problems.sample(k_data, cfg.problem, cfg.data_size, config.DTYPES[cfg.dtype])
     return (
         jnp.broadcast_to(x, (cfg.steps, *x.shape)),
         jnp.broadcast_to(y, (cfg.steps, *y.shape)),
@@ -206,10 +206,10 @@ def _full_batches(cfg, seed, i):
 def test_erm_full_batch_equals_full_batch_gd_by_fit():
     """``data_size`` with ``batch_size >= data_size``: full-batch GD on one fixed data set."""
     cfg = dataclasses.replace(CFG, data_size=32, batch_size=32, n_record=30)
-    res = train.run(cfg, 5, chunk_size=8, n_devices=1)
+    res = driver.run(cfg, 5, chunk_size=8, n_devices=1)
     _check_against_fit(cfg, res, 0, range(5), _full_batches)
     # A batch larger than the data set is still the full data set, every step.
-    res_big = train.run(dataclasses.replace(cfg, batch_size=1000), 5, chunk_size=8, n_devices=1)
+    res_big = driver.run(dataclasses.replace(cfg, batch_size=1000), 5, chunk_size=8, n_devices=1)
     _same(res_big, res)
 
 
@@ -222,13 +222,13 @@ def test_learning_rate_sweep_equals_separate_runs_bit_for_bit(big):
     rates = (0.01, CFG.learning_rate, 0.2)
     n = 30
     lrs = np.array([rates[i % 3] for i in range(n)])
-    fn = train._compiled_chunk(CFG.validate(), CHUNK)
+    fn = driver._compiled_chunk(CFG.validate(), CHUNK)
     compiled = fn._cache_size()
-    sweep = train.run(CFG, n, chunk_size=CHUNK, learning_rates=lrs)
+    sweep = driver.run(CFG, n, chunk_size=CHUNK, learning_rates=lrs)
     assert fn._cache_size() == compiled  # the sweep reused the program compiled for `big`
     np.testing.assert_array_equal(sweep["learning_rate"], lrs)
     for j, lr in enumerate(rates):
-        alone = train.run(dataclasses.replace(CFG, learning_rate=lr), n, chunk_size=CHUNK)
+        alone = driver.run(dataclasses.replace(CFG, learning_rate=lr), n, chunk_size=CHUNK)
         _same(sweep, alone, slice(j, n, 3))
     # Different rates really give different results.
     assert not np.array_equal(sweep["params"][0], big["params"][0])
@@ -238,7 +238,7 @@ def test_diverging_trial_is_flagged_and_others_finish(big):
     n = 20
     lrs = np.full(n, CFG.learning_rate)
     lrs[7] = 1e8
-    res = train.run(CFG, n, chunk_size=CHUNK, learning_rates=lrs)
+    res = driver.run(CFG, n, chunk_size=CHUNK, learning_rates=lrs)
     assert res["diverged"].tolist() == [i == 7 for i in range(n)]
     assert not np.isfinite(res["risk"][7]) or res["risk"][7] > CFG.diverge_threshold
     others = np.arange(n) != 7
@@ -249,7 +249,7 @@ def test_diverging_trial_is_flagged_and_others_finish(big):
 
 def test_diverge_threshold_flags_exactly_the_trials_above_it(big):
     threshold = float(np.median(big["risk"][:100]))
-    res = train.run(dataclasses.replace(CFG, diverge_threshold=threshold), 100, chunk_size=CHUNK)
+    res = driver.run(dataclasses.replace(CFG, diverge_threshold=threshold), 100, chunk_size=CHUNK)
     np.testing.assert_array_equal(res["risk"], big["risk"][:100])
     np.testing.assert_array_equal(res["diverged"], big["risk"][:100] > threshold)
 
@@ -259,7 +259,7 @@ def test_diverge_threshold_flags_exactly_the_trials_above_it(big):
 
 @pytest.mark.parametrize("steps, n_record", [(1000, 5), (30, 8), (5, 16), (1, 3), (10000, 16)])
 def test_record_steps(steps, n_record):
-    rec = train.record_steps(steps, n_record)
+    rec = kernel.record_steps(steps, n_record)
     assert rec[0] == 0 and rec[-1] == steps - 1
     assert np.all(np.diff(rec) > 0) and len(rec) <= n_record
     if steps <= n_record:
@@ -277,9 +277,9 @@ def test_float64_run_needs_x64_and_equals_fit_in_float64():
     differs). (The float64 random draws use 64 bits, so they are not the float32 trials.)"""
     cfg = dataclasses.replace(CFG, dtype="float64", n_record=30)
     with pytest.raises(ValueError, match="jax_enable_x64"):
-        train.run(cfg, 4, chunk_size=8)
+        driver.run(cfg, 4, chunk_size=8)
     with jax.enable_x64(True):
-        res = train.run(cfg, 4, chunk_size=8, n_devices=1)
+        res = driver.run(cfg, 4, chunk_size=8, n_devices=1)
         assert res["params"].dtype == res["loss_traj"].dtype == np.float64
         _check_against_fit(cfg, res, 0, range(4), _online_batches, rtol=1e-12, atol=1e-14)
 
@@ -305,4 +305,4 @@ def test_config_validation(changes, match):
 @pytest.mark.parametrize("lrs", [np.full(3, 0.1), np.array([0.1, -0.1, 0.1, 0.1])])
 def test_learning_rates_checked(lrs):
     with pytest.raises(ValueError, match="learning"):
-        train.run(CFG, 4, chunk_size=CHUNK, learning_rates=lrs)
+        driver.run(CFG, 4, chunk_size=CHUNK, learning_rates=lrs)

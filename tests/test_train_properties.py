@@ -12,13 +12,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from jaxnn_nonconv.core import problems
-from jaxnn_nonconv.engine import _train as train
+from jaxnn_nonconv.engine import _config as config, _driver as driver, _kernel as kernel
 
-CFG = train.TrainConfig(
+CFG = config.TrainConfig(
     arch=(1, 3, 1),
     problem=problems.Problem("sin(3x)", ((-1.0, 2.0),)),
     optimizer="adam",
@@ -29,7 +28,7 @@ CFG = train.TrainConfig(
     n_record=4,
 ).validate()
 N_REF, CHUNK = 96, 8
-FIELDS = train.TrialResult._fields
+FIELDS = kernel.TrialResult._fields
 # Across chunk sizes only the order of float32 reductions may change: 12 steps of a 3-neuron net
 # keep that below 1e-5 relative (measured: about 3e-7).
 RTOL, ATOL = 1e-5, 1e-6
@@ -38,7 +37,7 @@ PROPERTY = settings(max_examples=25, deadline=None, derandomize=True)
 
 @pytest.fixture(scope="module")
 def ref():
-    res = train.run(CFG, N_REF, chunk_size=CHUNK, n_devices=1)
+    res = driver.run(CFG, N_REF, chunk_size=CHUNK, n_devices=1)
     assert not res["diverged"].any() and len(np.unique(res["risk"])) == N_REF
     return res
 
@@ -54,7 +53,7 @@ def _same_rows(res: dict, ref: dict, rows) -> None:
     n_devices=st.sampled_from([1, 2, 4]),
 )
 def test_bit_identical_under_number_of_trials_and_devices(ref, n_trials, n_devices):
-    res = train.run(CFG, n_trials, chunk_size=CHUNK, n_devices=n_devices)
+    res = driver.run(CFG, n_trials, chunk_size=CHUNK, n_devices=n_devices)
     np.testing.assert_array_equal(res["trial"], np.arange(n_trials))
     _same_rows(res, ref, slice(0, n_trials))
 
@@ -64,7 +63,7 @@ def test_bit_identical_under_number_of_trials_and_devices(ref, n_trials, n_devic
 def test_bit_identical_under_trial_order_within_a_chunk(ref, trials):
     """Any ``CHUNK`` trials, in any order, computed together in one call of the compiled chunk:
     each is the same as in the reference, whatever its position and its neighbours."""
-    fn = train._compiled_chunk(CFG, CHUNK)
+    fn = driver._compiled_chunk(CFG, CHUNK)
     idx = np.asarray(trials)
     lrs = jnp.full(CHUNK, CFG.learning_rate, jnp.float32)
     out = fn(jax.random.key(0), jnp.asarray(idx, jnp.uint32), lrs)
@@ -82,7 +81,7 @@ def test_bit_identical_under_chunk_order_and_resume(ref, order, n_devices):
     after an interruption) give the reference's trials."""
     for c in order[:3]:
         index, res = next(
-            train.iter_chunks(CFG, N_REF, chunk_size=CHUNK, start_chunk=c, n_devices=n_devices)
+            driver.iter_chunks(CFG, N_REF, chunk_size=CHUNK, start_chunk=c, n_devices=n_devices)
         )
         assert index == c
         rows = slice(c * CHUNK, (c + 1) * CHUNK)
@@ -96,7 +95,7 @@ def test_bit_identical_under_chunk_order_and_resume(ref, order, n_devices):
     n_trials=st.integers(1, N_REF),
 )
 def test_chunk_sizes_agree_within_float_tolerance(ref, chunk_size, n_trials):
-    res = train.run(CFG, n_trials, chunk_size=chunk_size, n_devices=1)
+    res = driver.run(CFG, n_trials, chunk_size=chunk_size, n_devices=1)
     rows = slice(0, n_trials)
     # Drawing the initial parameters involves no reduction: identical in any chunk shape.
     np.testing.assert_array_equal(res["params0"], ref["params0"][rows])
@@ -112,7 +111,7 @@ def test_chunk_size_tolerance_is_not_vacuous(ref):
         cs
         for cs in (3, 12)
         if not np.array_equal(
-            train.run(CFG, N_REF, chunk_size=cs, n_devices=1)["risk"], ref["risk"]
+            driver.run(CFG, N_REF, chunk_size=cs, n_devices=1)["risk"], ref["risk"]
         )
     ]
     assert differs

@@ -18,14 +18,13 @@ def measure_engine(spec: Spec) -> dict:
     import jax
 
     from jaxnn_nonconv import engine
-    from jaxnn_nonconv.engine import _train
 
     cfg = engine_config(spec.optimizer, spec.steps)
     chunk, n_dev = engine_layout(
         spec.n, jax.local_device_count(), spec.chunk_size, jax.default_backend()
     )
     kw = dict(seed=spec.seed, chunk_size=chunk, n_devices=n_dev, progress=False)
-    _train._compiled_chunk.cache_clear()  # compile afresh (matters only in-process)
+    engine.clear_compiled()  # compile afresh (matters only in-process)
     jax.clear_caches()
     t0 = now()
     engine.run(cfg, min(spec.n, chunk * n_dev), **kw)  # one compiled call: compile + run

@@ -10,9 +10,9 @@ families (:mod:`jaxnn_nonconv.models`). Bad input becomes a
 from __future__ import annotations
 
 import argparse
-import json
 
 from jaxnn_nonconv import detector
+from jaxnn_nonconv.cli._common import emit, setup_jax
 from jaxnn_nonconv.experiments import config
 
 
@@ -85,7 +85,6 @@ def _box_of(text: str, dim: int):
 
 def cmd_check(args) -> int:
     from jaxnn_nonconv import models
-    from jaxnn_nonconv.cli._main import setup_jax
 
     setup_jax(False)  # float64 weights are checked in float64 by models.check itself
     try:
@@ -107,11 +106,7 @@ def cmd_check(args) -> int:
         result = models.check(model, dom, **kw)
     except models.ModelError as e:
         raise config.ConfigError(str(e)) from None
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
-    else:
-        models.print_result(result)
-    return 0
+    return emit(result, args.json, models.print_result)
 
 
 def add_advise(sub) -> None:
@@ -134,7 +129,6 @@ def add_advise(sub) -> None:
 
 def cmd_advise(args) -> int:
     from jaxnn_nonconv import models
-    from jaxnn_nonconv.cli._main import setup_jax
     from jaxnn_nonconv.core import inits
 
     setup_jax(False)
@@ -160,8 +154,4 @@ def cmd_advise(args) -> int:
         families=families,
         **kw,
     )
-    if args.json:
-        print(json.dumps(out, indent=2))
-    else:
-        models.print_advice(out)
-    return 0
+    return emit(out, args.json, models.print_advice)

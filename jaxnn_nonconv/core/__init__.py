@@ -9,30 +9,21 @@ Pure functions on pytrees; nothing here knows about training loops, detectors or
 * :mod:`optim <jaxnn_nonconv.core._optim>`: the nine optimizers of the papers through Optax.
 """
 
-from jaxnn_nonconv.core import _inits as inits
-from jaxnn_nonconv.core import _nets as nets
-from jaxnn_nonconv.core import _optim as optim
-from jaxnn_nonconv.core import _problems as problems
+from jaxnn_nonconv.core import (
+    _inits as inits,
+    _nets as nets,
+    _optim as optim,
+    _problems as problems,
+)
 from jaxnn_nonconv.core._nets import (
     float_dtype as float_dtype,
-)
-from jaxnn_nonconv.core._nets import (
     from_flat as from_flat,
-)
-from jaxnn_nonconv.core._nets import (
     init_params as init_params,
-)
-from jaxnn_nonconv.core._nets import (
     num_params as num_params,
-)
-from jaxnn_nonconv.core._nets import (
     realization as realization,
-)
-from jaxnn_nonconv.core._nets import (
     to_flat as to_flat,
 )
-from jaxnn_nonconv.core._problems import Problem as Problem
-from jaxnn_nonconv.core._problems import reference_levels as reference_levels
+from jaxnn_nonconv.core._problems import Problem as Problem, reference_levels as reference_levels
 
 __all__ = [
     "Problem",

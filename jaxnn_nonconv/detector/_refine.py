@@ -13,8 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxnn_nonconv.core import nets
-from jaxnn_nonconv.detector import _bab as bab
-from jaxnn_nonconv.detector import _vertices as exact_2d
+from jaxnn_nonconv.detector import _bab as bab, _vertices as exact_2d
 
 ND_MODES: tuple[str, ...] = ("exact", "crown")
 REFINE_SHARES = (16, 512)  # branch and bound runs on 1/16 of a batch's trials at a time, or on

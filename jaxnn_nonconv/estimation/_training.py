@@ -22,7 +22,7 @@ import numpy as np
 from jaxnn_nonconv import detector, engine
 from jaxnn_nonconv.core import problems
 from jaxnn_nonconv.engine import distributed
-from jaxnn_nonconv.estimation import _estimate as estimate
+from jaxnn_nonconv.estimation import _counting as counting, _criteria as criteria
 from jaxnn_nonconv.exact import risk as exact_risk
 from jaxnn_nonconv.stats import (
     DEFAULT_CONFIDENCE,
@@ -69,7 +69,7 @@ class TrainFailure:
       result: per-trial arrays of :func:`jaxnn_nonconv.engine.run`, only when asked for.
     """
 
-    failure: estimate.FailureEstimate
+    failure: criteria.FailureEstimate
     risk: Mapping[str, float]
     levels: Mapping[str, float]
     fraction_at_or_below_constant_level: float | None
@@ -106,7 +106,7 @@ def _counts(theta: np.ndarray, trials: np.ndarray, cfg, chunk_size: int, kw) -> 
     """Counts of a chunk's nets, padded to ``chunk_size`` rows so that one compilation serves all."""
     n = len(trials)
     rows = np.minimum(np.arange(chunk_size), n - 1)
-    out = estimate.counts_of_params(
+    out = counting.counts_of_params(
         theta[rows], cfg.arch, cfg.problem.box, trials=trials[rows], chunk_size=chunk_size, **kw
     )
     return {k: v[:n] for k, v in out.items()}
@@ -153,7 +153,7 @@ def train_failure(
             raise ValueError(
                 f"precision target of {precision.of!r}: train has {', '.join(CRITERIA)}"
             )
-        if precision.of in estimate.INACTIVE_CRITERIA and detector.not_applicable(cfg.activation):
+        if precision.of in criteria.INACTIVE_CRITERIA and detector.not_applicable(cfg.activation):
             raise ValueError(
                 f"precision target of {precision.of!r}: not applicable to "
                 f"{cfg.activation} nets (no neuron is ever inactive)"
@@ -245,17 +245,17 @@ def train_failure(
     )
 
 
-def _estimate(cfg, kept: list[dict], tol, th, confidence) -> estimate.FailureEstimate:
+def _estimate(cfg, kept: list[dict], tol, th, confidence) -> criteria.FailureEstimate:
     if "end_inactive" not in kept[0]:
         risk = np.concatenate([p["risk"] for p in kept])
         diverged = np.concatenate([p["diverged"] for p in kept])
-        return estimate.not_applicable_failure(cfg, risk, diverged, tol, confidence)
+        return criteria.not_applicable_failure(cfg, risk, diverged, tol, confidence)
     names = ["risk", "diverged", *(f"{w}_{k}" for w in ("end", "init") for k in _KEEP)]
     cat = {k: np.concatenate([p[k] for p in kept]) for k in names}
     end = {k: cat[f"end_{k}"] for k in _KEEP}
     init = {k: cat[f"init_{k}"] for k in _KEEP}
-    flags = estimate.failure_flags(end, init, cat["risk"], cat["diverged"], tol)
-    return estimate.failure_of_flags(flags, cat["risk"], cat["diverged"], tol, th, confidence)
+    flags = criteria.failure_flags(end, init, cat["risk"], cat["diverged"], tol)
+    return criteria.failure_of_flags(flags, cat["risk"], cat["diverged"], tol, th, confidence)
 
 
 def print_train(summary: TrainFailure | Mapping[str, Any], console: Any = None) -> None:

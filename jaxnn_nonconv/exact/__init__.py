@@ -9,7 +9,6 @@ layer by layer with float error bounds.
   Gauss-Legendre quadrature on the linear pieces.
 """
 
-from jaxnn_nonconv.exact import _breakpoints as breakpoints
-from jaxnn_nonconv.exact import _risk as risk
+from jaxnn_nonconv.exact import _breakpoints as breakpoints, _risk as risk
 
 __all__ = ["breakpoints", "risk"]

@@ -5,33 +5,24 @@
 * :mod:`~jaxnn_nonconv.experiments._spec`: experiment files (``experiments/*.toml``), their cells,
   and :func:`run` (resumable: re-run to continue, ask for more trials to grow).
 * :mod:`~jaxnn_nonconv.experiments._splitting`: splitting sweeps inside experiments.
-* :mod:`store <jaxnn_nonconv.experiments._store>`: the crash-safe results directory and the
-  resumable trial loop.
+* :mod:`store <jaxnn_nonconv.experiments._store>`: the crash-safe results directory (atomic
+  chunk files, a manifest, a lock), knowing nothing of training.
+* :mod:`~jaxnn_nonconv.experiments._trials`: :func:`run_trials`, the resumable trial loop that
+  fills a store chunk by chunk.
 * :mod:`report <jaxnn_nonconv.experiments.report>`: tables and figures from stored results.
 """
 
-from jaxnn_nonconv.experiments import _config as config
-from jaxnn_nonconv.experiments import _store as store
-from jaxnn_nonconv.experiments import report as report
+from jaxnn_nonconv.experiments import _config as config, _store as store, report as report
 from jaxnn_nonconv.experiments._config import RunOptions as RunOptions
 from jaxnn_nonconv.experiments._spec import (
     KINDS as KINDS,
-)
-from jaxnn_nonconv.experiments._spec import (
     LEVELS_DIR as LEVELS_DIR,
-)
-from jaxnn_nonconv.experiments._spec import (
     PRECISION_OF as PRECISION_OF,
-)
-from jaxnn_nonconv.experiments._spec import (
     Experiment as Experiment,
-)
-from jaxnn_nonconv.experiments._spec import (
     load as load,
-)
-from jaxnn_nonconv.experiments._spec import (
     run as run,
 )
+from jaxnn_nonconv.experiments._trials import run_trials as run_trials
 
 __all__ = [
     "KINDS",
@@ -43,5 +34,6 @@ __all__ = [
     "load",
     "report",
     "run",
+    "run_trials",
     "store",
 ]

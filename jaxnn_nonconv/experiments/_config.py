@@ -54,12 +54,12 @@ MAX_CHUNK = 2**24
 SEED_BOUND = 2**32
 
 
-_PROBLEM_KEYS = ("target", "box", "noise")
-_TRAIN_KEYS = (
+PROBLEM_KEYS = ("target", "box", "noise")
+TRAIN_KEYS = (
     tuple(f.name for f in dataclasses.fields(engine.TrainConfig) if f.name != "problem")
-    + _PROBLEM_KEYS
+    + PROBLEM_KEYS
 )
-_RUN_KEYS = tuple(f.name for f in dataclasses.fields(RunOptions))
+RUN_KEYS = tuple(f.name for f in dataclasses.fields(RunOptions))
 _NAMED = {
     "init": inits.INITS,
     "target": problems.TARGETS,
@@ -202,10 +202,10 @@ def build(values: Mapping[str, Any], run: Mapping[str, Any] | None = None):
     """
     values = dict(values)
     for key in values:
-        if key in _RUN_KEYS:
+        if key in RUN_KEYS:
             raise ConfigError(f"unknown key {key!r}: it is a run option, not a [train] key")
-        if key not in _TRAIN_KEYS:
-            raise ConfigError(f"unknown key {key!r}{suggest(key, _TRAIN_KEYS)}")
+        if key not in TRAIN_KEYS:
+            raise ConfigError(f"unknown key {key!r}{suggest(key, TRAIN_KEYS)}")
     for key, valid in _NAMED.items():
         if key in values:
             check_name(key.replace("_", " "), values[key], valid)
@@ -217,7 +217,7 @@ def build(values: Mapping[str, Any], run: Mapping[str, Any] | None = None):
     problem = problems.Problem(
         values.get("target", default.problem.target), box, values.get("noise", 0.0)
     )
-    fields = {k: v for k, v in values.items() if k not in _PROBLEM_KEYS}
+    fields = {k: v for k, v in values.items() if k not in PROBLEM_KEYS}
     for key in ("hyper", "schedule_kw"):
         if key in fields:
             if not isinstance(fields[key], Mapping):
@@ -253,10 +253,10 @@ def _check_types(values: Mapping[str, Any]) -> None:
 
 def run_options(values: Mapping[str, Any]) -> RunOptions:
     for key in values:
-        if key in _TRAIN_KEYS:
+        if key in TRAIN_KEYS:
             raise ConfigError(f"unknown key {key!r} in [run]: it is a [train] key")
-        if key not in _RUN_KEYS:
-            raise ConfigError(f"unknown key {key!r} in [run]{suggest(key, _RUN_KEYS)}")
+        if key not in RUN_KEYS:
+            raise ConfigError(f"unknown key {key!r} in [run]{suggest(key, RUN_KEYS)}")
     opts = RunOptions(**values)
     for key, limit, text in (("trials", MAX_TRIALS, "2**31"), ("chunk_size", MAX_CHUNK, "2**24")):
         value = getattr(opts, key)
@@ -327,14 +327,14 @@ def named_keys(error: Exception) -> list[str]:
     ['learning_rate']
     """
     words = re.findall(r"[A-Za-z_]+", str(error))
-    return [w for w in dict.fromkeys(words) if w in _TRAIN_KEYS + _RUN_KEYS]
+    return [w for w in dict.fromkeys(words) if w in TRAIN_KEYS + RUN_KEYS]
 
 
 def with_line(error: ConfigError, path, text: str) -> ConfigError:
     """Prefix ``error`` with ``path:line`` of the first key it names that occurs in ``text``."""
     message = str(error)
     words = re.findall(r"'([A-Za-z_][A-Za-z0-9_]*)'", message) + re.findall(r"[A-Za-z_]+", message)
-    candidates = [w for w in words if w in _TRAIN_KEYS + _RUN_KEYS or f"'{w}'" in message]
+    candidates = [w for w in words if w in TRAIN_KEYS + RUN_KEYS or f"'{w}'" in message]
     line = next((n for n in map(lambda w: line_of(text, w), candidates) if n), None)
     if line is None:  # e.g. a key inside an inline table: hyper = {momentum = "x"}
         line = next((n for n in map(lambda w: _inline_line_of(text, w), words) if n), None)

@@ -37,9 +37,12 @@ from jaxnn_nonconv import detector, engine, estimation
 from jaxnn_nonconv.engine import distributed
 from jaxnn_nonconv.estimation import levels as risk_levels
 from jaxnn_nonconv.exact import risk as exact_risk
-from jaxnn_nonconv.experiments import _config as config
-from jaxnn_nonconv.experiments import _splitting as experiments_rare
-from jaxnn_nonconv.experiments import _store as store
+from jaxnn_nonconv.experiments import (
+    _config as config,
+    _splitting as experiments_rare,
+    _store as store,
+    _trials as trials,
+)
 from jaxnn_nonconv.stats import Precision, ProbabilityEstimate, progress_line, proportion
 
 KINDS = (
@@ -157,8 +160,8 @@ def _from_tables(name: str, data: dict, full: bool) -> Experiment:
             meta[key] = value
     kind = config.check_name("experiment kind", meta.get("kind", ""), KINDS)
     for key, values in sweep.items():
-        if key not in config._TRAIN_KEYS + _SWEEP_EXTRA:
-            valid = config._TRAIN_KEYS + _SWEEP_EXTRA
+        if key not in config.TRAIN_KEYS + _SWEEP_EXTRA:
+            valid = config.TRAIN_KEYS + _SWEEP_EXTRA
             raise config.ConfigError(f"unknown key {key!r}{config.suggest(key, valid)} in [sweep]")
         if not isinstance(values, list) or not values:
             raise config.ConfigError(f"sweep key {key!r} must be a non-empty list")
@@ -307,7 +310,7 @@ def _run_cell(st: store.RunStore, i: int, cfg, exp: Experiment, n: int, progress
     part, det_part = part_name(i), part_name(i) + "-inactive"
     res = None
     if exp.kind not in _INIT_ONLY:
-        res = store.run_trials(
+        res = trials.run_trials(
             st, part, cfg, n, seed=exp.seed, chunk_size=exp.chunk_size, progress=progress
         )
     size = exp.chunk_size
@@ -330,7 +333,7 @@ def _run_cell(st: store.RunStore, i: int, cfg, exp: Experiment, n: int, progress
 
 
 def _chunk_len(st: store.RunStore, part: str, index: int) -> int:
-    with np.load(st._chunk_files(part)[index], allow_pickle=False) as z:
+    with np.load(st.chunk_files(part)[index], allow_pickle=False) as z:
         return len(z[z.files[0]])
 
 

@@ -15,23 +15,8 @@ files (``.tmp-*``) are ignored and removed the next time the directory is opened
 A run is identified by :func:`run_hash` of its config: the config without its number of trials
 (:data:`GROWABLE`). :func:`open_run` on a directory that holds the same config resumes it; a larger
 number of trials *grows* the run (only the new chunks are computed, the stored ones are kept
-bit for bit), a smaller one is refused; :func:`run_trials` then computes only the chunks that
-are missing. Trial
-``i``'s result does not depend on when or where its chunk was computed (see :mod:`.train`), so a
-resumed run is bit-identical to an uninterrupted one, provided the chunk size is the same (it is
-recorded per part and a different one is refused).
-
-Example:
-    >>> import tempfile
-    >>> cfg = engine.TrainConfig(arch=(1, 4, 1), steps=20, eval_size=64)
-    >>> out = tempfile.mkdtemp()
-    >>> store = open_run(out, {"config": cfg.to_dict()})
-    >>> res = run_trials(store, "cell-000", cfg, 5, seed=0, chunk_size=2)
-    >>> res["trial"].tolist(), sorted(store.done("cell-000"))
-    ([0, 1, 2, 3, 4], [0, 1, 2])
-    >>> store.finish()
-    >>> read_manifest(out)["status"]
-    'complete'
+bit for bit), a smaller one is refused. The store knows nothing of training: the resumable trial
+loop that fills it is :func:`jaxnn_nonconv.experiments.run_trials`.
 """
 
 from __future__ import annotations
@@ -45,24 +30,39 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from jaxnn_nonconv import __version__, engine
+from jaxnn_nonconv import engine
 from jaxnn_nonconv.engine import distributed
 from jaxnn_nonconv.errors import ConfigError
+from jaxnn_nonconv.version import __version__
 
 MANIFEST = "manifest.json"
+
+
 PARTS = "parts"
+
+
 LOCK = ".lock"
+
+
 _TMP_PREFIX = ".tmp-"
+
+
 _CHUNK_RE = re.compile(r"^chunk-(\d+)\.npz$")
+
+
 _PART_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
 # np.savez's own parameters: an array under one of these names would be taken as the option.
 _RESERVED_KEYS = ("file", "allow_pickle")
+
+
 # Directories this process holds the lock of: real path -> lock file descriptor.
 _HELD: dict[str, int] = {}
 
@@ -259,7 +259,7 @@ class RunStore:
             )
         return self.path / PARTS / part
 
-    def _chunk_files(self, part: str) -> dict[int, Path]:
+    def chunk_files(self, part: str) -> dict[int, Path]:
         d = self._part_dir(part)
         try:
             names = os.listdir(d)
@@ -274,7 +274,7 @@ class RunStore:
 
     def done(self, part: str) -> set[int]:
         """Indices of the chunks of ``part`` already stored (complete files only)."""
-        return set(self._chunk_files(part))
+        return set(self.chunk_files(part))
 
     def write_chunk(self, part: str, index: int, arrays: Mapping[str, np.ndarray]) -> None:
         """Store chunk ``index`` of ``part`` atomically as ``parts/<part>/chunk-<index>.npz``.
@@ -313,7 +313,7 @@ class RunStore:
           ConfigError: chunks ``0..k`` are not all present (a gap), a chunk file is corrupt, or
             chunks disagree on their array names.
         """
-        files = self._chunk_files(part)
+        files = self.chunk_files(part)
         if not files:
             return {}
         missing = sorted(set(range(max(files) + 1)) - set(files))
@@ -540,129 +540,3 @@ def _check_growth(path: Path, old_config, new_config) -> None:
                 f"{path} holds {key} = {old}; {new} would drop finished trials (runs grow, never "
                 f"shrink): ask for {key} >= {old}, or use --overwrite or another --out"
             )
-
-
-def _lr_hash(learning_rates) -> str | None:
-    if learning_rates is None:
-        return None
-    return hashlib.sha256(np.ascontiguousarray(learning_rates, np.float64).tobytes()).hexdigest()
-
-
-def run_trials(
-    store: RunStore,
-    part: str,
-    cfg: engine.TrainConfig,
-    n_trials: int,
-    *,
-    seed: int,
-    chunk_size: int,
-    learning_rates: Sequence[float] | np.ndarray | None = None,
-    progress: bool | None = None,
-    n_devices: int | None = None,
-) -> dict[str, np.ndarray]:
-    """Train ``n_trials`` networks of ``cfg`` into ``part`` of ``store``, resuming where it stopped.
-
-    Chunks already stored are kept and not recomputed when they form a prefix (the usual case after
-    an interruption); computation restarts at the first missing chunk, and each chunk is written as
-    soon as it is computed. The part's ``n_trials``, ``seed``, ``chunk_size``, training config and
-    learning rates are recorded in ``store.manifest["parts"][part]``; resuming with any of them
-    different is refused, since the stored chunks would not match, except ``n_trials``: a larger
-    one grows the part (a partial last chunk is recomputed, then only new chunks), a smaller one
-    is refused.
-
-    Args:
-      store: from :func:`open_run`.
-      part: part name, e.g. ``"cell-003"``.
-      cfg, n_trials, seed, chunk_size, learning_rates, n_devices: as in :func:`engine.run`.
-      progress: show a progress bar (default: when stderr is a terminal).
-
-    Returns:
-      As :func:`engine.run`: ``trial: (M,)``, ``learning_rate: (M,)``, ``params0: (M, P)``,
-      ``params: (M, P)``, ``risk0: (M,)``, ``risk: (M,)``, ``loss_traj: (M, R)``,
-      ``grad_norm_traj: (M, R)``, ``diverged: (M,)`` and ``record_steps: (R,)`` (the latter not
-      stored in chunks).
-
-    Raises:
-      ConfigError: the part was started with other settings, or its stored chunks are inconsistent.
-    """
-    cfg = cfg.validate()
-    engine.check_count(n_trials, "n_trials")
-    engine.check_count(chunk_size, "chunk_size")
-    n_chunks = -(-n_trials // chunk_size)
-    record = {
-        "n_trials": n_trials,
-        "seed": seed,
-        "chunk_size": chunk_size,
-        "n_chunks": n_chunks,
-        "train_config_hash": config_hash(cfg.to_dict()),
-        "learning_rates_hash": _lr_hash(learning_rates),
-    }
-    distributed.leader_first(
-        lambda: _start_part(store, part, record),
-        lambda: setattr(store, "manifest", read_manifest(store.path)),
-    )
-    done = store.done(part)
-    if any(i >= n_chunks for i in done):
-        raise ConfigError(
-            f"part {part!r} in {store.path} has chunks beyond the {n_chunks} expected"
-        )
-    todo = distributed.my_chunks(i for i in range(n_chunks) if i not in done)
-    if todo:
-        chunks = engine.iter_chunks(
-            cfg,
-            n_trials,
-            seed=seed,
-            chunk_size=chunk_size,
-            learning_rates=learning_rates,
-            n_devices=n_devices,
-            chunks=todo,
-        )
-        for index, res in engine.progress_iter(chunks, len(todo), progress, label=part):
-            store.write_chunk(part, index, res)
-    distributed.barrier(f"run_trials:{part}")  # every process's chunks are on disk
-
-    out = store.load(part)
-    if not np.array_equal(out.get("trial"), np.arange(n_trials)):
-        raise ConfigError(f"part {part!r} in {store.path}: stored trials are not 0..{n_trials - 1}")
-    parts = dict(store.manifest.get("parts") or {})
-    parts[part] = {**record, "complete": True}
-    store.update(parts=parts)
-    out["record_steps"] = engine.record_steps(cfg.steps, cfg.n_record)
-    return out
-
-
-def _start_part(store: RunStore, part: str, record: dict) -> None:
-    """Check ``record`` against the part's stored one, or record it; raise ConfigError if they
-    differ."""
-    parts = dict(store.manifest.get("parts") or {})
-    old = parts.get(part)
-    n_trials, chunk_size = record["n_trials"], record["chunk_size"]
-    if old is None and store.done(part):
-        raise ConfigError(
-            f"{store.path / PARTS / part} holds chunks but the manifest has no record of them"
-        )
-    if old is not None:
-        grows = ("n_trials", "n_chunks")
-        differ = [k for k in record if k in old and k not in grows and old[k] != record[k]]
-        if differ:
-            k = differ[0]
-            raise ConfigError(
-                f"part {part!r} in {store.path} was started with {k}={old[k]!r}, now "
-                f"{record[k]!r}; resuming would mix incompatible chunks (use the same settings, "
-                "--overwrite or another --out)"
-            )
-        if old.get("n_trials", n_trials) > n_trials:
-            raise ConfigError(
-                f"part {part!r} in {store.path} holds {old['n_trials']} trials; {n_trials} would "
-                f"drop finished trials (runs grow, never shrink): ask for >= {old['n_trials']}"
-            )
-        if old.get("n_trials", n_trials) < n_trials:  # grow
-            last = -(-old["n_trials"] // chunk_size) - 1
-            if old["n_trials"] % chunk_size:  # the old last chunk is partial: recompute it
-                stale = store._chunk_files(part).get(last)
-                if stale is not None:
-                    stale.unlink()
-            old = None
-    if old is None:
-        parts[part] = {**record, "complete": False}
-        store.update(parts=parts)

@@ -12,68 +12,34 @@
 from jaxnn_nonconv.errors import ModelError as ModelError
 from jaxnn_nonconv.models._advise import (
     FAMILIES as FAMILIES,
-)
-from jaxnn_nonconv.models._advise import (
     advise as advise,
-)
-from jaxnn_nonconv.models._advise import (
     print_advice as print_advice,
-)
-from jaxnn_nonconv.models._advise import (
     restarts_needed as restarts_needed,
 )
 from jaxnn_nonconv.models._check import (
     CheckResult as CheckResult,
-)
-from jaxnn_nonconv.models._check import (
     check as check,
-)
-from jaxnn_nonconv.models._check import (
     permanent_and_frozen as permanent_and_frozen,
-)
-from jaxnn_nonconv.models._check import (
     print_result as print_result,
 )
 from jaxnn_nonconv.models._domain import (
     Domain as Domain,
-)
-from jaxnn_nonconv.models._domain import (
     from_box as from_box,
-)
-from jaxnn_nonconv.models._domain import (
     from_data as from_data,
-)
-from jaxnn_nonconv.models._domain import (
     load_data as load_data,
 )
 from jaxnn_nonconv.models._loaders import (
     Model as Model,
-)
-from jaxnn_nonconv.models._loaders import (
     NoDeadNeurons as NoDeadNeurons,
-)
-from jaxnn_nonconv.models._loaders import (
     from_flax as from_flax,
-)
-from jaxnn_nonconv.models._loaders import (
     from_object as from_object,
-)
-from jaxnn_nonconv.models._loaders import (
     from_torch_module as from_torch_module,
-)
-from jaxnn_nonconv.models._loaders import (
     load as load,
-)
-from jaxnn_nonconv.models._loaders import (
     save_npz as save_npz,
 )
 from jaxnn_nonconv.models._monitor import (
     TorchMonitor as TorchMonitor,
-)
-from jaxnn_nonconv.models._monitor import (
     flax_params as flax_params,
-)
-from jaxnn_nonconv.models._monitor import (
     make_monitor as make_monitor,
 )
 

@@ -43,8 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxnn_nonconv import detector
-from jaxnn_nonconv.models import _domain as domain_lib
-from jaxnn_nonconv.models import _loaders as loaders
+from jaxnn_nonconv.models import _domain as domain_lib, _loaders as loaders
 
 MAX_WITNESSES = 2**16  # data points used as active witnesses (a fixed subset beyond this)
 

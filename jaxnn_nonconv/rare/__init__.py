@@ -8,29 +8,15 @@
 
 from jaxnn_nonconv.rare._splitting import (
     DEFAULT_MAX_POINTS as DEFAULT_MAX_POINTS,
-)
-from jaxnn_nonconv.rare._splitting import (
     EVENTS as EVENTS,
-)
-from jaxnn_nonconv.rare._splitting import (
     RareEventResult as RareEventResult,
-)
-from jaxnn_nonconv.rare._splitting import (
     rare_event as rare_event,
 )
 from jaxnn_nonconv.rare._summary import (
     fmt_small as fmt_small,
-)
-from jaxnn_nonconv.rare._summary import (
     log10_bounds as log10_bounds,
-)
-from jaxnn_nonconv.rare._summary import (
     mc_entries as mc_entries,
-)
-from jaxnn_nonconv.rare._summary import (
     print_splitting as print_splitting,
-)
-from jaxnn_nonconv.rare._summary import (
     splitting_summary as splitting_summary,
 )
 

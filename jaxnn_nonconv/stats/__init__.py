@@ -12,37 +12,22 @@ No JAX here: these modules turn counts into estimates with intervals and put the
   of initializations they demand.
 """
 
-from jaxnn_nonconv.stats import _precision as precision
-from jaxnn_nonconv.stats import _rates as rates
-from jaxnn_nonconv.stats import _results as results
-from jaxnn_nonconv.stats import _theory as theory
-from jaxnn_nonconv.stats._precision import Precision as Precision
-from jaxnn_nonconv.stats._precision import progress_line as progress_line
+from jaxnn_nonconv.stats import (
+    _precision as precision,
+    _rates as rates,
+    _results as results,
+    _theory as theory,
+)
+from jaxnn_nonconv.stats._precision import Precision as Precision, progress_line as progress_line
 from jaxnn_nonconv.stats._results import (
     DEFAULT_CONFIDENCE as DEFAULT_CONFIDENCE,
-)
-from jaxnn_nonconv.stats._results import (
     ProbabilityEstimate as ProbabilityEstimate,
-)
-from jaxnn_nonconv.stats._results import (
     bracketed as bracketed,
-)
-from jaxnn_nonconv.stats._results import (
     complement_shown as complement_shown,
-)
-from jaxnn_nonconv.stats._results import (
     format_bound as format_bound,
-)
-from jaxnn_nonconv.stats._results import (
     format_probability as format_probability,
-)
-from jaxnn_nonconv.stats._results import (
     format_value as format_value,
-)
-from jaxnn_nonconv.stats._results import (
     proportion as proportion,
-)
-from jaxnn_nonconv.stats._results import (
     to_json as to_json,
 )
 

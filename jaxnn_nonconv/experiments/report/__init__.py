@@ -8,17 +8,9 @@
 
 from jaxnn_nonconv.experiments.report._report import (
     cell_stats as cell_stats,
-)
-from jaxnn_nonconv.experiments.report._report import (
     jsonable as jsonable,
-)
-from jaxnn_nonconv.experiments.report._report import (
     load_cells as load_cells,
-)
-from jaxnn_nonconv.experiments.report._report import (
     print_summary as print_summary,
-)
-from jaxnn_nonconv.experiments.report._report import (
     report as report,
 )
 

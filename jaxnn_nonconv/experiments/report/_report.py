@@ -28,10 +28,8 @@ import numpy as np
 
 from jaxnn_nonconv import engine, estimation
 from jaxnn_nonconv.core import problems
-from jaxnn_nonconv.experiments import _spec as experiments
-from jaxnn_nonconv.experiments import _store as store
-from jaxnn_nonconv.experiments.report import _levels as report_levels
-from jaxnn_nonconv.experiments.report import _rare as report_rare
+from jaxnn_nonconv.experiments import _spec as experiments, _store as store
+from jaxnn_nonconv.experiments.report import _levels as report_levels, _rare as report_rare
 from jaxnn_nonconv.stats import theory
 
 FORMATS = ("png", "svg")

@@ -1,0 +1,196 @@
+"""What every subcommand shares: the one-line error parser, JAX setup, the training-setting
+flags and their validation, precision and multi-process flags, and the one output path.
+
+Bad input raises :class:`~jaxnn_nonconv.errors.ConfigError` (argparse's own errors included, see
+:class:`_Parser`), which :func:`jaxnn_nonconv.cli.main` turns into one line on stderr and exit
+code 2; results go through :func:`emit` (JSON or a table, printed by process 0 only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jaxnn_nonconv.experiments import config
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """``argparse`` whose errors are one line: raises :class:`ConfigError` instead of printing the
+    usage and exiting, so :func:`main` reports every bad input the same way. Subcommand parsers
+    inherit the class."""
+
+    def error(self, message: str):
+        if "expected one argument" in message:
+            message += " (write a value that starts with '-' as --flag=VALUE, e.g. --box=-1:1)"
+        raise config.ConfigError(f"{message} (see '{self.prog} --help')")
+
+
+def setup_jax(float64: bool, args=None) -> None:
+    """Global JAX settings, and ``jax.distributed`` when ``args`` asks for it or the environment
+    is a multi-process job; must run before any array exists."""
+    import jax
+
+    if args is not None and hasattr(args, "num_processes"):
+        from jaxnn_nonconv.engine import distributed
+
+        distributed.initialize(args.coordinator, args.num_processes, args.process_id)
+    if float64:
+        jax.config.update("jax_enable_x64", True)
+    cache = os.environ.get("JAXNN_NONCONV_CACHE", str(Path.home() / ".cache" / "jaxnn_nonconv"))
+    if cache:  # the persistent compilation cache makes a repeated CLI call start in a second
+        jax.config.update("jax_compilation_cache_dir", cache)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+
+
+def _add_init_flags(g) -> None:
+    """The network and its initialization: shared by ``train`` and ``estimate``."""
+    g.add_argument("--arch", help="widths, e.g. 1,32,1 (default 1,32,1)")
+    g.add_argument("--init", help="initialization family (default pytorch)")
+    g.add_argument("--zero-bias", action="store_true", default=None, help="all biases zero")
+    g.add_argument("--init-scale", type=float, help="multiplies the init's standard deviation")
+
+
+def _add_setting_flags(p: argparse.ArgumentParser) -> None:
+    """Flags that mirror the ``[train]`` keys of a TOML config; unset flags keep the file's value."""
+    g = p.add_argument_group("training setting (override the config file)")
+    _add_init_flags(g)
+    g.add_argument("--activation", help="relu, leaky_relu or softplus (default relu)")
+    g.add_argument("--target", help="target function, e.g. 'x^2' (default)")
+    g.add_argument("--box", help="input box a:b or a1:b1,a2:b2,... (default 0:2; --box=-1:1)")
+    g.add_argument("--noise", type=float, help="std of additive label noise (default 0)")
+    g.add_argument("--optimizer", help="sgd, momentum, nesterov, adagrad, rmsprop, adam, ...")
+    g.add_argument("--lr", dest="learning_rate", type=float, help="learning rate (default 0.01)")
+    g.add_argument("--schedule", help="constant, power, step or cosine")
+    g.add_argument("--steps", type=int, help="optimizer steps (default 1000)")
+    g.add_argument("--batch-size", type=int, help="samples per step (default 64)")
+    g.add_argument("--data-size", type=int, help="fixed data set size (ERM); default: online")
+    g.add_argument("--eval-size", type=int, help="samples for the final risk (default 8192)")
+    g.add_argument("--float64", action="store_true", help="train in float64")
+    r = p.add_argument_group("run")
+    r.add_argument("--trials", type=int, help="number of independent networks M (default 1000)")
+    r.add_argument("--seed", type=int, help="trial i uses fold_in(key(seed), i) (default 0)")
+    r.add_argument("--chunk-size", type=int, help="trials per compiled call (default 1024)")
+
+
+def _setting_from_args(args) -> tuple:
+    """``(TrainConfig, RunOptions)`` from an optional ``--config`` file overridden by flags."""
+    train_values, run_values = {}, {}
+    if getattr(args, "config", None):
+        data, text = config.load(args.config)
+        train_values, run_values = dict(data.get("train", {})), dict(data.get("run", {}))
+    flagged = set()  # keys whose value came from a flag, not from the file
+    for key in config.TRAIN_KEYS:
+        value = getattr(args, key, None)
+        if value is not None:
+            train_values[key] = value
+            flagged.add(key)
+    if args.float64:
+        train_values["dtype"] = "float64"
+        flagged.add("dtype")
+    for key in config.RUN_KEYS:
+        value = getattr(args, key, None)
+        if value is not None:
+            run_values[key] = value
+            flagged.add(key)
+    try:
+        return config.build(train_values, run_values)
+    except config.ConfigError as e:
+        # Point into the file only when the error is about the file's values: a bad --lr must not
+        # be reported at the line of the file's (valid, overridden) learning_rate.
+        if getattr(args, "config", None) and not flagged & set(config.named_keys(e)):
+            raise config.with_line(e, args.config, text) from None
+        raise
+
+
+def _chunk_size(args, opts, n_trials: int, largest: int, smallest: int) -> int:
+    """The chunk size given by flag or config file, else the smallest power of two in
+    ``[smallest, largest]`` that holds ``n_trials`` (a fixed ladder of shapes: 10 trials must not
+    cost like thousands)."""
+    given = getattr(args, "chunk_size", None) is not None
+    if not given and getattr(args, "config", None):
+        given = "chunk_size" in config.load(args.config)[0].get("run", {})
+    if given:
+        return opts.chunk_size
+    from jaxnn_nonconv import estimation
+
+    return estimation.default_chunk(n_trials, largest, smallest)
+
+
+def _add_precision_flags(p, of: tuple[str, ...], default_max: int) -> None:
+    """``--rel-error``/``--ci-width`` with ``--max-trials`` and ``--precision-of``."""
+    g = p.add_argument_group("precision target (instead of a fixed number of trials)")
+    x = g.add_mutually_exclusive_group()
+    x.add_argument(
+        "--rel-error",
+        type=float,
+        help="add chunks until half the interval is at most this fraction of the estimate",
+    )
+    x.add_argument("--ci-width", type=float, help="add chunks until the interval is this narrow")
+    g.add_argument(
+        "--max-trials",
+        type=int,
+        default=default_max,
+        help=f"cap on trials with a precision target (default {default_max})",
+    )
+    g.add_argument(
+        "--precision-of",
+        choices=of,
+        default=of[0],
+        help=f"the estimate the target applies to (default {of[0]})",
+    )
+
+
+def _precision(args):
+    """A :class:`~jaxnn_nonconv.stats.precision.Precision` from the flags, or ``None``."""
+    if getattr(args, "rel_error", None) is None and getattr(args, "ci_width", None) is None:
+        return None
+    from jaxnn_nonconv.stats import Precision
+
+    for name in ("rel_error", "ci_width"):
+        v = getattr(args, name)
+        if v is not None and not (np.isfinite(v) and v > 0):
+            raise config.ConfigError(f"--{name.replace('_', '-')} must be a number > 0, got {v}")
+    if not 0 < args.max_trials <= config.MAX_TRIALS:
+        raise config.ConfigError(f"--max-trials must be in [1, 2**31], got {args.max_trials}")
+    return Precision(args.precision_of, args.rel_error, args.ci_width, args.max_trials)
+
+
+def _check_confidence(args) -> None:
+    if not 0 < args.confidence < 1:
+        raise config.ConfigError(f"confidence must be in (0, 1), got {args.confidence}")
+
+
+def _add_distributed_flags(p: argparse.ArgumentParser) -> None:
+    """``--coordinator --num-processes --process-id`` (``run``, ``train``, ``estimate``)."""
+    from jaxnn_nonconv.engine import distributed
+
+    distributed.add_flags(p)
+
+
+def _is_leader() -> bool:
+    """Whether this process prints (process 0 under ``jax.distributed``, else always)."""
+    from jaxnn_nonconv.engine import distributed
+
+    return distributed.is_leader()
+
+
+def emit(result, as_json: bool, table: Callable[[Any], None]) -> int:
+    """The one output path of every subcommand: ``result`` as JSON on stdout (``--json``; an
+    object with ``to_dict()`` or a JSON-ready mapping), else ``table(result)``; only process 0
+    prints under ``jax.distributed``. Returns the exit code 0."""
+    if not _is_leader():
+        return 0
+    if as_json:
+        data = result.to_dict() if hasattr(result, "to_dict") else result
+        print(json.dumps(data, indent=2))
+    else:
+        table(result)
+    return 0

@@ -1,0 +1,121 @@
+"""The configuration of one training setting: :class:`TrainConfig`, validated once.
+
+A :class:`TrainConfig` names everything a trial needs (architecture, initialization, problem,
+optimizer, steps, batch, dtype); :meth:`TrainConfig.validate` checks it once, at the edge, and
+the engine trusts a validated config. Strings typed by users are parsed in
+:mod:`jaxnn_nonconv.experiments.config`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax.numpy as jnp
+
+from jaxnn_nonconv.core import inits, nets, optim, problems
+
+DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """One Monte Carlo training setting; every trial of a run shares it.
+
+    Attributes:
+      arch: ``(d, l_1, ..., l_L, 1)``.
+      init, zero_bias, init_scale: initialization (:mod:`jaxnn_nonconv.core.inits`).
+      activation: hidden activation (:data:`jaxnn_nonconv.core.nets.ACTIVATIONS`).
+      problem: target, input box and noise.
+      optimizer, learning_rate, hyper: optimizer (:mod:`jaxnn_nonconv.core.optim`); ``hyper`` is a tuple
+        of ``(name, value)`` overrides, kept as a tuple so the config stays hashable.
+      schedule, schedule_kw: learning-rate schedule and its ``(name, value)`` parameters.
+      steps: number of optimizer steps.
+      batch_size: samples per step.
+      data_size: ``None`` for online training (a fresh batch every step, as in the papers'
+        numerics); else empirical risk minimization on one fixed data set of that size per trial,
+        with batches drawn from it (full-batch gradient descent when ``batch_size >= data_size``).
+      eval_size: fresh samples on which the initial and final risks are estimated.
+      n_record: number of log-spaced steps at which the minibatch loss and gradient norm are kept.
+      dtype: ``float32`` or ``float64`` (the latter needs ``jax_enable_x64``).
+      diverge_threshold: a trial whose final risk is not finite or exceeds this is ``diverged``.
+    """
+
+    arch: tuple[int, ...] = (1, 32, 1)
+    init: str = "pytorch"
+    zero_bias: bool = False
+    init_scale: float = 1.0
+    activation: str = "relu"
+    problem: problems.Problem = problems.Problem("x^2", ((0.0, 2.0),))
+    optimizer: str = "sgd"
+    learning_rate: float = 0.01
+    hyper: tuple[tuple[str, float], ...] = ()
+    schedule: str = "constant"
+    schedule_kw: tuple[tuple[str, float], ...] = ()
+    steps: int = 1000
+    batch_size: int = 64
+    data_size: int | None = None
+    eval_size: int = 8192
+    n_record: int = 16
+    dtype: str = "float32"
+    diverge_threshold: float = 1e6
+
+    def validate(self) -> TrainConfig:
+        """Check every field once, at the edge; return a normalized copy. Raises ``ValueError``."""
+        arch = nets.check_arch(self.arch)
+        problem = self.problem.validate()
+        if problem.dim != arch[0]:
+            raise ValueError(
+                f"box has {problem.dim} coordinate(s) but the architecture's input dimension is "
+                f"{arch[0]}"
+            )
+        if self.init not in inits.INITS:
+            raise ValueError(f"unknown init {self.init!r}; valid: {', '.join(inits.INITS)}")
+        if self.activation not in nets.ACTIVATIONS:
+            valid = ", ".join(nets.ACTIVATIONS)
+            raise ValueError(f"unknown activation {self.activation!r}; valid: {valid}")
+        _check_positive(self.init_scale, "init_scale")
+        _check_positive(self.learning_rate, "learning_rate")
+        _check_positive(self.diverge_threshold, "diverge_threshold")
+        # make() and schedule() raise for unknown names and parameters.
+        optim.make(self.optimizer, self.learning_rate, **dict(self.hyper))
+        optim.schedule(self.schedule, **dict(self.schedule_kw))
+        for name in ("steps", "batch_size", "eval_size", "n_record"):
+            check_count(getattr(self, name), name)
+        if self.data_size is not None:
+            check_count(self.data_size, "data_size")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"unknown dtype {self.dtype!r}; valid: {', '.join(DTYPES)}")
+        return dataclasses.replace(
+            self,
+            arch=arch,
+            problem=problem,
+            hyper=tuple(sorted(dict(self.hyper).items())),
+            schedule_kw=tuple(sorted(dict(self.schedule_kw).items())),
+        )
+
+    def to_dict(self) -> dict:
+        """JSON-friendly view (a callable target is shown by its name)."""
+        out = dataclasses.asdict(self)
+        target = self.problem.target
+        out["problem"] = {
+            "target": target if isinstance(target, str) else getattr(target, "__name__", "custom"),
+            "box": [list(ab) for ab in self.problem.box],
+            "noise": self.problem.noise,
+        }
+        out["arch"] = list(self.arch)
+        out["hyper"] = dict(self.hyper)
+        out["schedule_kw"] = dict(self.schedule_kw)
+        return out
+
+
+def _check_positive(value, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+
+
+def check_count(value, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")

@@ -1,0 +1,238 @@
+"""Counting inactive neurons of many networks in chunks of one fixed, padded shape.
+
+* :func:`iter_init_counts` draws the initial networks of trials ``0..M-1`` exactly as
+  :func:`jaxnn_nonconv.engine.run` does (:func:`~jaxnn_nonconv.engine.init_trial_params` of
+  ``engine.trial_key(seed, i)``) and classifies their neurons with the jit-compiled, vmapped
+  detector of :mod:`jaxnn_nonconv.detector`, in padded chunks of one fixed shape, so trial ``i``'s
+  result does not depend on ``M``. :func:`counts_at_init` collects them per trial;
+  :func:`counts_of_params` does the same for given flat parameters (e.g. ``engine.run``'s
+  ``params0`` and ``params``).
+
+Chunk sizes: a run of ``M`` trials uses chunks of :func:`default_chunk` ``(M)`` trials unless told
+otherwise, a power of two between :data:`MIN_CHUNK` and :data:`DEFAULT_CHUNK` (a fixed ladder of
+shapes, recorded as ``chunk_size`` in the results), so 10 trials cost like 256, not like 16384.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxnn_nonconv import detector, engine
+from jaxnn_nonconv.core import nets
+from jaxnn_nonconv.engine import distributed
+from jaxnn_nonconv.exact import breakpoints as exact1d
+
+DEFAULT_CHUNK = 2**14
+
+
+MIN_CHUNK = 2**8
+
+
+def default_chunk(n_trials: int, largest: int = DEFAULT_CHUNK, smallest: int = MIN_CHUNK) -> int:
+    """The chunk shape for ``n_trials`` trials: the next power of two, within ``[smallest, largest]``.
+
+    >>> default_chunk(10), default_chunk(1000), default_chunk(10**6)
+    (256, 1024, 16384)
+    """
+    return int(min(largest, max(smallest, 1 << max(int(n_trials) - 1, 0).bit_length())))
+
+
+def _detector_kw(mode, grid, n_probe, max_points) -> dict:
+    return {"mode": mode, "grid": grid, "n_probe": n_probe, "max_points": max_points}
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled_init_chunk(cfg: engine.TrainConfig, detector_kw: tuple) -> Any:
+    """Jitted ``(base_key, indices: (chunk,)) -> (Counts, runs)`` for the initial nets of ``cfg``.
+
+    ``runs`` are the nets (batched :data:`jaxnn_nonconv.core.nets.Runs`), kept for the trials that
+    are redone at a larger breakpoint capacity. ``base_key`` is ``jax.random.key(seed)``, made
+    outside so that any seed :func:`engine.run` accepts gives the same keys: ``fold_in(base_key, i)``
+    is ``engine.trial_key(seed, i)``.
+    """
+    detect = _detector(cfg, detector_kw)
+
+    def chunk(base_key, indices):
+        runs = jax.vmap(lambda i: engine.init_trial_runs(cfg, jax.random.fold_in(base_key, i)))(
+            indices
+        )
+        # Without the barrier XLA fuses the random draws into the detector and recomputes them.
+        runs = jax.lax.optimization_barrier(runs)
+        return detect(runs, indices), runs
+
+    return jax.jit(chunk)
+
+
+def _detector(cfg: engine.TrainConfig, detector_kw: tuple):
+    """The jitted detector of ``cfg``'s box and dtype on batched :data:`nets.Runs`."""
+    return detector.make_detector(cfg.problem.box, dtype=cfg.dtype, runs=True, **dict(detector_kw))
+
+
+def _take(tree, rows: np.ndarray):
+    """Rows ``rows`` of every leaf of ``tree`` (batched on the leading axis)."""
+    pos = jnp.asarray(rows)
+    return jax.tree.map(lambda v: v[pos], tree)
+
+
+def _host(counts: detector.Counts) -> dict[str, np.ndarray]:
+    """A device :class:`~jaxnn_nonconv.detector.Counts` as NumPy arrays."""
+    return {k: np.asarray(v) for k, v in counts._asdict().items()}
+
+
+def iter_init_counts(
+    cfg: engine.TrainConfig,
+    n_trials: int,
+    *,
+    seed: int = 0,
+    chunk_size: int | None = None,
+    chunks: Sequence[int] | None = None,
+    mode: str = "auto",
+    grid: int | None = None,
+    n_probe: int = detector.DEFAULT_PROBES,
+    max_points: int = detector.DEFAULT_MAX_POINTS,
+) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """Yield ``(chunk_index, counts)`` for the initial nets of trials ``0..n_trials-1``, chunk by chunk.
+
+    Each ``counts`` holds NumPy arrays of the chunk's real trials (padding removed): the fields of
+    :class:`~jaxnn_nonconv.detector.Counts` plus ``trial``. Only one chunk is held at a time.
+    ``chunk_size=None`` is :func:`default_chunk` ``(n_trials)``. ``chunks`` restricts the run to
+    those chunk indices (e.g. this process's share under ``jax.distributed``).
+    """
+    cfg = cfg.validate()
+    if reason := detector.not_applicable(cfg.activation):
+        raise ValueError(f"inactive-neuron estimates: {reason}")
+    engine.check_dtype_enabled(cfg)
+    engine.check_count(n_trials, "n_trials")
+    chunk_size = default_chunk(n_trials) if chunk_size is None else chunk_size
+    engine.check_count(chunk_size, "chunk_size")
+    kw = _detector_kw(mode, grid, n_probe, max_points)
+    ladder = detector.capacities(cfg.arch, mode, max_points)
+    n_chunks = -(-n_trials // chunk_size)
+    base_key = jax.random.key(seed)  # as engine.trial_key: every int seed, not only uint32 ones
+
+    first = _compiled_init_chunk(cfg, tuple({**kw, "max_points": ladder[0]}.items()))
+
+    for c in range(n_chunks) if chunks is None else chunks:
+        idx = np.arange(c * chunk_size, (c + 1) * chunk_size)
+        n_real = min(chunk_size, n_trials - c * chunk_size)
+        counts, runs = first(base_key, jnp.asarray(idx, jnp.uint32))
+
+        def run(cap, sel, runs=runs, start=idx[0]):
+            # Exact d = 1 mode: the trials that overflowed, redone at capacity ``cap`` on the
+            # nets already drawn (only the detector is compiled per capacity).
+            detect = _detector(cfg, tuple({**kw, "max_points": cap}.items()))
+            return _host(detect(_take(runs, sel - start), jnp.asarray(sel, jnp.uint32)))
+
+        out = exact1d.refine_overflow(run, idx, _host(counts), ladder, chunk_size)
+        out = {k: v[:n_real] for k, v in out.items()}
+        out["trial"] = idx[:n_real]
+        yield c, out
+
+
+def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def counts_at_init(
+    cfg: engine.TrainConfig,
+    n_trials: int,
+    *,
+    seed: int = 0,
+    chunk_size: int | None = None,
+    mode: str = "auto",
+    grid: int | None = None,
+    n_probe: int = detector.DEFAULT_PROBES,
+    max_points: int = detector.DEFAULT_MAX_POINTS,
+    progress: bool | None = None,
+) -> dict[str, np.ndarray]:
+    """Per-trial :class:`~jaxnn_nonconv.detector.Counts` of the initial nets of trials ``0..M-1``.
+
+    Args:
+      cfg: the setting (only arch, init, zero_bias, init_scale, box and dtype matter).
+      n_trials: ``M``.
+      seed: trial ``i`` uses ``engine.trial_key(seed, i)``, as in :func:`engine.run`.
+      chunk_size: trials per compiled call (the last chunk is padded); default
+        :func:`default_chunk` ``(M)``.
+      mode, grid, n_probe, max_points: detector settings (:func:`detector.make_detector`).
+      progress: rich progress bar (default: when stderr is a terminal).
+
+    Returns:
+      Dict of NumPy arrays with leading axis ``M``: the fields of ``Counts`` plus ``trial``.
+
+    >>> cfg = engine.TrainConfig(arch=(1, 4, 1)).validate()
+    >>> c = counts_at_init(cfg, 5, chunk_size=4)
+    >>> c["inactive"].shape, c["trial"].tolist()
+    ((5, 1), [0, 1, 2, 3, 4])
+    """
+    size = default_chunk(n_trials) if chunk_size is None else chunk_size
+    mine = distributed.my_chunks(range(-(-n_trials // size)))  # all of them with one process
+    chunks = iter_init_counts(
+        cfg,
+        n_trials,
+        seed=seed,
+        chunk_size=size,
+        chunks=mine,
+        mode=mode,
+        grid=grid,
+        n_probe=n_probe,
+        max_points=max_points,
+    )
+    parts = list(engine.progress_iter(chunks, len(mine), progress, "init chunks"))
+    return distributed.merge_chunks(parts)
+
+
+def counts_of_params(
+    theta: np.ndarray | jax.Array,
+    arch,
+    box,
+    *,
+    trials: np.ndarray | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    mode: str = "auto",
+    grid: int | None = None,
+    n_probe: int = detector.DEFAULT_PROBES,
+    max_points: int = detector.DEFAULT_MAX_POINTS,
+) -> dict[str, np.ndarray]:
+    """Per-trial counts of ``M`` networks given as flat parameters ``theta: (M, P)``.
+
+    Computes in ``theta``'s own float dtype.
+
+    Args:
+      theta: e.g. ``engine.run(...)["params"]`` (final) or ``["params0"]`` (initial).
+      arch: the architecture.
+      box: ``((a_1, b_1), ...)``, e.g. ``cfg.problem.box``.
+      trials: ``(M,)`` trial indices (pick the sampled neuron); default ``0..M-1``.
+      chunk_size, mode, grid, n_probe, max_points: as in :func:`counts_at_init`.
+
+    Raises:
+      ValueError: ``theta`` is not ``(M, P)``, or is ``float64`` while 64-bit JAX is off (it would
+        be rounded to ``float32`` and could be certified inactive wrongly).
+
+    >>> theta = np.zeros((3, nets.num_params((1, 4, 1))), np.float32)
+    >>> counts_of_params(theta, (1, 4, 1), ((0.0, 1.0),))["inactive"][:, 0].tolist()
+    [4, 4, 4]
+    """
+    theta = np.asarray(nets.float_input(theta, "theta"))
+    arch = nets.check_arch(arch)
+    if theta.ndim != 2 or theta.shape[0] == 0:
+        raise ValueError(f"theta must have shape (M, P) with M >= 1, got {theta.shape}")
+    m = theta.shape[0]
+    trials = np.arange(m) if trials is None else np.asarray(trials)
+    box = tuple((float(a), float(b)) for a, b in box)
+    kw = _detector_kw(mode, grid, n_probe, max_points)
+    chunk_size = min(chunk_size, max(m, 1))
+    parts = []
+    for lo in range(0, m, chunk_size):
+        rows = np.arange(lo, lo + chunk_size)
+        rows = np.minimum(rows, m - 1)  # pad with the last trial; dropped below
+        counts = detector.detect_flat(theta[rows], arch, box, trials=trials[rows], **kw)
+        parts.append(_host(counts))
+    out = {k: v[:m] for k, v in _concat(parts).items()}
+    out["trial"] = trials
+    return out
