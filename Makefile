@@ -49,5 +49,16 @@ bench-gpu: $(STAMP)
 	$(CLI) bench --impl engine --impl jax_loop --optimizer sgd --trials 1,1000 \
 		--engine-trials 1000000 --steps 10000 --chunk-size 65536 --out runs/bench-gpu
 
+# The API site (mkdocs.yml) into site/; --strict turns a broken reference, a missing `:::` target or
+# a docstring griffe cannot parse into a failure.
+DOCS_STAMP := $(VENV)/.docs-installed
+
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install -q -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis site
