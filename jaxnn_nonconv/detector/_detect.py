@@ -236,7 +236,7 @@ def classify(
       grid: IBP sub-boxes per coordinate (default :func:`default_grid`).
       max_points: breakpoint capacity of the exact mode.
       refine: ``d > 1`` exact and crown modes: run branch and bound on undecided neurons
-        (``False``: leave that to :func:`jaxnn_nonconv.detector.refine`, as the detector does).
+        (``False``: leave that to :func:`jaxnn_nonconv.detector._refine.refine`, as the detector does).
 
     Returns:
       A :class:`Status`.

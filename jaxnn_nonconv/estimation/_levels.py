@@ -201,7 +201,7 @@ def compute_levels(
     """``R_0..R_width`` of ``problem`` by restarts, training and float64 polish (module docstring).
 
     Args:
-      problem: a ``d = 1`` problem with an exact rule (:func:`exact_risk.rule_for`).
+      problem: a ``d = 1`` problem with an exact rule (:func:`jaxnn_nonconv.exact.risk.rule_for`).
       width: the largest ``k``.
       settings: search effort.
       progress: progress bar over restarts' chunks (default: stderr is a terminal).

@@ -49,7 +49,7 @@ def restarts_needed(p: float | None, success: float = 0.95) -> int | None:
 
 
 def _at_init(cfg: engine.TrainConfig, trials: int, **kw: Any) -> tuple[dict, dict]:
-    """The adapter to :mod:`estimate`: ``(any_inactive, constant_network)`` entries, each with
+    """The adapter to :mod:`jaxnn_nonconv.estimation`: ``(any_inactive, constant_network)`` entries, each with
     ``bracket`` ``[lo, hi]`` and ``ci`` ``[lo, hi]``."""
     s = estimation.estimate_at_init(cfg, trials, progress=False, **kw)
     return s["any_inactive"], s["constant_network"]

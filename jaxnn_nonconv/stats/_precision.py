@@ -50,7 +50,7 @@ class Precision:
     def reached(self, est: ProbabilityEstimate) -> float:
         """The current value of the targeted quantity (relative error or interval width).
 
-        >>> from jaxnn_nonconv.stats.results import proportion
+        >>> from jaxnn_nonconv.stats import proportion
         >>> round(Precision("p", ci_width=0.1).reached(proportion(50, 100)), 4)
         0.2034
         """
@@ -59,7 +59,7 @@ class Precision:
     def met(self, est: ProbabilityEstimate) -> bool:
         """Whether ``est`` is precise enough.
 
-        >>> from jaxnn_nonconv.stats.results import proportion
+        >>> from jaxnn_nonconv.stats import proportion
         >>> Precision("p", ci_width=0.25).met(proportion(50, 100))
         True
         """
@@ -79,7 +79,7 @@ class Precision:
 def progress_line(precision: Precision, est: ProbabilityEstimate, trials: int) -> str:
     """One progress line: trials so far, the estimate and how far from the target it is.
 
-    >>> from jaxnn_nonconv.stats.results import proportion
+    >>> from jaxnn_nonconv.stats import proportion
     >>> progress_line(Precision("p", ci_width=0.1), proportion(50, 100), 100)
     'trials 100: p 0.5, ci_width 0.2034 (target 0.1)'
     """

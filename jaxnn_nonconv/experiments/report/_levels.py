@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn_nonconv import estimation
+from jaxnn_nonconv import stats
 from jaxnn_nonconv.estimation import levels as risk_levels
 from jaxnn_nonconv.exact import risk as exact_risk
 from jaxnn_nonconv.experiments import _spec as experiments
@@ -35,15 +35,16 @@ def cell_levels(exp: experiments.Experiment, cfg, out_dir: str | Path):
 
 
 def _proportion(k: int, n: int) -> dict[str, Any]:
-    p = estimation.proportion(int(k), int(n))
+    p = stats.proportion(int(k), int(n))
     return {**p, "ci": p["ci_wilson"], "ci_clopper_pearson": p["ci"]}
 
 
 def level_stats(c: dict) -> dict[str, Any]:
     """``not_global`` (Wilson ``ci``), level counts and ``R_H`` of one cell with exact risks.
 
-    ``not_global``: diverged, or exact risk above ``R_H + tol_H`` (:func:`levels.classify`);
-    trials whose exact risk overflowed are left out of both counts and reported as ``unsure``.
+    ``not_global``: diverged, or exact risk above ``R_H + tol_H``
+    (:func:`jaxnn_nonconv.estimation.levels.classify`); trials whose exact risk overflowed are left
+    out of both counts and reported as ``unsure``.
     """
     lv = c.get("levels")
     if lv is None or "risk_exact" not in c:
