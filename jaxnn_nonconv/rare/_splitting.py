@@ -30,8 +30,8 @@ Certificates (per drawn neuron, three-valued as in :mod:`jaxnn_nonconv.detector`
   :mod:`jaxnn_nonconv.exact.pieces`). Maxima within a rounding margin of 0 (``MARGIN_ULPS / 2``
   times the generous dot-product bound :func:`jaxnn_nonconv.core.rounding_gamma`, i.e.
   ``MARGIN_ULPS (n + 2) eps``, times the sum of absolute terms times the layer index: a heuristic
-  margin, not a proof) are ``unknown``. When a particle's curve needs more than ``max_points`` vertices it
-  falls back to the certified bounds below.
+  margin, not a proof) are ``unknown``. When a particle's curve needs more than ``max_points``
+  vertices it falls back to the certified bounds below.
 * ``d > 1`` (and overflow): inactive when the interval bound (IBP on ``cells`` sub-boxes, widened
   by the float rounding of every dot product) is ``<= 0`` or the neuron is sign-dead; active when
   its pre-activation is ``> 0`` at a fixed probe point; otherwise unknown. Layer 1 is exact in any
@@ -68,7 +68,7 @@ DEFAULT_PARTICLES = 4096
 DEFAULT_REPLICATES = 8
 DEFAULT_MAX_POINTS = 32  # vertex capacity of a particle's image curve (d = 1)
 DEFAULT_PROBES = 32
-MARGIN_ULPS = 8.0  # the rounding margin is MARGIN_ULPS / 2 rounding_gamma's per layer
+MARGIN_ULPS = 8.0  # rounding margin: MARGIN_ULPS / 2 times core.rounding_gamma, per layer
 
 
 class Particles(NamedTuple):
@@ -459,7 +459,7 @@ def rare_event(
 
     Example (point box: every neuron is active with probability 1/2, so P = (3/4)^3):
 
-    >>> from jaxnn_nonconv import problems
+    >>> from jaxnn_nonconv.core import problems
     >>> cfg = engine.TrainConfig(arch=(1, 2, 2, 2, 1), init="normal",
     ...     problem=problems.Problem("x^2", ((0.5, 0.5000001),))).validate()
     >>> r = rare_event(cfg, "not_constant", 512, 4)
