@@ -7,6 +7,8 @@ Pure functions on pytrees; nothing here knows about training loops, detectors or
 * :mod:`inits <jaxnn_nonconv.core._inits>`: random initializations of fully connected layers.
 * :mod:`problems <jaxnn_nonconv.core._problems>`: targets, input boxes, reference risk levels.
 * :mod:`optim <jaxnn_nonconv.core._optim>`: the nine optimizers of the papers through Optax.
+* :mod:`rounding <jaxnn_nonconv.core._rounding>`: the float rounding bound (Higham's ``gamma_n``,
+  generously) that every float-sound certificate uses.
 """
 
 from jaxnn_nonconv.core import (
@@ -14,6 +16,7 @@ from jaxnn_nonconv.core import (
     _nets as nets,
     _optim as optim,
     _problems as problems,
+    _rounding as rounding,
 )
 from jaxnn_nonconv.core._nets import (
     float_dtype as float_dtype,
@@ -24,6 +27,10 @@ from jaxnn_nonconv.core._nets import (
     to_flat as to_flat,
 )
 from jaxnn_nonconv.core._problems import Problem as Problem, reference_levels as reference_levels
+from jaxnn_nonconv.core._rounding import (
+    rounding_gamma as rounding_gamma,
+    unit_roundoff as unit_roundoff,
+)
 
 __all__ = [
     "Problem",
@@ -37,5 +44,8 @@ __all__ = [
     "problems",
     "realization",
     "reference_levels",
+    "rounding",
+    "rounding_gamma",
     "to_flat",
+    "unit_roundoff",
 ]

@@ -13,12 +13,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxnn_nonconv.core import nets
-
-
-def rounding_gamma(n_terms: int, dtype) -> float:
-    """Relative bound on the rounding error of a float sum of ``n_terms`` products (generous)."""
-    return 2.0 * (n_terms + 2) * float(jnp.finfo(dtype).eps)
+from jaxnn_nonconv.core import nets, rounding_gamma
 
 
 def first_layer_max(params: nets.Params, lo: jax.Array, hi: jax.Array) -> jax.Array:

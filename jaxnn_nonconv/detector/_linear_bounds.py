@@ -13,14 +13,15 @@ Method, for a target layer ``k`` (rows ``+W_k`` for upper and ``-W_k`` for lower
 ``nu . y_m = (nu W_m) h_{m-1} + nu . b_m`` moves the row one layer down. At the input,
 ``max_x mu_0 . x`` over the box is attained at a corner.
 
-Soundness in floating point. Whatever float value the slope ``nu_j`` has, the intercept is
-computed as ``tau_j = max_{y in {l, clip(0, l, u), u}} (mu_j relu(y) - nu_j y)``, the exact
-maximum of a piecewise-linear function with its kink at 0, so every relaxation is valid. The float
-network's own rounding is an additive error ``|e_m| <= gamma (|W_m| h_max + |b_m|)`` per layer
-(``h_max`` a sound upper bound of ``h_{m-1}``), added with the coefficients' absolute values. The
-rounding of every product and sum of the backward pass is covered by widening the result by
-``3 gamma_total`` times the sum of the absolute values of all terms (``gamma`` as in the IBP code:
-``2 (n + 2) eps``, generous). Intermediate bounds are also intersected with interval bounds.
+Soundness in floating point. Whatever float value the slope ``nu_j`` has, the intercept is computed
+as ``tau_j = max_{y in {l, clip(0, l, u), u}} (mu_j relu(y) - nu_j y)``, the exact maximum of a
+piecewise-linear function with its kink at 0, so every relaxation is valid. The float network's own
+rounding is an additive error ``|e_m| <= gamma (|W_m| h_max + |b_m|)`` per layer (``h_max`` a sound
+upper bound of ``h_{m-1}``), added with the coefficients' absolute values. The rounding of every
+product and sum of the backward pass is covered by widening the result by ``3 gamma_total`` times
+the sum of the absolute values of all terms (``gamma``: :func:`jaxnn_nonconv.core.rounding_gamma`,
+``2 (n + 2) eps``, generous, as in the IBP code). Intermediate bounds are also intersected with
+interval bounds.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxnn_nonconv.core import nets
+from jaxnn_nonconv.core import nets, rounding_gamma
 
 
 class Bounds(NamedTuple):
@@ -46,17 +47,6 @@ class Bounds(NamedTuple):
     lower: tuple[jax.Array, ...]
     upper: tuple[jax.Array, ...]
     corner: tuple[jax.Array, ...]
-
-
-def rounding_gamma(n_terms: int, dtype) -> float:
-    """Relative bound on the rounding error of a float sum of ``n_terms`` products (generous).
-
-    The same ``2 (n + 2) eps`` as the IBP code of :mod:`jaxnn_nonconv.detector`.
-
-    >>> rounding_gamma(2, jnp.float32) == 8 * float(jnp.finfo(jnp.float32).eps)
-    True
-    """
-    return 2.0 * (n_terms + 2) * float(jnp.finfo(dtype).eps)
 
 
 def _relu_lines(mu: jax.Array, low: jax.Array, up: jax.Array):

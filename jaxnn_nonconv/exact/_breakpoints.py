@@ -41,8 +41,9 @@ by :func:`refine_overflow`, so the work follows the breakpoints a net really has
 as runs of equal shape (:data:`jaxnn_nonconv.core.nets.Runs`), one ``lax.scan`` per run, and every
 result stays stacked per run: tracing and compile time do not grow with depth. Products with a
 contraction of at most :data:`SMALL_WIDTH` are unrolled multiply-adds and the crossings of a cell
-are sorted by a sorting network: XLA's CPU code for batched tiny dots and sorts dispatches per
-trial and was the bulk of the time (measured in ``docs/detector.md``).
+are sorted by a sorting network (in :func:`jaxnn_nonconv.exact.pieces.refine`): XLA's CPU code for
+batched tiny dots and sorts dispatches per trial and was the bulk of the time (measured in
+``docs/detector.md``).
 
 Source: the exact-1D mode of the detector described in ``docs/detector.md``; the phenomenon is
 that of Lu et al. (arXiv 1903.06733) and Shin & Karniadakis (arXiv 1911.08525).
@@ -57,13 +58,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn_nonconv.core import nets
+from jaxnn_nonconv.core import nets, rounding_gamma
+from jaxnn_nonconv.exact import _pieces as pieces
 
 START_CAPACITY = 16  # first rung of the capacity ladder
 LADDER_FACTOR = 4  # each rung multiplies the capacity by this
 REFINE_SPLIT = 16  # refine_overflow's small calls are this many times smaller than its large ones
 SMALL_WIDTH = 16  # contractions up to this width are unrolled multiply-adds (see _matmul_t)
-SMALL_SORT = 8  # cells with up to this many crossings are sorted by a sorting network
 
 
 class Analysis(NamedTuple):
@@ -90,8 +91,12 @@ class Analysis(NamedTuple):
 
 
 def _gamma(n_in: int, dtype) -> float:
-    """Generous relative rounding bound of a dot product of ``n_in`` terms plus a bias."""
-    return 2.0 * (2 * n_in + 3) * float(jnp.finfo(dtype).eps)
+    """Generous relative rounding bound of a dot product of ``n_in`` terms plus a bias.
+
+    ``2 (2 n_in + 3) eps``: the IBP code's bound (``jaxnn_nonconv/detector/_intervals.py``, sums
+    of ``2 n_in + 1`` terms), more than twice Higham's ``gamma_{n_in + 1}``.
+    """
+    return rounding_gamma(2 * n_in + 1, dtype)
 
 
 def _matmul_t(h: jax.Array, w: jax.Array) -> jax.Array:
@@ -107,25 +112,6 @@ def _matmul_t(h: jax.Array, w: jax.Array) -> jax.Array:
     for i in range(1, w.shape[1]):
         acc = acc + h[:, i : i + 1] * w[None, :, i]
     return acc
-
-
-def _sort_rows(v: jax.Array) -> jax.Array:
-    """``jnp.sort(v, axis=1)``; by odd-even transposition (elementwise min/max) for narrow rows.
-
-    >>> _sort_rows(jnp.array([[3.0, 1.0, 2.0], [jnp.inf, -1.0, 0.0]])).tolist()
-    [[1.0, 2.0, 3.0], [-1.0, 0.0, inf]]
-    """
-    n = v.shape[1]
-    if n > SMALL_SORT:
-        return jnp.sort(v, axis=1)
-    cols = [v[:, i] for i in range(n)]
-    for r in range(n):
-        for i in range(r % 2, n - 1, 2):
-            cols[i], cols[i + 1] = (
-                jnp.minimum(cols[i], cols[i + 1]),
-                jnp.maximum(cols[i], cols[i + 1]),
-            )
-    return jnp.stack(cols, axis=1)
 
 
 def scan_runs(step: Callable, carry, runs: nets.Runs) -> tuple:
@@ -214,43 +200,15 @@ def analyze_runs(
     def layer(carry, wb):
         pts, z, e_l, e_r, overflow = carry
         w, bias = wb
-        # 1. The zero crossings of ``z`` strictly inside each cell, sorted and deduplicated per
-        # cell; then cell m contributes ``[pts[m], its crossings]``, already in order, and one
-        # cumsum compacts them (no global sort).
-        n = z.shape[1]
-        z0, z1 = z[:-1], z[1:]
-        x0, x1 = pts[:-1, None], pts[1:, None]
-        cross = ((z0 < 0) & (z1 > 0)) | ((z0 > 0) & (z1 < 0))
-        t = z0 / jnp.where(cross, z0 - z1, 1.0)
-        xc = x0 + (x1 - x0) * t
-        xs = _sort_rows(jnp.where(cross & (xc > x0) & (xc < x1), xc, jnp.inf))
-        first = jnp.ones((cap - 1, 1), bool)
-        keep_c = jnp.isfinite(xs) & jnp.concatenate([first, xs[:, 1:] != xs[:, :-1]], axis=1)
-        keep_p = jnp.concatenate([jnp.ones((1,), bool), pts[1:] > pts[:-1]])
-        cand_x = jnp.concatenate([jnp.concatenate([x0, xs], axis=1).reshape(-1), pts[-1:]])
-        keep = jnp.concatenate(
-            [jnp.concatenate([keep_p[:-1, None], keep_c], axis=1).reshape(-1), keep_p[-1:]]
-        )
-        parent = jnp.concatenate([jnp.repeat(jnp.arange(cap - 1), n + 1), jnp.array([cap - 1])])
-        is_cross = jnp.concatenate(
-            [jnp.tile(jnp.arange(n + 1) > 0, cap - 1), jnp.zeros((1,), bool)]
-        )
-        pos = jnp.cumsum(keep) - 1
-        overflow = overflow | (pos[-1] >= cap)
-        n_cand = cand_x.shape[0]
-        src = (
-            jnp.full((cap,), n_cand - 1)
-            .at[jnp.where(keep, pos, cap)]
-            .set(jnp.arange(n_cand), mode="drop")
-        )
-        new_pts = cand_x[src]
+        # 1. The zero crossings of ``z`` strictly inside each cell, merged into the points.
+        new_pts, i, is_cross, dropped = pieces.refine(pts, z, cap)
+        overflow = overflow | dropped
         # 2. ``z`` at the new points by interpolation in their cell ``i``; the sub-cells inherit
         # the old cell's error plus the interpolation error at their ends.
-        i = parent[src]
         j = jnp.minimum(i + 1, cap - 1)
         width = pts[j] - pts[i]
         frac = jnp.where(
-            is_cross[src] & (width > 0), (new_pts - pts[i]) / jnp.where(width > 0, width, 1.0), 0.0
+            is_cross & (width > 0), (new_pts - pts[i]) / jnp.where(width > 0, width, 1.0), 0.0
         )
         zi, zj = z[i], z[j]
         z_new = zi + (zj - zi) * frac[:, None]
@@ -266,7 +224,7 @@ def analyze_runs(
         # 3. ReLU: where the chord changes sign inside a cell, relu(chord) leaves the chord of the
         # relu values by at most min(|z_m|, |z_{m+1}|).
         n0, n1 = z_new[:-1], z_new[1:]
-        sign_change = ((n0 < 0) & (n1 > 0)) | ((n0 > 0) & (n1 < 0))
+        sign_change = pieces.sign_change(n0, n1)
         # A neuron certainly <= 0 on the cell outputs exactly 0 there: no error passes on.
         dead = jnp.maximum(n0 + el_sub, n1 + er_sub) <= 0
         mu = jnp.where(sign_change, jnp.minimum(jnp.abs(n0), jnp.abs(n1)), 0.0)

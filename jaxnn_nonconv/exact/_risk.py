@@ -6,8 +6,9 @@ For ``X ~ U[a, b]`` the risk ``L(theta) = E[(N_theta(X) - f(X))^2]`` (plus the n
 kinks are the points where some hidden pre-activation changes sign. :func:`pieces` finds them layer
 by layer (between two consecutive known points every pre-activation of the next layer is linear, so
 its sign changes are found by linear interpolation), in a fixed-capacity array with an overflow
-flag. On each piece the integrand is ``(linear - f)^2`` and :func:`risk` integrates it with an
-``n``-point Gauss-Legendre rule, chosen per target (:func:`rule_for`):
+flag (the shared kernel :func:`jaxnn_nonconv.exact.pieces.refine`). On each piece the integrand is
+``(linear - f)^2`` and :func:`risk` integrates it with an ``n``-point Gauss-Legendre rule, chosen
+per target (:func:`rule_for`):
 
 ================  ==========================================================================
 target            rule (and its error)
@@ -50,6 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxnn_nonconv.core import nets, problems
+from jaxnn_nonconv.exact import _pieces
 
 DEFAULT_MAX_POINTS = 2048  # breakpoint capacity cap (the exact need is used when smaller)
 DEFAULT_CHUNK = 1024  # nets per compiled call in risks_of_params (fixed: bit-identical results)
@@ -184,23 +186,15 @@ def pieces(
     fixed = sorted(float(s) for s in splits if a < s < b)
     start = np.concatenate([[a], fixed, np.full(max(cap - 1 - len(fixed), 1), b)])[:cap]
     pts = jnp.asarray(start, dtype)
-    overflow = jnp.zeros((), bool)
+    overflow = jnp.asarray(len(fixed) + 2 > cap)  # the fixed points alone do not fit
     for k in range(len(params) - 1):
         h = pts[:, None]
         for w, bias in params[:k]:
             h = act(h @ w.T + bias[None, :])
         w, bias = params[k]
         z = h @ w.T + bias[None, :]  # (cap, l_k), linear in x between consecutive points
-        z0, z1 = z[:-1], z[1:]
-        x0, x1 = pts[:-1, None], pts[1:, None]
-        cross = ((z0 < 0) & (z1 > 0)) | ((z0 > 0) & (z1 < 0))
-        t = z0 / jnp.where(cross, z0 - z1, 1.0)
-        xc = jnp.clip(x0 + (x1 - x0) * t, x0, x1)
-        new = jnp.concatenate([pts, jnp.where(cross, xc, b).reshape(-1)])
-        distinct = jnp.unique(new, size=new.shape[0], fill_value=jnp.inf)  # sorted, inf last
-        if new.shape[0] > cap:
-            overflow = overflow | jnp.isfinite(distinct[cap])
-        pts = jnp.where(jnp.isfinite(distinct[:cap]), distinct[:cap], b)
+        pts, _, _, dropped = _pieces.refine(pts, z, cap)
+        overflow = overflow | dropped
     return pts, overflow
 
 

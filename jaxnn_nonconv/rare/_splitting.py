@@ -26,10 +26,12 @@ Certificates (per drawn neuron, three-valued as in :mod:`jaxnn_nonconv.detector`
 * ``d = 1``: the image of ``[a, b]`` through layers ``< k`` is a polygonal curve; each particle
   keeps its vertices (``max_points`` of them at most). A neuron's pre-activation is linear along
   each edge, so its maximum over the box is its maximum over the vertices: exact. New vertices
-  are the zero crossings of the layer's pre-activations along each edge. Maxima within a rounding
-  margin of 0 (``margin_ulps`` times the float epsilon times the sum of absolute terms times the
-  layer index) are ``unknown``. When a particle's curve needs more than ``max_points`` vertices it
-  falls back to the certified bounds below.
+  are the zero crossings of the layer's pre-activations along each edge (the shared kernel
+  :mod:`jaxnn_nonconv.exact.pieces`). Maxima within a rounding margin of 0 (``MARGIN_ULPS / 2``
+  times the generous dot-product bound :func:`jaxnn_nonconv.core.rounding_gamma`, i.e.
+  ``MARGIN_ULPS (n + 2) eps``, times the sum of absolute terms times the layer index: a heuristic
+  margin, not a proof) are ``unknown``. When a particle's curve needs more than ``max_points``
+  vertices it falls back to the certified bounds below.
 * ``d > 1`` (and overflow): inactive when the interval bound (IBP on ``cells`` sub-boxes, widened
   by the float rounding of every dot product) is ``<= 0`` or the neuron is sign-dead; active when
   its pre-activation is ``> 0`` at a fixed probe point; otherwise unknown. Layer 1 is exact in any
@@ -58,14 +60,15 @@ import numpy as np
 from scipy import stats
 
 from jaxnn_nonconv import detector, engine
-from jaxnn_nonconv.core import inits
+from jaxnn_nonconv.core import inits, rounding_gamma
+from jaxnn_nonconv.exact import pieces
 
 EVENTS: tuple[str, ...] = ("not_constant", "no_inactive")
 DEFAULT_PARTICLES = 4096
 DEFAULT_REPLICATES = 8
 DEFAULT_MAX_POINTS = 32  # vertex capacity of a particle's image curve (d = 1)
 DEFAULT_PROBES = 32
-MARGIN_ULPS = 8.0
+MARGIN_ULPS = 8.0  # rounding margin: MARGIN_ULPS / 2 times core.rounding_gamma, per layer
 
 
 class Particles(NamedTuple):
@@ -207,7 +210,12 @@ def _draw_rows(cfg: _DrawSpec, key, fan_in: int, fan_out: int, n: int, dt) -> ja
 
 
 def _gamma(n_terms: int, dt, layer) -> jax.Array:
-    return (MARGIN_ULPS * (n_terms + 2) * float(jnp.finfo(dt).eps)) * layer.astype(dt)
+    """The relative margin ``MARGIN_ULPS (n_terms + 2) eps`` times the layer index ``layer: ()``.
+
+    A heuristic that grows with depth (the vertices themselves carry rounding from every earlier
+    layer); ``MARGIN_ULPS / 2`` times :func:`jaxnn_nonconv.core.rounding_gamma`, exactly.
+    """
+    return (MARGIN_ULPS / 2 * rounding_gamma(n_terms, dt)) * layer.astype(dt)
 
 
 def _neuron_status(p: Particles, rows, layer, first: bool, d: int):
@@ -267,14 +275,14 @@ def _propagate(p: Particles, layer, d: int, max_points: int) -> Particles:
 
 
 def _compact(vals, valid, cap: int):
-    """Valid rows of ``vals: (K, l)`` in order, padded by repeating the last: ``((cap, l), count)``."""
-    pos = jnp.cumsum(valid) - 1
-    count = pos[-1] + 1
-    idx = jnp.where(valid, pos, cap)  # out of range: dropped
-    out = jnp.zeros((cap, vals.shape[1]), vals.dtype).at[idx].set(vals, mode="drop")
-    last = out[jnp.clip(count - 1, 0, cap - 1)]
-    fill = jnp.arange(cap)[:, None] >= count
-    return jnp.where(fill, last[None, :], out), count
+    """Valid rows of ``vals: (K, l)`` in order, padded by repeating the last: ``((cap, l), count)``.
+
+    No valid row gives zeros.
+    """
+    src, count = pieces.compact(valid, cap, vals.shape[0])  # fill: out of range
+    last = src[jnp.clip(count - 1, 0, cap - 1)]
+    src = jnp.where(jnp.arange(cap) >= count, last, src)
+    return vals.at[src].get(mode="fill", fill_value=0), count
 
 
 def _propagate_curve(pts, n_pts, w, b, cap: int):
@@ -288,8 +296,8 @@ def _propagate_curve(pts, n_pts, w, b, cap: int):
     z = pts @ w.T + b[None, :]  # (P, l)
     z0, z1 = z[:-1], z[1:]  # (P-1, l)
     n_edges, width = z0.shape
-    cross = ((z0 < 0) & (z1 > 0)) | ((z0 > 0) & (z1 < 0))
-    t = jnp.where(cross, z0 / jnp.where(cross, z0 - z1, 1.0), 2.0)
+    cross, t = pieces.crossings(z)
+    t = jnp.where(cross, t, 2.0)
     t = jnp.sort(jnp.clip(t, 0.0, 2.0), axis=1)  # (P-1, l): each edge's crossings, in order
     # Candidates, in curve order: per edge its start (t = 0) then its crossings; then the end.
     t_flat = jnp.concatenate(
@@ -302,12 +310,8 @@ def _propagate_curve(pts, n_pts, w, b, cap: int):
         [jnp.repeat(jnp.arange(n_edges), width + 1), jnp.full((1,), n_edges - 1)]
     )
     valid = (t_flat <= 1.0) & jnp.concatenate([edge[:-1] < n_pts - 1, jnp.ones((1,), bool)])
-    csum = jnp.cumsum(valid)
-    count = csum[-1]
     room = 2 * cap  # merged below, so gather more than fits
-    src = jnp.clip(
-        jnp.searchsorted(csum, jnp.arange(room) + 1, side="left"), 0, t_flat.shape[0] - 1
-    )
+    src, count = pieces.compact(valid, room, t_flat.shape[0] - 1)  # past the count: the end
     j, tj = edge[src], t_flat[src]
     vals = jax.nn.relu(z0[j] + tj[:, None] * (z1[j] - z0[j]))  # (cap, l); slots >= count: end
     dup = jnp.concatenate([jnp.zeros((1,), bool), jnp.all(vals[1:] == vals[:-1], axis=1)])
