@@ -47,7 +47,7 @@ def no_training(monkeypatch):
     monkeypatch.setattr(_trials, "run_trials", started)
     for module in (estimation, _init_summary):
         monkeypatch.setattr(module, "estimate_at_init", started)
-    for module in (estimation, _counting, _init_summary):
+    for module in (estimation, _counting):
         monkeypatch.setattr(module, "counts_at_init", started)
     monkeypatch.setenv("JAXNN_NONCONV_CACHE", "")  # no persistent-cache side effect
 
@@ -573,3 +573,9 @@ def test_entry_point_exit_code_and_no_traceback(args, phrase, tmp_path):
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(PREFIX) and phrase in lines[0], proc.stderr
+
+
+def test_config_path_with_a_nul_byte_is_one_line(capsys):
+    """A config path the OS cannot name (found by the hypothesis test above) is bad input."""
+    line = usage_error(["train", "bad\x00.toml"], capsys)
+    assert "not a valid file name" in line
