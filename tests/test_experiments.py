@@ -20,7 +20,7 @@ import pytest
 from jaxnn_nonconv import cli, estimation, experiments
 from jaxnn_nonconv.core import nets
 from jaxnn_nonconv.experiments import report, store
-from jaxnn_nonconv.stats import theory
+from jaxnn_nonconv.stats import results, theory
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -101,7 +101,7 @@ def test_shallow_width_against_theory_and_mechanism(shallow, capsys):
         dead0 = c["init_inactive"][:, 0]
         # Measured P(some first-layer neuron dead at init) vs 1 - (1 - p)^H, 99.9% interval.
         k = int((dead0 > 0).sum())
-        lo, hi = estimation.proportion(k, n, confidence=0.999)["ci"]
+        lo, hi = results.proportion(k, n, confidence=0.999)["ci"]
         assert lo <= 1 - (1 - p) ** width <= hi
         assert row["first_layer_any_inactive_init"]["estimate"] == k / n
         # Dead first-layer neurons never recover (docs/theory.md sec. 3).

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn_nonconv import estimation
+from jaxnn_nonconv import stats
 from jaxnn_nonconv.estimation import levels as risk_levels
 from jaxnn_nonconv.exact import risk as exact_risk
 from jaxnn_nonconv.experiments import _spec as experiments
@@ -32,11 +32,6 @@ def cell_levels(exp: experiments.Experiment, cfg, out_dir: str | Path):
     return risk_levels.cached(
         cfg.problem, cfg.arch[1], settings, Path(out_dir) / experiments.LEVELS_DIR
     )
-
-
-def _proportion(k: int, n: int) -> dict[str, Any]:
-    p = estimation.proportion(int(k), int(n))
-    return {**p, "ci": p["ci_wilson"], "ci_clopper_pearson": p["ci"]}
 
 
 def level_stats(c: dict) -> dict[str, Any]:
@@ -58,7 +53,7 @@ def level_stats(c: dict) -> dict[str, Any]:
     counts = np.bincount(cls["level"][ok & ~unsure] + 1, minlength=width + 2)
     p = c.get("theory_p")
     return {
-        "not_global": _proportion(fail.sum(), n),
+        "not_global": stats.json_entry(stats.proportion(int(fail.sum()), n), interval="wilson"),
         "not_global_unsure": int(unsure.sum()),
         "levels": list(lv.levels),
         "level_spread": list(lv.spread),
