@@ -79,7 +79,8 @@ class TrainFailure:
         ``fraction_at_or_below_constant_level``, ``best_risk``, ``risk_source`` (``"exact"`` when
         the exact ``d = 1`` risk replaced the Monte Carlo one), ``confidence``, ``theory`` and
         ``failure``: criterion -> ``estimate``, ``bracket``, ``ci``, ``ci_wilson``, ``count``,
-        ``n``, ``bound`` (``risk_gap`` also ``tol`` and ``best_risk``)."""
+        ``count_bracket``, ``n``, ``bound`` (``risk_gap`` also ``tol`` and ``best_risk``);
+        ``estimate`` and ``count`` are numbers, the midpoints of their brackets."""
         f = self.failure
         return {
             **{k: to_json(v) for k, v in self.meta.items()},
