@@ -28,8 +28,6 @@ def _row(name, cfg, event, n, r, truth=None, **kw):
     res = rare.rare_event(cfg, event, n, r, **kw)
     wall, cpu = time.perf_counter() - t0, _cpu() - c0
     lo, hi = res.log10_ci
-    est = res.log10_estimate
-    est = est[1] if isinstance(est, list) else est
     out = {
         "case": name,
         "event": event,
@@ -93,8 +91,7 @@ def _sweep(unit) -> None:
                 arch=(1,) + (width,) * depth + (1,), init="normal", problem=unit
             ).validate()
             res = _row(f"sweep width {width} depth {depth}", cfg, "not_constant", 1024, 4)
-            est = res.log10_estimate
-            est = est[1] if isinstance(est, list) else est
+            est = res.log10_bracket[1]  # the upper end (undecided neurons counted alive)
             depths.append(depth)
             ys.append(est)
             ses.append((res.log10_ci[1] - res.log10_ci[0]) / (2 * 3.182))

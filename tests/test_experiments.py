@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jaxnn_nonconv import cli, estimation, experiments
+from jaxnn_nonconv import cli, engine, experiments
 from jaxnn_nonconv.core import nets
 from jaxnn_nonconv.experiments import report, store
-from jaxnn_nonconv.stats import theory
+from jaxnn_nonconv.stats import results, theory
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -101,7 +101,7 @@ def test_shallow_width_against_theory_and_mechanism(shallow, capsys):
         dead0 = c["init_inactive"][:, 0]
         # Measured P(some first-layer neuron dead at init) vs 1 - (1 - p)^H, 99.9% interval.
         k = int((dead0 > 0).sum())
-        lo, hi = estimation.proportion(k, n, confidence=0.999)["ci"]
+        lo, hi = results.proportion(k, n, confidence=0.999)["ci"]
         assert lo <= 1 - (1 - p) ** width <= hi
         assert row["first_layer_any_inactive_init"]["estimate"] == k / n
         # Dead first-layer neurons never recover (docs/theory.md sec. 3).
@@ -191,7 +191,7 @@ def test_depth_width_constant_nets_brute_force_and_bound(tmp_path, capsys):
         assert r["constant_init"]["ci_clopper_pearson"][1] >= r["theory_constant_lower_bound"]
         # Brute force on the stored trials: regenerate each initial net and evaluate it densely.
         for i in range(40):
-            theta = estimation.train.init_trial_params(cfg, estimation.train.trial_key(exp.seed, i))
+            theta = engine.init_trial_params(cfg, engine.trial_key(exp.seed, i))
             y = np.asarray(nets.realization(theta, xs))
             if dead[i]:
                 assert np.ptp(y) == 0.0  # a dead hidden layer makes the net exactly constant

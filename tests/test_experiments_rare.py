@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from jaxnn_nonconv import experiments
+from jaxnn_nonconv import experiments, rare as rare_api
 from jaxnn_nonconv.experiments import _splitting as experiments_rare, config, report
+from jaxnn_nonconv.experiments.report import _rare as report_rare
 from jaxnn_nonconv.rare import _splitting as rare
 
 POINT = """
@@ -104,11 +105,11 @@ def test_rerun_reuses_cells_and_changes_recompute(point_run, monkeypatch, tmp_pa
     def boom(*a, **k):
         raise AssertionError("recomputed a stored splitting cell")
 
-    monkeypatch.setattr(rare, "rare_event", boom)
+    monkeypatch.setattr(rare_api, "rare_event", boom)
     experiments.run(exp, out)
     assert {p.name: p.read_text() for p in (out / "splitting").glob("w*.json")} == before
     calls = []
-    monkeypatch.setattr(rare, "rare_event", lambda *a, **k: calls.append(a) or boom())
+    monkeypatch.setattr(rare_api, "rare_event", lambda *a, **k: calls.append(a) or boom())
     more = _load(tmp_path, POINT.replace("particles = 256", "particles = 128"))
     with pytest.raises(AssertionError):
         experiments.run(more, out)  # same training config: resumes; splitting recomputes
@@ -128,7 +129,7 @@ def test_first_layer_matches_one_minus_p_to_the_h(tmp_path):
         exact = e["width"] * math.log10(1 - 5 / 16)
         assert e["log10_exact"] == pytest.approx(exact)
         assert e["log10_ci"][0] < exact < e["log10_ci"][1], e
-    summary = report.report_rare.report_splitting(tmp_path / "run", tmp_path, ("png",))
+    summary = report_rare.report_splitting(tmp_path / "run", tmp_path, ("png",))
     (rate,) = summary["extra"]["rates"]
     assert rate["exact_rate"] == pytest.approx(-math.log(11 / 16))
     assert abs(rate["fit"]["rate"] - rate["exact_rate"]) < 0.03

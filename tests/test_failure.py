@@ -19,7 +19,7 @@ import pytest
 from jaxnn_nonconv import cli, engine, estimation
 from jaxnn_nonconv.core import problems
 from jaxnn_nonconv.exact import risk as exact_risk
-from jaxnn_nonconv.stats import Precision
+from jaxnn_nonconv.stats import Precision, results
 
 ARGV = shlex.split(
     "train --arch 1,6,1 --box 0:2 --target x^2 --init pytorch --optimizer sgd "
@@ -108,7 +108,7 @@ def test_failure_after_training_is_typed(direct):
     fe = estimation.failure_after_training(CFG, direct, tol=TOL)
     assert isinstance(fe, estimation.FailureEstimate)
     crit = fe.criteria["inactive_at_init"]
-    assert isinstance(crit, estimation.ProbabilityEstimate)
+    assert isinstance(crit, results.ProbabilityEstimate)
     assert crit.to_dict() == fe.to_dict()["criteria"]["inactive_at_init"]
     assert crit["ci"] == list(crit.ci)  # the mapping view reads the JSON layout
 
@@ -152,7 +152,7 @@ def test_train_precision_target_stops_at_first_chunk_count(direct):
     init = first_layer_inactive(direct["params0"], 6, 0.0, 2.0).any(1)
 
     def prefix(n):
-        return estimation.proportion(int(init[:n].sum()), n)
+        return results.proportion(int(init[:n].sum()), n)
 
     k = _first_meeting(prefix, TRIALS, CHUNK, precision)
     assert k is not None and k > 1

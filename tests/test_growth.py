@@ -9,7 +9,7 @@ from jaxnn_nonconv import cli, engine, experiments
 from jaxnn_nonconv.engine import _driver
 from jaxnn_nonconv.errors import ConfigError
 from jaxnn_nonconv.experiments import run_trials, store
-from jaxnn_nonconv.stats import Precision
+from jaxnn_nonconv.stats import Precision, proportion
 
 CFG = engine.TrainConfig(arch=(1, 3, 1), steps=10, eval_size=32).validate()
 
@@ -124,6 +124,6 @@ def test_experiment_precision_target_stops_at_first_chunk_count(tmp_path):
     n = len(det["init_inactive"])
     hits = (det["init_inactive"].sum(1) > 0).astype(int)
     for k in range(1, n // 32):
-        est = experiments.proportion(int(hits[: 32 * k].sum()), 32 * k)
+        est = proportion(int(hits[: 32 * k].sum()), 32 * k)
         assert not precision.met(est)  # no earlier chunk count met the target
-    assert precision.met(experiments.proportion(int(hits.sum()), n)) or n == 256
+    assert precision.met(proportion(int(hits.sum()), n)) or n == 256

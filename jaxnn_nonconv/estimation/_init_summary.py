@@ -19,7 +19,6 @@ exchangeability, while the point estimate pools all neurons (docs/theory.md sec.
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -36,13 +35,12 @@ from jaxnn_nonconv.stats import (
     DEFAULT_CONFIDENCE,
     Precision,
     ProbabilityEstimate,
+    UntilPrecise,
     bracketed,
-    complement_shown,
-    format_bound,
-    format_probability,
     format_value,
-    progress_line,
+    midpoint,
     proportion,
+    table_row,
     theory,
     to_json,
 )
@@ -216,9 +214,8 @@ def summarize(
             entry = bracketed(t.sampled_inactive[k], t.sampled_possible[k], m, confidence)
             lo = float(t.inactive[k] / (m * width))
             hi = float((t.inactive[k] + t.unknown[k]) / (m * width))
-            entry = dataclasses.replace(
-                entry, estimate=lo if lo == hi else (lo, hi), bracket=(lo, hi)
-            )
+            # point value: the midpoint of the pooled bracket (docs/api.md, JSON contracts)
+            entry = dataclasses.replace(entry, estimate=midpoint(lo, hi), bracket=(lo, hi))
             sign_dead = proportion(t.sign_dead[k], m * width, confidence)
             extra = {
                 "interval_from": "one neuron per trial",
@@ -304,10 +301,7 @@ def estimate_at_init(
     """
     cfg = cfg.validate()
     if precision is not None:
-        if precision.of not in EVENTS:
-            raise ValueError(
-                f"precision target of {precision.of!r}: estimate has {', '.join(EVENTS)}"
-            )
+        precision.check_of(EVENTS, "estimate")
         n_trials = precision.max_trials
     chunk_size = default_chunk(n_trials) if chunk_size is None else chunk_size
     t0 = time.perf_counter()
@@ -326,23 +320,22 @@ def estimate_at_init(
         n_probe=n_probe,
         max_points=max_points,
     )
-    total, kept, stopped = None, [], None
+    total, kept = None, []
     if precision is None:
         chunks = engine.progress_iter(chunks, len(mine), progress, "init chunks")
-    show = sys.stderr.isatty() if progress is None else progress
-    for c, part in chunks:
+    run = UntilPrecise(
+        chunks,
+        precision,
+        lambda: (
+            summarize(cfg, total, confidence=confidence).probabilities[precision.of],
+            total.trials,
+        ),
+        show=progress,
+    )
+    for c, part in run:
         total = tally(part) if total is None else total + tally(part)
         if keep_counts:
             kept.append((c, part))
-        if precision is not None:
-            est = summarize(cfg, total, confidence=confidence).probabilities[precision.of]
-            if show:
-                print(progress_line(precision, est, total.trials), file=sys.stderr)
-            if precision.met(est):
-                stopped = "target met"
-                break
-    if precision is not None and stopped is None:
-        stopped = "max_trials reached"
     if precision is None:
         total = _pool_processes(total)
     wall = time.perf_counter() - t0
@@ -360,21 +353,12 @@ def estimate_at_init(
         },
     }
     if precision is not None:
-        meta["precision"] = {**precision.to_dict(), "stopped": stopped}
+        meta["precision"] = {**precision.to_dict(), "stopped": run.stopped}
     return dataclasses.replace(
         summarize(cfg, total, confidence=confidence),
         meta=meta,
         wall_s=wall,
         counts=distributed.merge_chunks(kept) if keep_counts else None,
-    )
-
-
-def _row(table, label: tuple[str, str], entry, theory_value, relation: str) -> None:
-    flip = complement_shown(entry)
-    table.add_row(
-        label[1] if flip else label[0],
-        format_probability(entry, complement=flip),
-        format_bound(theory_value, relation, complement=flip),
     )
 
 
@@ -400,15 +384,15 @@ def print_summary(summary: InitSummary | Mapping[str, Any], console: Any = None)
     t.add_column("measured (interval)", justify="right")
     t.add_column("theory", justify="right")
     first = s["first_layer_neuron_inactive"]
-    _row(t, EVENTS["first_layer_neuron_inactive"], first, first["theory"], "= ")
+    t.add_row(*table_row(EVENTS["first_layer_neuron_inactive"], first, first["theory"], "= "))
     for layer in s["inactive_fraction_per_layer"][1:]:
         k = layer["layer"]
         label = (f"P(layer {k} neuron inactive)", f"P(layer {k} neuron not inactive)")
-        _row(t, label, layer, layer["sign_dead"]["theory"], ">= ")
+        t.add_row(*table_row(label, layer, layer["sign_dead"]["theory"], ">= "))
     anyi = s["any_inactive"]
     shallow = len(s["inactive_fraction_per_layer"]) == 1  # then the bound is exact
-    _row(t, EVENTS["any_inactive"], anyi, anyi["bound"], "= " if shallow else ">= ")
+    t.add_row(*table_row(EVENTS["any_inactive"], anyi, anyi["bound"], "= " if shallow else ">= "))
     const = s["constant_network"]
-    _row(t, EVENTS["constant_network"], const, const["lower_bound"], ">= ")
+    t.add_row(*table_row(EVENTS["constant_network"], const, const["lower_bound"], ">= "))
     t.add_row("fraction of neurons unknown", format_value(s["unknown_fraction"]), "")
     (console or Console()).print(t)

@@ -12,7 +12,6 @@ interval is tight enough. This is the JSON and the table of ``jaxnn-nonconv trai
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -27,11 +26,9 @@ from jaxnn_nonconv.exact import risk as exact_risk
 from jaxnn_nonconv.stats import (
     DEFAULT_CONFIDENCE,
     Precision,
-    complement_shown,
-    format_bound,
-    format_probability,
+    UntilPrecise,
     format_value,
-    progress_line,
+    table_row,
     theory,
     to_json,
 )
@@ -82,7 +79,8 @@ class TrainFailure:
         ``fraction_at_or_below_constant_level``, ``best_risk``, ``risk_source`` (``"exact"`` when
         the exact ``d = 1`` risk replaced the Monte Carlo one), ``confidence``, ``theory`` and
         ``failure``: criterion -> ``estimate``, ``bracket``, ``ci``, ``ci_wilson``, ``count``,
-        ``n``, ``bound`` (``risk_gap`` also ``tol`` and ``best_risk``)."""
+        ``count_bracket``, ``n``, ``bound`` (``risk_gap`` also ``tol`` and ``best_risk``);
+        ``estimate`` and ``count`` are numbers, the midpoints of their brackets."""
         f = self.failure
         return {
             **{k: to_json(v) for k, v in self.meta.items()},
@@ -149,10 +147,7 @@ def train_failure(
     """
     cfg = cfg.validate()
     if precision is not None:
-        if precision.of not in CRITERIA:
-            raise ValueError(
-                f"precision target of {precision.of!r}: train has {', '.join(CRITERIA)}"
-            )
+        precision.check_of(CRITERIA, "train")
         if precision.of in criteria.INACTIVE_CRITERIA and detector.not_applicable(cfg.activation):
             raise ValueError(
                 f"precision target of {precision.of!r}: not applicable to "
@@ -171,13 +166,16 @@ def train_failure(
     )
     if precision is None:
         chunks = engine.progress_iter(chunks, len(mine), progress, "train chunks")
-    show = sys.stderr.isatty() if progress is None else progress
     kept: list[dict] = []
     results: list[dict] = []
-    stopped = None
-    fe = None
     relu = detector.not_applicable(cfg.activation) is None
-    for c, res in chunks:
+
+    def estimate():
+        fe = _estimate(cfg, [p for _, p in kept], tol, th, confidence)
+        return fe.criteria[precision.of], fe.trials
+
+    run = UntilPrecise(chunks, precision, estimate, show=progress)
+    for c, res in run:
         if relu:
             theta = np.nan_to_num(res["params"], nan=0.0, posinf=0.0, neginf=0.0)  # diverged
             end = _counts(theta, res["trial"], cfg, chunk_size, kw)
@@ -194,16 +192,6 @@ def train_failure(
         if keep_result:
             results.append((c, res))
         kept.append((c, part))
-        if precision is not None:
-            fe = _estimate(cfg, [p for _, p in kept], tol, th, confidence)
-            crit = fe.criteria[precision.of]
-            if show:
-                print(progress_line(precision, crit, fe.trials), file=sys.stderr)
-            if precision.met(crit):
-                stopped = "target met"
-                break
-    if precision is not None and stopped is None:
-        stopped = "max_trials reached"
     wall = time.perf_counter() - t0
     if precision is None:
         kept = [(0, distributed.merge_chunks(kept))]
@@ -227,7 +215,7 @@ def train_failure(
         "wall_s": wall,
     }
     if precision is not None:
-        meta["precision"] = {**precision.to_dict(), "stopped": stopped}
+        meta["precision"] = {**precision.to_dict(), "stopped": run.stopped}
     result = None
     if keep_result:
         result = distributed.merge_chunks(results)
@@ -280,12 +268,7 @@ def print_train(summary: TrainFailure | Mapping[str, Any], console: Any = None) 
     t.add_column("theory", justify="right")
     for name, entry in s["failure"].items():
         labels = CRITERIA.get(name, (f"P({name})", f"P(not {name})"))
-        flip = complement_shown(entry)
-        t.add_row(
-            labels[1] if flip else labels[0],
-            format_probability(entry, complement=flip),
-            format_bound(entry.get("bound"), ">= ", complement=flip),
-        )
+        t.add_row(*table_row(labels, entry, entry.get("bound"), ">= "))
     t.add_section()
     for k, v in s["risk"].items():
         t.add_row(f"final risk {k}", f"{v:.6g}", "")

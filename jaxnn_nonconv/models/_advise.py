@@ -62,6 +62,7 @@ def _entry(e: dict) -> dict[str, Any]:
         "ci": e["ci"],
         "ci_wilson": e["ci_wilson"],
         "count": e["count"],
+        "count_bracket": e["count_bracket"],
     }
 
 
@@ -95,8 +96,9 @@ def advise(
     Returns:
       JSON-friendly dict: ``arch``, ``box``, ``trials``, ``seed``, ``confidence``, ``wall_s`` and
       ``rows`` (ranked; each ``rank``, ``init``, ``zero_bias``, ``any_inactive``,
-      ``constant_network``, ``restarts`` with ``estimate`` (``K`` or ``[K_lo, K_hi]`` when
-      bracketed) and ``interval``).
+      ``constant_network``, ``restarts`` with ``estimate`` (``K`` at the bracket's midpoint, an
+      int or ``None`` for infinite), ``bracket`` (``[K_lo, K_hi]``, equal ends when decided) and
+      ``interval``).
 
     Raises:
       ValueError: bad arch, box or init name.
@@ -130,7 +132,9 @@ def advise(
                 "any_inactive": _entry(anyi),
                 "constant_network": _entry(const),
                 "restarts": {
-                    "estimate": k_lo if k_lo == k_hi else [k_lo, k_hi],
+                    # the value at the midpoint, as every point value (docs/api.md)
+                    "estimate": restarts_needed(anyi["estimate"], success),
+                    "bracket": [k_lo, k_hi],
                     "interval": [
                         restarts_needed(anyi["ci"][0], success),
                         restarts_needed(anyi["ci"][1], success),
@@ -169,8 +173,8 @@ def _fmt_k(r: dict) -> str:
     def k(v):
         return "∞" if v is None else str(v)
 
-    est, (a, b) = r["estimate"], r["interval"]
-    point = f"[{k(est[0])}, {k(est[1])}]" if isinstance(est, list) else k(est)
+    (lo, hi), (a, b) = r["bracket"], r["interval"]
+    point = k(lo) if lo == hi else f"[{k(lo)}, {k(hi)}]"
     return f"{point} ({k(a)}, {k(b)})"
 
 

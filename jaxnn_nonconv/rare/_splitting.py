@@ -62,6 +62,7 @@ from scipy import stats
 from jaxnn_nonconv import detector, engine
 from jaxnn_nonconv.core import inits, rounding_gamma
 from jaxnn_nonconv.exact import pieces
+from jaxnn_nonconv.stats import log10_midpoint, midpoint
 
 EVENTS: tuple[str, ...] = ("not_constant", "no_inactive")
 DEFAULT_PARTICLES = 4096
@@ -101,10 +102,14 @@ class RareEventResult:
 
     Attributes:
       event: one of :data:`EVENTS`.
-      estimate: probability (a ``[lower, upper]`` bracket when some neurons were unknown).
+      estimate: probability: the midpoint of :attr:`bracket` (a float, never a pair).
       ci: interval of the probability (from the lower end's to the upper end's).
-      log10_estimate, log10_ci: the same in log10 (``None`` where the probability is 0).
-      bracket: ``[lower, upper]`` point estimates (equal when nothing was unknown).
+      log10_estimate: log10 of :attr:`estimate`, computed in log space
+        (:func:`jaxnn_nonconv.stats.log10_midpoint`; ``None`` where the probability is 0).
+      log10_ci: the interval in log10 (``None`` for an end at 0).
+      bracket: ``[lower, upper]`` estimates (lower: undecided neurons counted as dead; equal
+        ends when nothing was unknown).
+      log10_bracket: the same in log10.
       log10_replicates: ``(R,)`` log10 of each replicate's upper estimate.
       n_particles, replicates, group, stages: run sizes.
       unknown_fraction: fraction of drawn neurons that were neither certified (all stages).
@@ -113,11 +118,12 @@ class RareEventResult:
     """
 
     event: str
-    estimate: float | list[float]
+    estimate: float
     ci: list[float | None]
-    log10_estimate: float | list[float | None] | None
+    log10_estimate: float | None
     log10_ci: list[float | None]
     bracket: list[float]
+    log10_bracket: list[float | None]
     log10_replicates: list[float]
     n_particles: int
     replicates: int
@@ -132,10 +138,6 @@ class RareEventResult:
         out = dataclasses.asdict(self)
         out["method"] = "splitting"
         return out
-
-
-def log10_or_none(x: float | None) -> float | None:
-    return None if x is None or not x > 0 else math.log10(x)
 
 
 def replicate_interval(
@@ -511,18 +513,20 @@ def rare_event(
         log_lo = log_up + np.log(certain)
     est_hi, ci_hi, l10_hi, l10ci_hi = replicate_interval(log_up, confidence)
     if unknown == 0:
-        est, ci, l10, l10ci, bracket = est_hi, ci_hi, l10_hi, l10ci_hi, [est_hi, est_hi]
+        est_lo, ci_lo, l10_lo, l10ci_lo = est_hi, ci_hi, l10_hi, l10ci_hi
     else:
         est_lo, ci_lo, l10_lo, l10ci_lo = replicate_interval(log_lo, confidence)
-        est, bracket = [est_lo, est_hi], [est_lo, est_hi]
-        ci, l10, l10ci = [ci_lo[0], ci_hi[1]], [l10_lo, l10_hi], [l10ci_lo[0], l10ci_hi[1]]
+    # One rule for every point value (docs/api.md): the bracket's midpoint.
+    est, l10 = midpoint(est_lo, est_hi), log10_midpoint(l10_lo, l10_hi)
+    ci, l10ci = [ci_lo[0], ci_hi[1]], [l10ci_lo[0], l10ci_hi[1]]
     return RareEventResult(
         event=event,
         estimate=est,
         ci=ci,
         log10_estimate=l10,
         log10_ci=l10ci,
-        bracket=bracket,
+        bracket=[est_lo, est_hi],
+        log10_bracket=[l10_lo, l10_hi],
         log10_replicates=[float(v) / math.log(10) for v in log_up],
         n_particles=n_particles,
         replicates=replicates,

@@ -9,45 +9,30 @@ import math
 import time
 from typing import Any
 
-from scipy import stats
-
 from jaxnn_nonconv import engine
 from jaxnn_nonconv.rare import _splitting as rare
-from jaxnn_nonconv.rare._splitting import log10_or_none
-from jaxnn_nonconv.stats import rates, theory
+from jaxnn_nonconv.stats import bracketed, json_entry, rates, theory
 
 
 def complement_entry(k_low: int, k_high: int, n: int, confidence: float = 0.95) -> dict[str, Any]:
     """Plain Monte Carlo entry for the complement of an event seen ``k_low..k_high`` times in ``n``.
 
     E.g. ``not_constant`` from the ``constant_network`` counts: the complement is seen
-    ``n - k_high .. n - k_low`` times. Clopper-Pearson intervals; a zero count gives
-    ``log10_estimate: None`` and ``log10_ci: [None, log10 of the upper end]``.
+    ``n - k_high .. n - k_low`` times. Clopper-Pearson intervals; the same fields and types as a
+    ``--method splitting`` entry (``estimate`` the midpoint of ``bracket``, ``log10_estimate`` its
+    log10, ``count`` the midpoint count; :func:`jaxnn_nonconv.stats.json_entry`). A zero count
+    gives ``log10_estimate: None`` and ``log10_ci: [None, log10 of the upper end]``.
 
     >>> e = complement_entry(1000, 1000, 1000)
     >>> e["estimate"], e["log10_estimate"], e["log10_ci"][0], round(e["log10_ci"][1], 3)
     (0.0, None, None, -2.434)
+    >>> e = complement_entry(990, 1000, 1000)
+    >>> e["estimate"], e["bracket"], e["count"], e["count_bracket"]
+    (0.005, [0.0, 0.01], 5.0, [0, 10])
     """
-    lo_k, hi_k = n - int(k_high), n - int(k_low)
-
-    def cp(k):
-        ci = stats.binomtest(k, n).proportion_ci(confidence_level=confidence, method="exact")
-        return k / n, [float(ci.low), float(ci.high)]
-
-    (e_lo, ci_lo), (e_hi, ci_hi) = cp(lo_k), cp(hi_k)
-    est = e_lo if lo_k == hi_k else [e_lo, e_hi]
-    ci = [ci_lo[0], ci_hi[1]]
-    l10 = log10_or_none(e_lo) if lo_k == hi_k else [log10_or_none(e_lo), log10_or_none(e_hi)]
-    return {
-        "estimate": est,
-        "ci": ci,
-        "log10_estimate": l10,
-        "log10_ci": [log10_or_none(ci[0]), log10_or_none(ci[1])],
-        "bracket": [e_lo, e_hi],
-        "count": lo_k if lo_k == hi_k else [lo_k, hi_k],
-        "n": n,
-        "method": "mc",
-    }
+    e = json_entry(bracketed(n - int(k_high), n - int(k_low), n, confidence), log10=True)
+    keys = ("estimate", "ci", "log10_estimate", "log10_ci", "bracket", "log10_bracket", "count")
+    return {**{k: e[k] for k in keys}, "count_bracket": e["count_bracket"], "n": n, "method": "mc"}
 
 
 def mc_entries(summary: dict[str, Any]) -> dict[str, Any]:
@@ -57,8 +42,7 @@ def mc_entries(summary: dict[str, Any]) -> dict[str, Any]:
     conf, n = summary["confidence"], summary["trials"]
     out = {}
     for key, src in (("not_constant", "constant_network"), ("no_inactive", "any_inactive")):
-        count = summary[src]["count"]
-        k_lo, k_hi = count if isinstance(count, list) else (count, count)
+        k_lo, k_hi = summary[src]["count_bracket"]
         out[key] = complement_entry(k_lo, k_hi, n, conf)
     return out
 
@@ -130,13 +114,15 @@ def log10_bounds(cfg: engine.TrainConfig, p: float | None) -> dict[str, float | 
 
 
 def fmt_small(entry: dict[str, Any]) -> str:
-    """``3.2e-13 (2.9e-13, 3.6e-13)`` from log10 values, so that no probability shows as 0 or 1.
+    """``3.2e-13 (2.9e-13, 3.6e-13)`` from log10 values, so that no probability shows as 0 or 1;
+    a bracket (``log10_bracket`` with unequal ends) is shown as ``[lower, upper]``.
 
     >>> fmt_small({"log10_estimate": -12.49, "log10_ci": [-12.54, -12.44]})
     '3.2e-13 (2.9e-13, 3.6e-13)'
     >>> fmt_small({"log10_estimate": None, "log10_ci": [None, -2.43]})
     '0 (0, 3.7e-03)'
-    >>> fmt_small({"log10_estimate": [-400.2, -400.1], "log10_ci": [-400.3, -400.0]})
+    >>> fmt_small({"log10_estimate": -400.15, "log10_bracket": [-400.2, -400.1],
+    ...            "log10_ci": [-400.3, -400.0]})
     '[6.3e-401, 7.9e-401] (5.0e-401, 1.0e-400)'
     """
 
@@ -151,8 +137,8 @@ def fmt_small(entry: dict[str, Any]) -> str:
             m, e = m / 10, e + 1
         return f"{m:.1f}e{e:+03d}"
 
-    est = entry["log10_estimate"]
-    point = f"[{one(est[0])}, {one(est[1])}]" if isinstance(est, list) else one(est)
+    lo_b, hi_b = entry.get("log10_bracket") or (entry["log10_estimate"],) * 2
+    point = one(entry["log10_estimate"]) if lo_b == hi_b else f"[{one(lo_b)}, {one(hi_b)}]"
     lo, hi = entry["log10_ci"]
     return f"{point} ({one(lo)}, {one(hi)})"
 
@@ -179,7 +165,7 @@ def print_splitting(summary: dict[str, Any], console: Any = None) -> None:
             continue
         e = summary[event]
         k = e["initializations_needed"]["log10_K"]
-        k_txt = "—" if k is None or isinstance(k, list) else f"{k:.2f}"
+        k_txt = "—" if k is None else f"{k:.2f}"
         bound = e["log10_upper_bound"]
         bound_txt = (
             "—"

@@ -3,7 +3,7 @@
 No JAX here: these modules turn counts into estimates with intervals and put them next to theory.
 
 * :mod:`results <jaxnn_nonconv.stats._results>`: :class:`ProbabilityEstimate` (Clopper-Pearson
-  and Wilson intervals, brackets for undecided trials) and how to print one.
+  and Wilson intervals, brackets for undecided trials), its JSON entry and table row.
 * :mod:`precision <jaxnn_nonconv.stats._precision>`: precision targets (``--rel-error``,
   ``--ci-width``) and the loop that adds chunks until one is met.
 * :mod:`theory <jaxnn_nonconv.stats._theory>`: closed forms and bounds of docs/theory.md
@@ -18,7 +18,11 @@ from jaxnn_nonconv.stats import (
     _results as results,
     _theory as theory,
 )
-from jaxnn_nonconv.stats._precision import Precision as Precision, progress_line as progress_line
+from jaxnn_nonconv.stats._precision import (
+    Precision as Precision,
+    UntilPrecise as UntilPrecise,
+    progress_line as progress_line,
+)
 from jaxnn_nonconv.stats._results import (
     DEFAULT_CONFIDENCE as DEFAULT_CONFIDENCE,
     ProbabilityEstimate as ProbabilityEstimate,
@@ -27,7 +31,12 @@ from jaxnn_nonconv.stats._results import (
     format_bound as format_bound,
     format_probability as format_probability,
     format_value as format_value,
+    json_entry as json_entry,
+    log10_midpoint as log10_midpoint,
+    log10_or_none as log10_or_none,
+    midpoint as midpoint,
     proportion as proportion,
+    table_row as table_row,
     to_json as to_json,
 )
 
@@ -35,16 +44,22 @@ __all__ = [
     "DEFAULT_CONFIDENCE",
     "Precision",
     "ProbabilityEstimate",
+    "UntilPrecise",
     "bracketed",
     "complement_shown",
     "format_bound",
     "format_probability",
     "format_value",
+    "json_entry",
+    "log10_midpoint",
+    "log10_or_none",
+    "midpoint",
     "precision",
     "progress_line",
     "proportion",
     "rates",
     "results",
+    "table_row",
     "theory",
     "to_json",
 ]

@@ -120,28 +120,28 @@ def log10_initializations_needed(log10_p: float | None, target: float = 0.5) -> 
 
 
 def initializations_needed(entry: dict[str, Any], target: float = 0.5) -> dict[str, Any]:
-    """``K`` with its interval from a probability entry (``log10_estimate``, ``log10_ci``).
+    """``K`` with its interval from a probability entry (``log10_estimate``, ``log10_ci`` and,
+    when present, ``log10_bracket``).
 
-    A larger ``p`` needs fewer initializations, so the interval's ends swap. For a bracket
-    (``[lower, upper]`` estimates) the point is the interval of the two.
+    A larger ``p`` needs fewer initializations, so the ends swap. As every point value of the
+    JSON (docs/api.md), ``log10_K`` is a number (or ``None``), the value at the probability's
+    estimate (the bracket's midpoint); ``log10_K_bracket`` holds the values at the bracket's ends.
 
     >>> e = {"log10_estimate": -2.0, "log10_ci": [-2.1, -1.9]}
     >>> k = initializations_needed(e)
-    >>> round(k["log10_K"], 3), [round(v, 3) for v in k["log10_K_ci"]]
-    (1.839, [1.74, 1.94])
+    >>> round(k["log10_K"], 3), [round(v, 3) for v in k["log10_K_ci"]], k["log10_K_bracket"][0]
+    (1.839, [1.74, 1.94], 1.8388490907372552)
     """
     est = entry["log10_estimate"]
     lo, hi = entry["log10_ci"]
-    if isinstance(est, list):
-        point = [
-            log10_initializations_needed(est[1], target),
-            log10_initializations_needed(est[0], target),
-        ]
-    else:
-        point = log10_initializations_needed(est, target)
+    b_lo, b_hi = entry.get("log10_bracket") or (est, est)
     return {
         "target": target,
-        "log10_K": point,
+        "log10_K": log10_initializations_needed(est, target),
+        "log10_K_bracket": [
+            log10_initializations_needed(b_hi, target),
+            log10_initializations_needed(b_lo, target),
+        ],
         "log10_K_ci": [
             log10_initializations_needed(hi, target),
             log10_initializations_needed(lo, target),

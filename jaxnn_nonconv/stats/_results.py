@@ -6,10 +6,18 @@ for JSON; ``est["ci"]`` reads the same JSON view, so code written against the ea
 keeps working.
 
 Interval conventions: ``ci`` is Clopper-Pearson (``method='exact'``), ``ci_wilson`` Wilson, both
-from ``scipy.stats.binomtest``. When some neurons are ``unknown`` a probability is only bracketed:
-``estimate`` is ``(lower, upper)`` (certified vs possible), ``bracket`` the same pair, and ``ci``
-runs from the lower interval end of the lower count to the upper interval end of the upper count.
-``bracket`` is always present (``(x, x)`` when exact).
+from ``scipy.stats.binomtest``. When some neurons are ``unknown`` a probability is only bracketed
+between ``lower`` (certified) and ``upper`` (possible) counts; ``ci`` then runs from the lower
+interval end of the lower count to the upper interval end of the upper count.
+
+JSON types never depend on the data (docs/api.md, "JSON contracts"): ``estimate`` and ``count``
+are always numbers (``null`` where undefined), never pairs. A bracket lives only in ``bracket``
+(``[lower, upper]`` probabilities) and ``count_bracket`` (``[k_low, k_high]`` counts), which are
+always present, with equal ends when nothing was undecided. The one rule for every point value:
+it is the value at the bracket's midpoint: ``estimate = (bracket[0] + bracket[1]) / 2``,
+``count = (k_low + k_high) / 2`` (the int ``k`` when decided, a float otherwise) and, where log10
+values are given (:func:`json_entry`), ``log10_estimate = log10(estimate)`` with
+``log10_bracket`` the log10 of the ends (:func:`log10_midpoint`).
 
 Formatting (:func:`format_probability`): a probability above 1/2 is shown through its complement,
 so ``P(some neuron inactive) = 1 - 6.2e-06`` is printed as ``P(no inactive neuron) 6.2e-06``
@@ -28,8 +36,37 @@ from scipy import stats
 DEFAULT_CONFIDENCE = 0.95
 
 
-def _pair(x) -> tuple[float, float] | None:
-    return None if x is None else (float(x[0]), float(x[1]))
+def midpoint(lo: float, hi: float) -> float:
+    """``(lo + hi) / 2``: the point value of a bracket (``lo`` itself, exactly, when equal).
+
+    >>> midpoint(0.2, 0.5), midpoint(0.1, 0.1)
+    (0.35, 0.1)
+    """
+    return (lo + hi) / 2
+
+
+def log10_or_none(x: float | None) -> float | None:
+    """``log10(x)``, or ``None`` where ``x`` is 0 (or ``None``)."""
+    return None if x is None or not x > 0 else math.log10(x)
+
+
+def log10_midpoint(lo: float | None, hi: float | None) -> float | None:
+    """``log10((10^lo + 10^hi) / 2)`` without leaving log space (``None`` stands for log10 0).
+
+    The log10 of a bracket's midpoint even where the probabilities underflow a float
+    (``1e-400``); ``lo`` itself when both ends are equal.
+
+    >>> round(log10_midpoint(-400.0, -400.0 + math.log10(3)), 6), log10_midpoint(-2.0, -2.0)
+    (-399.69897, -2.0)
+    >>> round(log10_midpoint(None, -2.0), 6), log10_midpoint(None, None)
+    (-2.30103, None)
+    """
+    if lo == hi:
+        return lo
+    if lo is None or hi is None:
+        return (hi if lo is None else lo) - math.log10(2)
+    top, low = max(lo, hi), min(lo, hi)
+    return top + math.log10((1 + 10.0 ** (low - top)) / 2)
 
 
 def to_json(x):
@@ -72,34 +109,45 @@ class ProbabilityEstimate(_JSONView):
     """A Monte Carlo probability ``count / n`` with Clopper-Pearson and Wilson intervals.
 
     Attributes:
-      estimate: ``k / n``; ``(k_low / n, k_high / n)`` when only bracketed; ``None`` when ``n = 0``.
-      bracket: ``(k_low / n, k_high / n)`` (equal ends when exact).
+      estimate: always a float (``None`` when ``n = 0``): ``k / n``, or the midpoint of
+        :attr:`bracket` when only bracketed.
+      bracket: ``(k_low / n, k_high / n)`` (equal ends when exact; ``None`` when ``n = 0``).
       ci: Clopper-Pearson interval ``(low, high)`` at level ``confidence``.
       ci_wilson: Wilson interval ``(low, high)``.
-      count: ``k``, or ``(k_low, k_high)`` when bracketed.
+      count: ``k`` (an int) when exact, the midpoint ``(k_low + k_high) / 2`` (a float) when
+        bracketed; ``None`` when not applicable.
       n: number of Bernoulli samples (trials, or neurons for pooled neuron probabilities).
       confidence: interval level.
       extra: further JSON fields of this entry (``theory``, ``bound``, ``layer``, ...), in order.
+      count_bracket: ``(k_low, k_high)``; defaults to ``(count, count)``.
     """
 
-    estimate: float | tuple[float, float] | None
+    estimate: float | None
     bracket: tuple[float, float] | None
     ci: tuple[float, float] | None
     ci_wilson: tuple[float, float] | None
-    count: int | tuple[int, int]
+    count: int | float | None
     n: int
     confidence: float = DEFAULT_CONFIDENCE
     extra: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False)
+    count_bracket: tuple[int, int] | None = None
+
+    def __post_init__(self):
+        if self.count_bracket is None and self.count is not None:
+            object.__setattr__(self, "count_bracket", (int(self.count), int(self.count)))
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON layout: ``estimate``, ``bracket``, ``ci``, ``ci_wilson``, ``count``, ``n``,
-        then the ``extra`` fields (``confidence`` is given once per summary, not per entry)."""
+        """The JSON layout: ``estimate``, ``bracket``, ``ci``, ``ci_wilson``, ``count``,
+        ``count_bracket``, ``n``, then the ``extra`` fields (``confidence`` is given once per
+        summary, not per entry). ``estimate`` and ``count`` are numbers (or ``null``), never
+        pairs: the bracket is in ``bracket`` and ``count_bracket``."""
         out = {
-            "estimate": to_json(self.estimate),
+            "estimate": self.estimate,
             "bracket": to_json(self.bracket),
             "ci": to_json(self.ci),
             "ci_wilson": to_json(self.ci_wilson),
-            "count": to_json(self.count),
+            "count": self.count,
+            "count_bracket": to_json(self.count_bracket),
             "n": self.n,
         }
         out.update({k: to_json(v) for k, v in self.extra.items()})
@@ -112,12 +160,12 @@ class ProbabilityEstimate(_JSONView):
     @property
     def exact(self) -> bool:
         """Whether the count is known exactly (no unknown neurons)."""
-        return not isinstance(self.count, tuple)
+        return self.count_bracket is None or self.count_bracket[0] == self.count_bracket[1]
 
     @property
     def counts(self) -> tuple[int, int]:
         """``(k_low, k_high)``; equal when exact."""
-        return self.count if isinstance(self.count, tuple) else (self.count, self.count)
+        return self.count_bracket if self.count_bracket is not None else (None, None)
 
     def complement(self) -> ProbabilityEstimate:
         """The estimate of the complementary event, recomputed from the counts ``n - k`` (so a
@@ -143,9 +191,7 @@ class ProbabilityEstimate(_JSONView):
         """
         if self.estimate is None:
             return math.inf
-        lo, hi = self.bracket
-        mid = (lo + hi) / 2
-        shown = min(mid, 1 - mid)
+        shown = min(self.estimate, 1 - self.estimate)
         return math.inf if shown <= 0 else self.ci_width(wilson) / 2 / shown
 
 
@@ -178,9 +224,12 @@ def bracketed(
 ) -> ProbabilityEstimate:
     """A proportion known only between ``k_low / n`` (certified) and ``k_high / n`` (possible).
 
+    ``estimate`` is the bracket's midpoint and ``count`` the midpoint count (see the module
+    docstring); the ends are in ``bracket`` and ``count_bracket``.
+
     >>> r = bracketed(2, 5, 10)
-    >>> r.estimate, r.bracket, [round(v, 4) for v in r.ci]
-    ((0.2, 0.5), (0.2, 0.5), [0.0252, 0.8129])
+    >>> r.estimate, r.bracket, r.count, r.count_bracket, [round(v, 4) for v in r.ci]
+    (0.35, (0.2, 0.5), 3.5, (2, 5), [0.0252, 0.8129])
     >>> bracketed(4, 4, 10).estimate
     0.4
     """
@@ -190,13 +239,14 @@ def bracketed(
     if int(k_low) == int(k_high) or n <= 0:
         return lo
     return ProbabilityEstimate(
-        estimate=(lo.estimate, hi.estimate),
+        estimate=midpoint(lo.estimate, hi.estimate),
         bracket=(lo.estimate, hi.estimate),
         ci=(lo.ci[0], hi.ci[1]),
         ci_wilson=(lo.ci_wilson[0], hi.ci_wilson[1]),
-        count=(int(k_low), int(k_high)),
+        count=midpoint(int(k_low), int(k_high)),
         n=int(n),
         confidence=confidence,
+        count_bracket=(int(k_low), int(k_high)),
     )
 
 
@@ -248,13 +298,9 @@ def format_probability(entry: ProbabilityEstimate | Mapping, complement: bool = 
         else:
             lo, hi = entry["bracket"]
             c0, c1 = entry["ci"]
-            est = [1 - hi, 1 - lo] if lo != hi else 1 - lo
-            entry = {"estimate": est, "ci": [1 - c1, 1 - c0]}
-    est, ci = entry["estimate"], entry["ci"]
-    if isinstance(est, (list, tuple)):
-        point = f"[{format_value(est[0])}, {format_value(est[1])}]"
-    else:
-        point = format_value(est)
+            entry = {"bracket": [1 - hi, 1 - lo], "ci": [1 - c1, 1 - c0]}
+    (lo, hi), ci = entry["bracket"], entry["ci"]
+    point = format_value(lo) if lo == hi else f"[{format_value(lo)}, {format_value(hi)}]"
     return f"{point}  ({format_value(ci[0])}, {format_value(ci[1])})"
 
 
@@ -273,3 +319,62 @@ def format_bound(value: float | None, relation: str = "", complement: bool = Fal
         value = 1.0 - value
         relation = {">= ": "<= ", "<= ": ">= "}.get(relation, relation)
     return f"{relation}{format_value(value)}"
+
+
+def table_row(
+    labels: tuple[str, str],
+    entry: ProbabilityEstimate | Mapping,
+    theory_value: float | None = None,
+    relation: str = "",
+) -> tuple[str, str, str]:
+    """The cells ``(quantity, measured (interval), theory)`` of one probability in a table.
+
+    ``labels`` names the event and its complement; a probability above 1/2 is shown through the
+    complement (:func:`complement_shown`), its theory value turned around with it.
+
+    >>> table_row(("P(dead)", "P(alive)"), proportion(999_994, 1_000_000), 0.9999938, ">= ")
+    ('P(alive)', '6e-06  (2.202e-06, 1.306e-05)', '<= 6.2e-06')
+    """
+    flip = complement_shown(entry)
+    return (
+        labels[1] if flip else labels[0],
+        format_probability(entry, complement=flip),
+        format_bound(theory_value, relation, complement=flip),
+    )
+
+
+def json_entry(
+    est: ProbabilityEstimate, *, interval: str = "clopper_pearson", log10: bool = False
+) -> dict[str, Any]:
+    """The JSON entry of a proportion in a report table: :meth:`ProbabilityEstimate.to_dict`, with
+    the interval the table shows as ``ci`` and, with ``log10``, the log10 values.
+
+    Args:
+      est: the proportion (:func:`proportion` or :func:`bracketed`).
+      interval: ``"clopper_pearson"`` (``ci`` as in ``to_dict``) or ``"wilson"`` (``ci`` is the
+        Wilson interval, the Clopper-Pearson one moves to ``ci_clopper_pearson``).
+      log10: add ``log10_estimate`` (log10 of the midpoint), ``log10_bracket`` and ``log10_ci``
+        (``None`` where a value is 0), as the entries of ``--method splitting``.
+
+    Raises:
+      ValueError: unknown ``interval``.
+
+    >>> e = json_entry(proportion(3, 8), interval="wilson")
+    >>> [round(v, 4) for v in e["ci"]], [round(v, 4) for v in e["ci_clopper_pearson"]]
+    ([0.1368, 0.6943], [0.0852, 0.7551])
+    >>> e = json_entry(bracketed(0, 10, 1000), log10=True)
+    >>> e["estimate"], e["log10_bracket"][0], round(e["log10_estimate"], 4)
+    (0.005, None, -2.301)
+    """
+    if interval not in ("clopper_pearson", "wilson"):
+        raise ValueError(f"interval must be 'clopper_pearson' or 'wilson', got {interval!r}")
+    out = est.to_dict()
+    if interval == "wilson":
+        out = {**out, "ci": out["ci_wilson"], "ci_clopper_pearson": out["ci"]}
+    if log10:
+        lo, hi = est.bracket if est.bracket is not None else (None, None)
+        ci = est.ci if est.ci is not None else (None, None)
+        out["log10_estimate"] = log10_or_none(est.estimate)
+        out["log10_bracket"] = [log10_or_none(lo), log10_or_none(hi)]
+        out["log10_ci"] = [log10_or_none(ci[0]), log10_or_none(ci[1])]
+    return out

@@ -34,17 +34,11 @@ def cell_levels(exp: experiments.Experiment, cfg, out_dir: str | Path):
     )
 
 
-def _proportion(k: int, n: int) -> dict[str, Any]:
-    p = stats.proportion(int(k), int(n))
-    return {**p, "ci": p["ci_wilson"], "ci_clopper_pearson": p["ci"]}
-
-
 def level_stats(c: dict) -> dict[str, Any]:
     """``not_global`` (Wilson ``ci``), level counts and ``R_H`` of one cell with exact risks.
 
-    ``not_global``: diverged, or exact risk above ``R_H + tol_H``
-    (:func:`jaxnn_nonconv.estimation.levels.classify`); trials whose exact risk overflowed are left
-    out of both counts and reported as ``unsure``.
+    ``not_global``: diverged, or exact risk above ``R_H + tol_H`` (:func:`levels.classify`);
+    trials whose exact risk overflowed are left out of both counts and reported as ``unsure``.
     """
     lv = c.get("levels")
     if lv is None or "risk_exact" not in c:
@@ -59,7 +53,7 @@ def level_stats(c: dict) -> dict[str, Any]:
     counts = np.bincount(cls["level"][ok & ~unsure] + 1, minlength=width + 2)
     p = c.get("theory_p")
     return {
-        "not_global": _proportion(fail.sum(), n),
+        "not_global": stats.json_entry(stats.proportion(int(fail.sum()), n), interval="wilson"),
         "not_global_unsure": int(unsure.sum()),
         "levels": list(lv.levels),
         "level_spread": list(lv.spread),

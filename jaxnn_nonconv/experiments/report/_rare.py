@@ -10,8 +10,8 @@ Nothing is computed anew: the stored cells ``DIR/splitting/*.json`` become
   ``log10 P(no inactive neuron)`` against ``H`` with the exact ``H log10(1 - p)`` line,
   the difference to it, and the fitted rate ``mu`` in ``H`` next to ``-ln(1 - p)``.
 
-A bracketed cell (unknown neurons) enters a fit at the middle of its bracket, with a standard
-error from its whole interval.
+A bracketed cell (unknown neurons) enters a fit at its ``log10_estimate``, the log10 of its
+bracket's midpoint (docs/api.md, JSON contracts), with a standard error from its whole interval.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from jaxnn_nonconv import stats
 from jaxnn_nonconv.experiments import _splitting as experiments_rare
 from jaxnn_nonconv.stats import rates
 
@@ -30,8 +31,8 @@ _Z = 1.959963984540054
 
 def _point(e: dict) -> float | None:
     v = e["log10_estimate"]
-    if isinstance(v, list):
-        return None if None in v else (v[0] + v[1]) / 2
+    if isinstance(v, list):  # a cell stored before log10_estimate was always a number
+        return None if None in v else stats.log10_midpoint(*v)
     return v
 
 

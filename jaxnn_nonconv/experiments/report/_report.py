@@ -66,9 +66,8 @@ def load_cells(out_dir: str | Path) -> tuple[dict, experiments.Experiment, list[
 
 def proportion(k: int, n: int) -> dict[str, Any]:
     """``k / n`` with its 95% Wilson interval as ``ci`` (the figures' bars) and the
-    Clopper-Pearson interval as ``ci_clopper_pearson``."""
-    p = stats.proportion(int(k), int(n))
-    return {**p, "ci": p["ci_wilson"], "ci_clopper_pearson": p["ci"]}
+    Clopper-Pearson interval as ``ci_clopper_pearson`` (:func:`jaxnn_nonconv.stats.json_entry`)."""
+    return stats.json_entry(stats.proportion(int(k), int(n)), interval="wilson")
 
 
 def _label(values: dict) -> str:
