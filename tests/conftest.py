@@ -37,3 +37,14 @@ def strict_dtypes():
     """Run the test with ``jax_numpy_dtype_promotion='strict'``."""
     with jax.numpy_dtype_promotion("strict"):
         yield
+
+
+@pytest.fixture
+def torch_float64():
+    """PyTorch's default dtype float64 for the test, so that its scalar optimizer state (step
+    counts, NAdam's ``mu_product``) is float64 like the reference it is compared with."""
+    torch = pytest.importorskip("torch")
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)

@@ -384,3 +384,26 @@ def test_every_subpackage_has_an_all_that_resolves(name):
     missing = [n for n in mod.__all__ if not hasattr(mod, n)]
     assert not missing, f"{name}.__all__ names what it lacks: {missing}"
     assert len(set(mod.__all__)) == len(mod.__all__), f"{name}.__all__ has duplicates"
+
+
+def test_tests_mirror_the_subpackages():
+    """Every subpackage has its test folder ``tests/<subpackage>/`` (``tests/`` mirrors the
+    package, as in BlackJAX), and no test file lies in a folder without a subpackage."""
+    names = {n.split(".")[1] for n in subpackages()}
+    folders = {p.name for p in (ROOT / "tests").iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert names - folders == set(), f"subpackages without tests/<name>/: {sorted(names - folders)}"
+    assert folders - names <= {"docs"}, f"test folders without a subpackage: {folders - names}"
+
+
+def test_benchmarks_folder_is_not_installed():
+    """The package ships ``jaxnn_nonconv.bench``; the top-level ``benchmarks/`` (scripts, results,
+    figures) is not a package that ``pip install`` would put into site-packages."""
+    import tomllib
+
+    import setuptools
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    include = config["tool"]["setuptools"]["packages"]["find"]["include"]
+    found = setuptools.find_packages(str(ROOT), include=include)
+    assert "jaxnn_nonconv.bench" in found
+    assert not [p for p in found if p.split(".")[0] != PACKAGE], found

@@ -9,20 +9,12 @@ import numpy as np
 import pytest
 
 from jaxnn_nonconv import cli, models
+from tests.helpers import usage_error
 
 torch = pytest.importorskip("torch")
 from test_check import INACTIVE, constructed, corner, to_torch  # noqa: E402
 
 nn = torch.nn
-
-
-def usage_error(argv, capsys) -> str:
-    rc = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert rc == 2, (out, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 def run_json(argv, capsys) -> dict:

@@ -2,18 +2,15 @@
 agree with the theory (docs/theory.md sec. 3, 4) and the reproducibility claims of the page."""
 
 import math
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import python_blocks, within
+
+REPO = Path(__file__).resolve().parents[2]
 TUTORIAL = REPO / "docs" / "tutorial.md"
-
-
-def python_blocks(path: Path) -> list[str]:
-    return re.findall(r"^```python\n(.*?)^```", path.read_text(), re.S | re.M)
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +28,6 @@ def ns(tmp_path_factory):
         mp.undo()
     namespace["_work"] = work
     return namespace
-
-
-def within(x: float, ci) -> bool:
-    return ci[0] <= x <= ci[1]
 
 
 def test_there_are_blocks():

@@ -26,6 +26,7 @@ from jaxnn_nonconv.core import optim, problems
 from jaxnn_nonconv.engine import _driver
 from jaxnn_nonconv.estimation import _counting, _init_summary
 from jaxnn_nonconv.experiments import _trials, config
+from tests import helpers
 
 PREFIX = "jaxnn-nonconv: error: "
 
@@ -53,16 +54,10 @@ def no_training(monkeypatch):
 
 
 def usage_error(argv, capsys) -> str:
-    """Run the CLI; check exit code 2, nothing on stdout, one line on stderr; return that line."""
-    rc = cli.main(argv)
-    out, err = capsys.readouterr()
-    assert rc == 2, (rc, err)
-    assert out == ""
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert len(lines) == 1 and err.endswith("\n"), err
-    assert lines[0].startswith(PREFIX), err
-    return lines[0]
+    """:func:`tests.helpers.usage_error`, and the line starts with the program's error prefix."""
+    line = helpers.usage_error(argv, capsys)
+    assert line.startswith(PREFIX), line
+    return line
 
 
 SETTING_COMMANDS = ("train", "estimate")

@@ -4,20 +4,17 @@ monitor), and their results match what the page says."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.helpers import python_blocks
+
 pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
-PAGE = Path(__file__).resolve().parents[1] / "docs" / "your-model.md"
-
-
-def python_blocks(path: Path) -> list[str]:
-    return re.findall(r"^```python\n(.*?)^```", path.read_text(), re.S | re.M)
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "your-model.md"
 
 
 @pytest.fixture(scope="module")

@@ -213,15 +213,6 @@ GROWING = np.array(
 )
 
 
-@pytest.fixture
-def torch_float64():
-    """PyTorch's scalar state (step counts, NAdam's mu_product) in float64 for the test."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
-
-
 def run_torch(name: str, theta0, grads, lr: float) -> np.ndarray:
     p = torch.nn.Parameter(torch.tensor(theta0, dtype=torch.float64))
     opt = torch_optimizer(name, [p], lr)

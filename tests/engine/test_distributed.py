@@ -19,7 +19,7 @@ from jaxnn_nonconv import cli, engine, estimation, experiments
 from jaxnn_nonconv.engine import distributed
 from jaxnn_nonconv.experiments import store
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 EXPERIMENT = """
 [experiment]

@@ -126,13 +126,7 @@ def jax_fit(name: str, hyper: tuple = ()) -> tuple[np.ndarray, np.ndarray]:
 # ---------------------------------------------------------------- PyTorch side
 
 
-@pytest.fixture(autouse=True)
-def torch_float64():
-    """PyTorch's scalar optimizer state (NAdam's ``mu_product``, step counts) in float64 too."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("torch_float64")  # scalar optimizer state in float64 too
 
 
 def torch_optimizer(name: str, params, lr: float, *, torch_defaults: bool = False):

@@ -11,7 +11,7 @@ import sys
 import tokenize
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SOURCES = sorted((ROOT / "jaxnn_nonconv").rglob("*.py"))
 
@@ -194,7 +194,7 @@ def test_modules_run_with_python_m_exist():
 
 
 SUBPACKAGES = {p.parent.name for p in (ROOT / "jaxnn_nonconv").glob("*/__init__.py")}
-TESTED = re.compile(r"`(test_\w+\.py)?(?:::(\w+))?`")
+TESTED = re.compile(r"`((?:\w+/)?test_\w+\.py)?(?:::(\w+))?`")
 
 
 def package_names(text: str) -> list[str]:

@@ -8,7 +8,6 @@ sec. 3), the risk-gap failures recounted from the risks, and prefix recomputatio
 for the precision targets.
 """
 
-import json
 import shlex
 import time
 import tracemalloc
@@ -20,6 +19,7 @@ from jaxnn_nonconv import cli, engine, estimation
 from jaxnn_nonconv.core import problems
 from jaxnn_nonconv.exact import risk as exact_risk
 from jaxnn_nonconv.stats import Precision, results
+from tests import helpers
 
 ARGV = shlex.split(
     "train --arch 1,6,1 --box 0:2 --target x^2 --init pytorch --optimizer sgd "
@@ -50,18 +50,7 @@ def direct():
 
 @pytest.fixture(scope="module")
 def cli_json():
-    mp = pytest.MonkeyPatch()
-    mp.setenv("JAXNN_NONCONV_CACHE", "")
-    import contextlib
-    import io
-
-    buf = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(buf):
-            assert cli.main([*ARGV, "--json"]) == 0
-    finally:
-        mp.undo()
-    return json.loads(buf.getvalue())
+    return helpers.cli_json([*ARGV, "--json"])
 
 
 def test_failure_json_against_recount(cli_json, direct):

@@ -22,7 +22,7 @@ from jaxnn_nonconv.core import nets
 from jaxnn_nonconv.experiments import report, store
 from jaxnn_nonconv.stats import results, theory
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 SHALLOW = """
 [experiment]

@@ -8,9 +8,6 @@ from ``engine.init_trial_params`` and ``engine.run``'s ``params0``; bit-for-bit 
 comparisons after training with every optimizer.
 """
 
-import contextlib
-import io
-import json
 import math
 
 import jax
@@ -19,10 +16,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from jaxnn_nonconv import cli, detector, engine, estimation
+from jaxnn_nonconv import detector, engine, estimation
 from jaxnn_nonconv.core import nets, optim, problems
 from jaxnn_nonconv.exact import risk as exact_risk
 from jaxnn_nonconv.stats import results, theory
+from tests import helpers
+from tests.helpers import within
 
 CONF = 0.999
 
@@ -32,10 +31,6 @@ def cfg_of(arch, box, init="pytorch", zero_bias=False, **kw):
     return engine.TrainConfig(
         arch=arch, init=init, zero_bias=zero_bias, problem=problems.Problem("x^2", box), **kw
     ).validate()
-
-
-def within(value, ci):
-    return ci[0] <= value <= ci[1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,27 +386,12 @@ CLI_ARGS = ["estimate", "--arch", "1,32,1", "--init", "pytorch", "--box", "0:2"]
 CLI_ARGS += ["--trials", "1000", "--seed", "0", "--json"]
 
 
-def strict_json(text):
-    def bad(name):
-        raise ValueError(f"non-standard JSON constant {name}")
-
-    return json.loads(text, parse_constant=bad)
-
-
 @pytest.fixture(scope="module")
 def cli_json():
-    mp = pytest.MonkeyPatch()
-    mp.setenv("JAXNN_NONCONV_CACHE", "")  # no persistent-cache side effect
-    try:
-        out = {}
-        for name, extra in (("default", []), ("chunked", ["--chunk-size", "256"])):
-            buf = io.StringIO()
-            with contextlib.redirect_stdout(buf):
-                assert cli.main(CLI_ARGS + extra) == 0
-            out[name] = strict_json(buf.getvalue())
-        return out
-    finally:
-        mp.undo()
+    return {
+        name: helpers.cli_json(CLI_ARGS + extra)
+        for name, extra in (("default", []), ("chunked", ["--chunk-size", "256"]))
+    }
 
 
 def test_cli_estimate_json_contract(cli_json):

@@ -160,7 +160,7 @@ def test_splitting_not_in_config_hash(tmp_path):
 
 
 def test_shipped_configs_quick_and_full_sizes():
-    root = Path(__file__).resolve().parents[1] / "experiments"
+    root = Path(__file__).resolve().parents[2] / "experiments"
     dw, dw_full = (experiments.load(root / "depth_width.toml", full=f) for f in (False, True))
     assert dw.splitting["event"] == "not_constant" and max(dw.splitting["depth"]) <= 512
     assert dw_full.splitting["width"] == [2, 3, 4, 6, 8, 12, 16]

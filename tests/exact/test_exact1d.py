@@ -203,7 +203,7 @@ def test_capacity_ladder_redoes_overflows_and_results_do_not_depend_on_chunking(
     over = np.asarray(_compiled(ladder[0])(jax.random.key(0), idx)[0].overflow)
     assert over.any(), "the first rung must overflow for some trials, else the ladder is untested"
     a = counting.counts_at_init(DEEP, 256, chunk_size=256, max_points=DEEP_MAX_POINTS)
-    # (independence of the chunk size itself: tests/test_estimate.py)
+    # (independence of the chunk size itself: tests/estimation/test_estimate.py)
     b = counting.counts_at_init(DEEP, 100, chunk_size=256, max_points=DEEP_MAX_POINTS)
     top = _compiled(ladder[-1])(jax.random.key(0), idx)[0]
     for k in a:
