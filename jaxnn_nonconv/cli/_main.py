@@ -54,9 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         message = str(e)
     except Exception as e:  # a chunk too large for memory is bad input too, not a crash
         # Host MemoryError (NumPy's allocation errors included) or XLA's RESOURCE_EXHAUSTED.
+        import jax  # loaded already: only a computation can run out of memory
+
         oom = isinstance(e, MemoryError) or (
-            type(e).__name__ in ("JaxRuntimeError", "XlaRuntimeError")
-            and "RESOURCE_EXHAUSTED" in str(e)
+            isinstance(e, jax.errors.JaxRuntimeError) and "RESOURCE_EXHAUSTED" in str(e)
         )
         if not oom:
             raise
