@@ -38,7 +38,13 @@ def jit_classify(arch, max_points=1024):
     del arch
 
     def fn(params, lo, hi, sample):
-        status = detector.classify(params, lo, hi, sample, mode="exact", max_points=max_points)
+        status = detector.classify_neurons(
+            params,
+            lo,
+            hi,
+            sample,
+            settings=detector.DetectorSettings(mode="exact", max_points=max_points),
+        )
         cap = exact1d.point_bound([w.shape[0] for w, _ in params[:-1]], max_points)
         return status, exact1d.analyze(params, lo[0], hi[0], cap).points
 
@@ -202,9 +208,10 @@ def test_capacity_ladder_redoes_overflows_and_results_do_not_depend_on_chunking(
     idx = jnp.arange(256, dtype=jnp.uint32)
     over = np.asarray(_compiled(ladder[0])(jax.random.key(0), idx)[0].overflow)
     assert over.any(), "the first rung must overflow for some trials, else the ladder is untested"
-    a = counting.counts_at_init(DEEP, 256, chunk_size=256, max_points=DEEP_MAX_POINTS)
+    deep = detector.DetectorSettings(max_points=DEEP_MAX_POINTS)
+    a = counting.counts_at_init(DEEP, 256, chunk_size=256, settings=deep)
     # (independence of the chunk size itself: tests/test_estimate.py)
-    b = counting.counts_at_init(DEEP, 100, chunk_size=256, max_points=DEEP_MAX_POINTS)
+    b = counting.counts_at_init(DEEP, 100, chunk_size=256, settings=deep)
     top = _compiled(ladder[-1])(jax.random.key(0), idx)[0]
     for k in a:
         np.testing.assert_array_equal(a[k][:100], b[k])

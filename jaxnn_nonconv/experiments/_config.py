@@ -277,6 +277,8 @@ def read_toml(path: str | Path) -> tuple[dict, str]:
         raw = path.read_bytes()
     except OSError as e:
         raise ConfigError(f"cannot read config {str(path)!r}: {e.strerror}") from None
+    except ValueError:  # e.g. a NUL character in the path
+        raise ConfigError(f"cannot read config {str(path)!r}: not a valid path") from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raise ConfigError(
             f"{path}:1: the file starts with a UTF-8 byte order mark (BOM), which TOML does not "

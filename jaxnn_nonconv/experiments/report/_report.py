@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn_nonconv import engine, estimation
+from jaxnn_nonconv import engine, stats
 from jaxnn_nonconv.core import problems
 from jaxnn_nonconv.experiments import _spec as experiments, _store as store
 from jaxnn_nonconv.experiments.report import _levels as report_levels, _rare as report_rare
@@ -44,7 +44,7 @@ def load_cells(out_dir: str | Path) -> tuple[dict, experiments.Experiment, list[
             "sweep": tuple((k, tuple(v)) for k, v in manifest["config"]["sweep"].items()),
         }
     )
-    st = store.RunStore(Path(out_dir), manifest)
+    st = store.ResultStore(Path(out_dir), manifest)
     done = set(st.parts())
     cells = []
     for i, values in enumerate(manifest["cells"]):
@@ -67,7 +67,7 @@ def load_cells(out_dir: str | Path) -> tuple[dict, experiments.Experiment, list[
 def proportion(k: int, n: int) -> dict[str, Any]:
     """``k / n`` with its 95% Wilson interval as ``ci`` (the figures' bars) and the
     Clopper-Pearson interval as ``ci_clopper_pearson``."""
-    p = estimation.proportion(int(k), int(n))
+    p = stats.proportion(int(k), int(n))
     return {**p, "ci": p["ci_wilson"], "ci_clopper_pearson": p["ci"]}
 
 
