@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn_nonconv import estimation
+from jaxnn_nonconv import stats
 from jaxnn_nonconv.estimation import levels as risk_levels
 from jaxnn_nonconv.exact import risk as exact_risk
 from jaxnn_nonconv.experiments import _spec as experiments
@@ -36,7 +36,7 @@ def cell_levels(exp: experiments.Experiment, cfg, out_dir: str | Path):
 
 
 def _proportion(k: int, n: int) -> dict[str, Any]:
-    p = estimation.proportion(int(k), int(n))
+    p = stats.proportion(int(k), int(n))
     return {**p, "ci": p["ci_wilson"], "ci_clopper_pearson": p["ci"]}
 
 
