@@ -22,7 +22,7 @@ from scipy import stats
 from jaxnn_nonconv import cli, detector, engine, estimation
 from jaxnn_nonconv.core import nets, optim, problems
 from jaxnn_nonconv.exact import risk as exact_risk
-from jaxnn_nonconv.stats import theory
+from jaxnn_nonconv.stats import bracketed, proportion, theory
 
 CONF = 0.999
 
@@ -48,7 +48,7 @@ def test_proportion_matches_closed_forms(n, confidence):
     alpha = 1 - confidence
     z = stats.norm.ppf(1 - alpha / 2)
     for k in sorted({0, 1, n // 3, n // 2, n - 1, n}):
-        r = estimation.proportion(k, n, confidence)
+        r = proportion(k, n, confidence)
         assert r["estimate"] == k / n and r["bracket"] == [k / n, k / n]
         assert (r["count"], r["n"]) == (k, n)
         cp_lo = 0.0 if k == 0 else stats.beta.ppf(alpha / 2, k, n - k + 1)
@@ -64,7 +64,7 @@ def test_proportion_matches_closed_forms(n, confidence):
 def interval_table(n, confidence, method):
     """Intervals for every outcome k = 0..n: arrays (lo, hi) of shape (n + 1,)."""
     key = "ci" if method == "exact" else "ci_wilson"
-    rows = [estimation.proportion(k, n, confidence)[key] for k in range(n + 1)]
+    rows = [proportion(k, n, confidence)[key] for k in range(n + 1)]
     return np.array(rows).T
 
 
@@ -106,18 +106,16 @@ def test_interval_coverage_simulated(n, p):
 
 
 def test_bracketed_semantics():
-    r = estimation.bracketed(2, 5, 10)
-    lo, hi = estimation.proportion(2, 10), estimation.proportion(5, 10)
+    r = bracketed(2, 5, 10)
+    lo, hi = proportion(2, 10), proportion(5, 10)
     assert r["estimate"] == r["bracket"] == [0.2, 0.5]
     assert r["ci"] == [lo["ci"][0], hi["ci"][1]]
     assert r["ci_wilson"] == [lo["ci_wilson"][0], hi["ci_wilson"][1]]
     assert r["count"] == [2, 5] and r["n"] == 10
-    assert estimation.bracketed(4, 4, 10) == estimation.proportion(
-        4, 10
-    )  # exact: a plain proportion
-    assert estimation.bracketed(0, 0, 0)["estimate"] is None
+    assert bracketed(4, 4, 10) == proportion(4, 10)  # exact: a plain proportion
+    assert bracketed(0, 0, 0)["estimate"] is None
     with pytest.raises(ValueError, match="k_low <= k_high"):
-        estimation.bracketed(5, 2, 10)
+        bracketed(5, 2, 10)
 
 
 def test_bracketed_interval_covers_when_truth_is_inside_the_bracket():
@@ -132,7 +130,7 @@ def test_bracketed_interval_covers_when_truth_is_inside_the_bracket():
     k_high = k + rng.binomial(n - k, 0.3)
     covered = (lo_t[k_low] <= p) & (p <= hi_t[k_high])
     assert covered.mean() >= 0.95 - 4 * math.sqrt(0.05 * 0.95 / reps)
-    r = estimation.bracketed(int(k_low[0]), int(k_high[0]), n)
+    r = bracketed(int(k_low[0]), int(k_high[0]), n)
     assert r["ci"] == [lo_t[k_low[0]], hi_t[k_high[0]]]
 
 
@@ -224,8 +222,8 @@ def test_deep_estimates_against_theory(arch, box, init, zero_bias):
     event_all = first_all | np.any(sd == np.array(widths[1:]), axis=1)
     any_bound = s["any_inactive"]["bound"]
     const_bound = s["constant_network"]["lower_bound"]
-    assert within(any_bound, estimation.proportion(event_any.sum(), m, CONF)["ci"])
-    assert within(const_bound, estimation.proportion(event_all.sum(), m, CONF)["ci"])
+    assert within(any_bound, proportion(event_any.sum(), m, CONF)["ci"])
+    assert within(const_bound, proportion(event_all.sum(), m, CONF)["ci"])
     # the measured probabilities dominate their bounds (their upper interval ends are above)
     assert s["any_inactive"]["ci"][1] >= any_bound
     assert s["constant_network"]["ci"][1] >= const_bound
@@ -249,9 +247,9 @@ def test_summary_brackets_when_unknowns_remain():
     assert layer2["estimate"] == layer2["bracket"] == [lo, hi]
     k_lo = counts["sampled_inactive"][:, 1].sum()
     k_hi = (counts["sampled_inactive"][:, 1] | counts["sampled_unknown"][:, 1]).sum()
-    assert layer2["ci"] == estimation.bracketed(k_lo, k_hi, m)["ci"]
+    assert layer2["ci"] == bracketed(k_lo, k_hi, m)["ci"]
     # sampled neuron i mod l_k of trial i: a fair sample of the pooled fraction
-    assert within(lo, estimation.proportion(k_lo, m, CONF)["ci"])
+    assert within(lo, proportion(k_lo, m, CONF)["ci"])
     anyi = s["any_inactive"]
     assert anyi["count"] == [
         int((counts["inactive"].sum(1) > 0).sum()),
@@ -449,7 +447,7 @@ def test_cli_estimate_json_contract(cli_json):
     assert len(layers) == 1 and layers[0]["layer"] == 1 and layers[0]["width"] == 32
     assert layers[0]["estimate"] == first["estimate"]
     assert s["unknown_fraction"] == 0.0
-    assert within(0.3125, estimation.proportion(first["count"], 32_000, CONF)["ci"])
+    assert within(0.3125, proportion(first["count"], 32_000, CONF)["ci"])
 
 
 def test_cli_estimate_does_not_depend_on_chunk_size(cli_json):
