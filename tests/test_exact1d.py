@@ -198,8 +198,7 @@ DEEP_MAX_POINTS = 128  # ladder (16, 64, 128): most trials overflow the first ru
 
 
 def _compiled(cap):
-    kw = counting._detector_kw("auto", None, detector.DEFAULT_PROBES, cap)
-    return counting._compiled_init_chunk(DEEP, tuple(kw.items()))
+    return counting._compiled_init_chunk(DEEP, detector.DetectorSettings(max_points=cap))
 
 
 def test_capacity_ladder_redoes_overflows_and_results_do_not_depend_on_chunking():
