@@ -186,7 +186,7 @@ def summarize(
     """Probabilities, intervals and theory from per-trial counts (:func:`counts_at_init`) or a
     :class:`Tally` of them.
 
-    >>> from jaxnn_nonconv import problems
+    >>> from jaxnn_nonconv.core import problems
     >>> from jaxnn_nonconv.estimation import counts_at_init
     >>> box01 = problems.Problem("x^2", ((0.0, 1.0),))
     >>> cfg = engine.TrainConfig(arch=(1, 8, 1), init="normal", problem=box01).validate()

@@ -153,7 +153,7 @@ def from_params(params: Sequence[tuple[Any, Any]], source: str = "params") -> Mo
     """The project's own params (one network, e.g. ``nets.init_params(...)``).
 
     >>> import jax
-    >>> from jaxnn_nonconv import nets
+    >>> from jaxnn_nonconv.core import nets
     >>> from_params(nets.init_params(jax.random.key(0), (3, 5, 1))).arch
     (3, 5, 1)
     """
@@ -338,7 +338,7 @@ def from_object(obj: Any) -> Model:
     """Any supported Python object: see the module docstring.
 
     >>> import jax
-    >>> from jaxnn_nonconv import nets
+    >>> from jaxnn_nonconv.core import nets
     >>> from_object(nets.init_params(jax.random.key(0), (2, 3, 1))).source
     'params'
     """

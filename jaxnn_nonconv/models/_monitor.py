@@ -52,7 +52,7 @@ def make_monitor(
       ``monitor(params) -> Counts`` with ``inactive: (L,)`` etc.; jittable (it is a jitted
       function), so it can run inside a ``lax.scan`` training loop too.
 
-    >>> from jaxnn_nonconv import nets
+    >>> from jaxnn_nonconv.core import nets
     >>> mon = make_monitor(((0.0, 1.0),))
     >>> params = ((-jnp.ones((3, 1)), jnp.array([-1.0, 1.0, 0.0])), (jnp.ones((1, 3)), jnp.zeros(1)))
     >>> mon(params).inactive.tolist()  # -x - 1 and -x are <= 0 on [0, 1]

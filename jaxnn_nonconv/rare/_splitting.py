@@ -455,7 +455,7 @@ def rare_event(
 
     Example (point box: every neuron is active with probability 1/2, so P = (3/4)^3):
 
-    >>> from jaxnn_nonconv import problems
+    >>> from jaxnn_nonconv.core import problems
     >>> cfg = engine.TrainConfig(arch=(1, 2, 2, 2, 1), init="normal",
     ...     problem=problems.Problem("x^2", ((0.5, 0.5000001),))).validate()
     >>> r = rare_event(cfg, "not_constant", 512, 4)
