@@ -298,7 +298,7 @@ def run_experiment(
     if exp.splitting is not None and distributed.is_leader():  # one JSON per splitting cell
         verbose = progress or (progress is None and sys.stderr.isatty())
         experiments_rare.run_splitting(exp, st.path, bool(verbose))
-    distributed.barrier("experiments.run")
+    distributed.barrier("experiments.run_experiment")
     st.finish(wall_s=time.perf_counter() - t0 + st.manifest.get("wall_s", 0.0))
     return st.path
 
