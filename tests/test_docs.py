@@ -119,8 +119,8 @@ def test_precision_target(ns):
     assert sp.trials % 5000 == 0 and sp.meta["precision"]["stopped"] == "target met"
     assert sp.first_layer_neuron_inactive.rel_error() <= 0.006
     # the first chunk count that meets it: one chunk fewer does not
-    est, problems, train = ns["estimate"], ns["problems"], ns["train"]
-    cfg = train.TrainConfig(
+    est, problems, engine = ns["estimation"], ns["problems"], ns["engine"]
+    cfg = engine.TrainConfig(
         arch=(1, 16, 16, 1), problem=problems.Problem("x^2", ((0.0, 2.0),))
     ).validate()
     fewer = est.counts_at_init(cfg, sp.trials - 5000, chunk_size=5000)
