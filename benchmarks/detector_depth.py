@@ -35,13 +35,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-points", type=int, default=1024)
     args = p.parse_args(argv)
 
-    from jaxnn_nonconv import estimation
+    from jaxnn_nonconv import detector, estimation
     from jaxnn_nonconv.experiments import config
+
+    settings = detector.DetectorSettings(max_points=args.max_points)
 
     for depth in (int(v) for v in args.depths.split(",")):
         arch = ",".join(["1", *[str(args.width)] * depth, "1"])
         cfg, _ = config.build({"arch": arch, "init": args.init, "box": args.box})
-        kw = dict(chunk_size=args.chunk_size, max_points=args.max_points, progress=False)
+        kw = dict(chunk_size=args.chunk_size, settings=settings, progress=False)
         t0 = time.perf_counter()
         estimation.counts_at_init(cfg, args.trials, **kw)
         first = time.perf_counter() - t0

@@ -20,14 +20,14 @@ import time
 
 import numpy as np
 
-from jaxnn_nonconv import engine, estimation
+from jaxnn_nonconv import detector, engine, estimation
 from jaxnn_nonconv.core import problems
 from jaxnn_nonconv.experiments import config
 
 
 def measure(arch, box, mode, trials, chunk, init="normal") -> dict:
     cfg = engine.TrainConfig(arch=arch, init=init, problem=problems.Problem("x^2", box)).validate()
-    kw = {"mode": mode, "chunk_size": chunk, "progress": False}
+    kw = {"settings": detector.DetectorSettings(mode=mode), "chunk_size": chunk, "progress": False}
     t0 = time.perf_counter()
     estimation.counts_at_init(cfg, chunk, **kw)
     first = time.perf_counter() - t0

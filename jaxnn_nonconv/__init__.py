@@ -33,7 +33,13 @@ from jaxnn_nonconv.core import (
     reference_levels,
     to_flat,
 )
-from jaxnn_nonconv.detector import Counts, classify, detect_flat, make_detector
+from jaxnn_nonconv.detector import (
+    Counts,
+    DetectorSettings,
+    classify_neurons as classify,  # the top level keeps its name
+    detect_flat,
+    make_detector,
+)
 from jaxnn_nonconv.engine import TrainConfig, TrialResult, fit, run, trial_key
 from jaxnn_nonconv.errors import ConfigError, ModelError
 from jaxnn_nonconv.estimation import (
@@ -71,6 +77,7 @@ __all__ = [
     "CheckResult",
     "ConfigError",
     "Counts",
+    "DetectorSettings",
     "Domain",
     "FailureEstimate",
     "InitSummary",

@@ -100,16 +100,17 @@ def cmd_estimate(args) -> int:
 
     if reason := detector.not_applicable(cfg.activation):
         raise config.ConfigError(f"estimate counts inactive ReLU neurons, but {reason}")
+    # The flags were checked above, with messages that name them.
+    settings = detector.DetectorSettings(
+        mode=args.mode, grid=args.grid, n_probe=args.sample_size, max_points=args.max_points
+    )
     summary = estimation.estimate_at_init(
         cfg,
         opts.trials,
         seed=opts.seed,
         chunk_size=chunk,
         confidence=args.confidence,
-        mode=args.mode,
-        grid=args.grid,
-        n_probe=args.sample_size,
-        max_points=args.max_points,
+        settings=settings,
         precision=precision,
     )
     return emit(summary, args.json, estimation.print_summary)

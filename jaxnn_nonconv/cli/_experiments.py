@@ -48,7 +48,7 @@ def cmd_run(args) -> int:
     precision = _precision(args)
     float64 = any(exp.cell_config(cell).dtype == "float64" for cell in exp.cells())
     setup_jax(float64, args)
-    out = experiments.run(exp, args.out, overwrite=args.overwrite, precision=precision)
+    out = experiments.run_experiment(exp, args.out, overwrite=args.overwrite, precision=precision)
     if not args.no_report and _is_leader():
         _print_report(out, json_output=False)
     return 0

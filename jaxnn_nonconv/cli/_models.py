@@ -31,19 +31,18 @@ def _detector_flags(p: argparse.ArgumentParser) -> None:
     d.add_argument("--max-points", type=int, default=1024, help="breakpoint capacity of exact mode")
 
 
-def _check_detector_args(args, dim: int) -> dict:
+def _check_detector_args(args, dim: int) -> detector.DetectorSettings:
+    """The detector flags as :class:`~jaxnn_nonconv.detector.DetectorSettings`, checked here
+    with messages that name the flags."""
     for name, least in (("grid", 1), ("sample_size", 1), ("max_points", 2)):
         value = getattr(args, name)
         if value is not None and value < least:
             raise config.ConfigError(f"--{name.replace('_', '-')} must be an integer >= {least}")
     if args.mode == "exact" and dim != 1:
         raise config.ConfigError(f"--mode exact needs input dimension 1, got {dim}")
-    return {
-        "mode": args.mode,
-        "grid": args.grid,
-        "n_probe": args.sample_size,
-        "max_points": args.max_points,
-    }
+    return detector.DetectorSettings(
+        mode=args.mode, grid=args.grid, n_probe=args.sample_size, max_points=args.max_points
+    )
 
 
 def add_check(sub) -> None:
@@ -102,8 +101,8 @@ def cmd_check(args) -> int:
                     f"dimension is {dim}"
                 )
             dom = models.from_data(x, pad=args.pad, quantile=args.quantile, source=args.data)
-        kw = _check_detector_args(args, dim)
-        result = models.check(model, dom, **kw)
+        settings = _check_detector_args(args, dim)
+        result = models.check(model, dom, settings=settings)
     except models.ModelError as e:
         raise config.ConfigError(str(e)) from None
     return emit(result, args.json, models.print_result)
@@ -144,7 +143,7 @@ def cmd_advise(args) -> int:
     if args.inits:
         names = [config.check_name("init", n.strip(), inits.INITS) for n in args.inits.split(",")]
         families = tuple(f for f in models.FAMILIES if f[0] in names)
-    kw = _check_detector_args(args, arch[0])
+    settings = _check_detector_args(args, arch[0])
     out = models.advise(
         arch,
         box,
@@ -152,6 +151,6 @@ def cmd_advise(args) -> int:
         seed=args.seed,
         confidence=args.confidence,
         families=families,
-        **kw,
+        settings=settings,
     )
     return emit(out, args.json, models.print_advice)

@@ -3,7 +3,7 @@
 Pure functions on pytrees; nothing here knows about training loops, detectors or statistics.
 
 * :mod:`nets <jaxnn_nonconv.core._nets>`: ReLU networks as pure functions, the flat parameter
-  vector (docs/theory.md sec. 1), runs of equal-shape layers.
+  vector (docs/theory.md sec. 1), stacks of equal-shape layers (``LayerStacks``).
 * :mod:`inits <jaxnn_nonconv.core._inits>`: random initializations of fully connected layers.
 * :mod:`problems <jaxnn_nonconv.core._problems>`: targets, input boxes, reference risk levels.
 * :mod:`optim <jaxnn_nonconv.core._optim>`: the nine optimizers of the papers through Optax.

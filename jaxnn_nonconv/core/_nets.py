@@ -18,10 +18,10 @@ import numpy as np
 from jaxnn_nonconv.core import _inits as inits
 
 Params = tuple[tuple[jax.Array, jax.Array], ...]
-# Runs of equal-shape consecutive layers, stacked: ``(W, b)`` with ``W: (count, l_out, l_in)`` and
-# ``b: (count, l_out)`` per run (:func:`layer_runs`); deep nets then trace and compile in time
-# independent of depth (one ``lax.scan`` per run).
-Runs = tuple[tuple[jax.Array, jax.Array], ...]
+# Layer stacks: consecutive layers of equal shape, stacked: ``(W, b)`` with
+# ``W: (count, l_out, l_in)`` and ``b: (count, l_out)`` per stack (:func:`layer_stacks`); deep
+# nets then trace and compile in time independent of depth (one ``lax.scan`` per stack).
+LayerStacks = tuple[tuple[jax.Array, jax.Array], ...]
 
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     # jax.nn.relu has relu'(0) = 0 (PyTorch's convention); jnp.maximum(x, 0) would give 1/2.
@@ -56,10 +56,10 @@ def num_params(arch: Sequence[int]) -> int:
     return sum(n_out * (n_in + 1) for n_in, n_out in zip(arch[:-1], arch[1:]))
 
 
-def layer_runs(arch: Sequence[int]) -> list[tuple[int, int, int]]:
-    """Consecutive layers of equal shape, grouped: ``(count, l_in, l_out)`` per run.
+def layer_stacks(arch: Sequence[int]) -> list[tuple[int, int, int]]:
+    """Consecutive layers of equal shape, grouped: ``(count, l_in, l_out)`` per stack.
 
-    >>> layer_runs((1, 3, 3, 3, 1))
+    >>> layer_stacks((1, 3, 3, 3, 1))
     [(1, 1, 3), (2, 3, 3), (1, 3, 1)]
     """
     return [
@@ -68,7 +68,7 @@ def layer_runs(arch: Sequence[int]) -> list[tuple[int, int, int]]:
     ]
 
 
-def init_runs(
+def init_stacks(
     key: jax.Array,
     arch: Sequence[int],
     init: str = "pytorch",
@@ -76,24 +76,24 @@ def init_runs(
     *,
     scale: float = 1.0,
     dtype=None,
-) -> Runs:
-    """Draw one network's parameters as runs of equal-shape layers (:data:`Runs`).
+) -> LayerStacks:
+    """Draw one network's parameters as stacks of equal-shape layers (:data:`LayerStacks`).
 
     The same draws as :func:`init_params` (which unstacks these), with one vmap over the layer
-    index per run, so that neither tracing nor compilation grows with depth.
+    index per stack, so that neither tracing nor compilation grows with depth.
 
     Args: as :func:`init_params`.
 
     Returns:
-      One ``(W, b)`` per run of :func:`layer_runs`, ``W: (count, l_out, l_in)``, ``b: (count, l_out)``.
+      One ``(W, b)`` per stack of :func:`layer_stacks`, ``W: (count, l_out, l_in)``, ``b: (count, l_out)``.
 
-    >>> [w.shape for w, _ in init_runs(jax.random.key(0), (1, 3, 3, 3, 1))]
+    >>> [w.shape for w, _ in init_stacks(jax.random.key(0), (1, 3, 3, 3, 1))]
     [(1, 3, 1), (2, 3, 3), (1, 1, 3)]
     """
     arch = tuple(arch)
     dtype = float_dtype(dtype)
-    runs, k = [], 0
-    for count, n_in, n_out in layer_runs(arch):
+    stacks, k = [], 0
+    for count, n_in, n_out in layer_stacks(arch):
 
         def draw(index, n_in=n_in, n_out=n_out):
             return inits.init_layer(
@@ -107,11 +107,11 @@ def init_runs(
             )
 
         if count == 1:  # drawn without vmap, as ever (bit-identical either way; tested)
-            runs.append(jax.tree.map(lambda v: v[None], draw(k)))
+            stacks.append(jax.tree.map(lambda v: v[None], draw(k)))
         else:
-            runs.append(jax.vmap(draw)(jnp.arange(k, k + count, dtype=jnp.uint32)))
+            stacks.append(jax.vmap(draw)(jnp.arange(k, k + count, dtype=jnp.uint32)))
         k += count
-    return tuple(runs)
+    return tuple(stacks)
 
 
 def init_params(
@@ -141,19 +141,19 @@ def init_params(
     >>> [w.shape for w, _ in params]
     [(8, 2), (1, 8)]
     """
-    return unstack_runs(init_runs(key, arch, init, zero_bias, scale=scale, dtype=dtype))
+    return unstack_layers(init_stacks(key, arch, init, zero_bias, scale=scale, dtype=dtype))
 
 
-def unstack_runs(runs: Runs) -> Params:
-    """:data:`Runs` as one ``(W_k, b_k)`` pair per layer (:data:`Params`)."""
-    return tuple((w[r], b[r]) for w, b in runs for r in range(w.shape[0]))
+def unstack_layers(stacks: LayerStacks) -> Params:
+    """:data:`LayerStacks` as one ``(W_k, b_k)`` pair per layer (:data:`Params`)."""
+    return tuple((w[r], b[r]) for w, b in stacks for r in range(w.shape[0]))
 
 
-def stack_runs(params: Params) -> Runs:
-    """:data:`Params` grouped into :data:`Runs` (inverse of :func:`unstack_runs`).
+def stack_layers(params: Params) -> LayerStacks:
+    """:data:`Params` grouped into :data:`LayerStacks` (inverse of :func:`unstack_layers`).
 
     >>> params = init_params(jax.random.key(0), (1, 3, 3, 3, 1))
-    >>> back = unstack_runs(stack_runs(params))
+    >>> back = unstack_layers(stack_layers(params))
     >>> all(bool(jnp.array_equal(a, b)) for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(back)))
     True
     """
@@ -164,17 +164,17 @@ def stack_runs(params: Params) -> Runs:
     return tuple(out)
 
 
-def slice_runs(runs: Runs, start: int, stop: int) -> Runs:
-    """The layers ``start .. stop - 1`` of ``runs`` (static indices), still as :data:`Runs`.
+def slice_stacks(stacks: LayerStacks, start: int, stop: int) -> LayerStacks:
+    """The layers ``start .. stop - 1`` of ``stacks`` (static indices), still as :data:`LayerStacks`.
 
-    One slice per run, so the cost does not grow with depth.
+    One slice per stack, so the cost does not grow with depth.
 
-    >>> runs = init_runs(jax.random.key(0), (1, 3, 3, 3, 1))
-    >>> [w.shape for w, _ in slice_runs(runs, 1, 3)]
+    >>> stacks = init_stacks(jax.random.key(0), (1, 3, 3, 3, 1))
+    >>> [w.shape for w, _ in slice_stacks(stacks, 1, 3)]
     [(2, 3, 3)]
     """
     out, k = [], 0
-    for w, b in runs:
+    for w, b in stacks:
         count = w.shape[0]
         lo, hi = max(start - k, 0), min(stop - k, count)
         if lo < hi:
@@ -310,20 +310,20 @@ def from_flat(theta: jax.Array, arch: Sequence[int]) -> Params:
     return tuple(out)
 
 
-def from_flat_runs(theta: jax.Array, arch: Sequence[int]) -> Runs:
-    """:func:`from_flat` as :data:`Runs`: one reshape per run of equal-shape layers.
+def from_flat_stacks(theta: jax.Array, arch: Sequence[int]) -> LayerStacks:
+    """:func:`from_flat` as :data:`LayerStacks`: one reshape per stack of equal-shape layers.
 
     >>> params = init_params(jax.random.key(1), (1, 3, 3, 3, 1))
-    >>> runs = from_flat_runs(to_flat(params), (1, 3, 3, 3, 1))
+    >>> stacks = from_flat_stacks(to_flat(params), (1, 3, 3, 3, 1))
     >>> all(bool(jnp.array_equal(a, b))
-    ...     for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(unstack_runs(runs))))
+    ...     for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(unstack_layers(stacks))))
     True
     """
     arch = tuple(arch)
     if theta.shape != (num_params(arch),):
         raise ValueError(f"theta has shape {theta.shape}, arch {arch} needs ({num_params(arch)},)")
     out, pos = [], 0
-    for count, n_in, n_out in layer_runs(arch):
+    for count, n_in, n_out in layer_stacks(arch):
         size = n_out * (n_in + 1)  # a layer's W (row-major) then its b, as to_flat writes them
         block = theta[pos : pos + count * size].reshape(count, size)
         out.append((block[:, : n_out * n_in].reshape(count, n_out, n_in), block[:, n_out * n_in :]))

@@ -3,9 +3,11 @@
 A certificate is never wrong: "inactive" and "active" hold for the floating-point network on the
 whole box; when unsure the status is unknown and estimates are bracketed (docs/detector.md).
 
-* :mod:`~jaxnn_nonconv.detector._detect`: the front door: :func:`classify` (one network),
+* :mod:`~jaxnn_nonconv.detector._detect`: the front door: :func:`classify_neurons` (one network),
   :func:`make_detector` (a batch of trials), :func:`detect_flat` (flat parameter vectors), the
   per-neuron :class:`Status` and per-trial :class:`Counts`.
+* :mod:`~jaxnn_nonconv.detector._settings`: :class:`DetectorSettings`, the detector's settings
+  (mode, grid, probe sample, breakpoint capacity) as one frozen value, checked where it is made.
 * :mod:`~jaxnn_nonconv.detector._intervals`: interval bound propagation on a grid of sub-boxes,
   sign-dead rows, the fixed probe sample.
 * :mod:`~jaxnn_nonconv.detector._first_layer`: the first layer's exact maximum and its
@@ -22,12 +24,10 @@ The exact ``d = 1`` analysis it uses lives in :mod:`jaxnn_nonconv.exact.breakpoi
 
 from jaxnn_nonconv.detector._bab import DEFAULT_ROUNDS as DEFAULT_ROUNDS, decide as decide
 from jaxnn_nonconv.detector._detect import (
-    DEFAULT_MAX_POINTS as DEFAULT_MAX_POINTS,
-    MODES as MODES,
     Counts as Counts,
     Status as Status,
     capacities as capacities,
-    classify as classify,
+    classify_neurons as classify_neurons,
     counts as counts,
     detect_flat as detect_flat,
     exact_1d_max as exact_1d_max,
@@ -51,6 +51,11 @@ from jaxnn_nonconv.detector._intervals import (
 )
 from jaxnn_nonconv.detector._linear_bounds import crown_bounds as crown_bounds
 from jaxnn_nonconv.detector._refine import classify_deep as classify_deep
+from jaxnn_nonconv.detector._settings import (
+    DEFAULT_MAX_POINTS as DEFAULT_MAX_POINTS,
+    MODES as MODES,
+    DetectorSettings as DetectorSettings,
+)
 from jaxnn_nonconv.detector._vertices import layer2_max as layer2_max
 
 __all__ = [
@@ -60,10 +65,11 @@ __all__ = [
     "MODES",
     "PROBE_SEED",
     "Counts",
+    "DetectorSettings",
     "Status",
     "capacities",
-    "classify",
     "classify_deep",
+    "classify_neurons",
     "counts",
     "crown_bounds",
     "decide",

@@ -39,6 +39,7 @@ Certificates, per hidden neuron:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -54,20 +55,14 @@ from jaxnn_nonconv.detector._first_layer import (
     first_layer_inactive,
 )
 from jaxnn_nonconv.detector._intervals import (
-    DEFAULT_PROBES,
     _sign_dead_rows,
-    default_grid,
     ibp_upper,
     probe_points,
     sample_points,
     sign_dead,
 )
-from jaxnn_nonconv.exact import breakpoints as exact1d
-
-MODES: tuple[str, ...] = ("auto", "exact", "ibp", "crown")
-
-
-DEFAULT_MAX_POINTS = 1024  # breakpoint capacity of the exact d = 1 mode
+from jaxnn_nonconv.detector._settings import DEFAULT_MAX_POINTS, MODES, DetectorSettings
+from jaxnn_nonconv.exact import breakpoints
 
 
 class Status(NamedTuple):
@@ -139,8 +134,8 @@ def exact_1d_max(
     >>> [m.tolist() for m in maxes]
     [[1.0, 1.0], [0.5]]
     """
-    cap = exact1d.point_bound([w.shape[0] for w, _ in params[:-1]], max_points)
-    result = exact1d.analyze(params, a, b, cap)
+    cap = breakpoints.point_bound([w.shape[0] for w, _ in params[:-1]], max_points)
+    result = breakpoints.analyze(params, a, b, cap)
     return result.maxes, result.overflow
 
 
@@ -190,7 +185,7 @@ def capacities(arch: Sequence[int], mode: str, max_points: int) -> tuple[int, ..
     arch = tuple(arch)
     if resolve_mode(mode, arch[0]) != "exact" or arch[0] != 1:
         return (int(max_points),)
-    return exact1d.capacity_ladder(max_points, exact1d.point_bound(arch[1:-1], max_points))
+    return breakpoints.capacity_ladder(max_points, breakpoints.point_bound(arch[1:-1], max_points))
 
 
 def full_precision_products(fn):
@@ -210,16 +205,14 @@ def full_precision_products(fn):
 
 
 @full_precision_products
-def classify(
+def classify_neurons(
     params: nets.Params,
     lo: jax.Array,
     hi: jax.Array,
     sample: jax.Array,
     *,
     probe: jax.Array | None = None,
-    mode: str = "auto",
-    grid: int | None = None,
-    max_points: int = DEFAULT_MAX_POINTS,
+    settings: DetectorSettings | None = None,
     refine: bool = True,
 ) -> Status:
     """Three-valued status of every hidden neuron of one network (see the module docstring).
@@ -231,29 +224,37 @@ def classify(
         active certificate.
       probe: optional ``(P, d)`` extra points of the box (:func:`probe_points`), used as active
         certificates in every mode but the ``d = 1`` exact one.
-      mode: ``auto``, ``exact`` (``d <= 2``), ``ibp`` or ``crown`` (backward linear bounds with
-        branch and bound, :mod:`jaxnn_nonconv.detector`).
-      grid: IBP sub-boxes per coordinate (default :func:`default_grid`).
-      max_points: breakpoint capacity of the exact mode.
+      settings: a :class:`DetectorSettings` (default ``DetectorSettings()``): ``mode`` is
+        ``auto``, ``exact`` (``d <= 2``), ``ibp`` or ``crown`` (backward linear bounds with branch
+        and bound, :mod:`jaxnn_nonconv.detector`); ``grid`` the IBP sub-boxes per coordinate;
+        ``max_points`` the breakpoint capacity of the exact mode (``n_probe`` is not used here:
+        ``sample`` is given).
       refine: ``d > 1`` exact and crown modes: run branch and bound on undecided neurons
         (``False``: leave that to :func:`jaxnn_nonconv.detector._refine.refine`, as the detector does).
 
     Returns:
       A :class:`Status`.
 
+    Raises:
+      ConfigError: ``mode="exact"`` with ``d > 2``.
+
     >>> params = ((jnp.array([[1.0], [-1.0]]), jnp.array([0.0, 0.0])),
     ...           (jnp.array([[1.0, 1.0], [-1.0, -1.0]]), jnp.array([-1.5, 0.5])),
     ...           (jnp.ones((1, 2)), jnp.zeros(1)))  # layer 2: |x| - 1.5 and 0.5 - |x|
     >>> lo, hi = jnp.array([-1.0]), jnp.array([1.0])
-    >>> st = classify(params, lo, hi, jnp.array([[0.3]]), mode="exact")
+    >>> exact = DetectorSettings(mode="exact")
+    >>> st = classify_neurons(params, lo, hi, jnp.array([[0.3]]), settings=exact)
     >>> st.inactive[1].tolist(), st.active[1].tolist(), st.empirical_inactive[1].tolist()
     ([True, False], [False, True], [True, False])
     """
     d = lo.shape[0]
-    mode = resolve_mode(mode, d)
+    settings = (settings or DetectorSettings()).resolved(d)
+    mode = settings.mode
     hidden = params[:-1]
     if mode == "exact" and d == 1:
-        blocks = exact_1d_blocks(hidden[0], nets.stack_runs(hidden[1:]), lo, hi, sample, max_points)
+        blocks = exact_1d_blocks(
+            hidden[0], nets.stack_layers(hidden[1:]), lo, hi, sample, settings.max_points
+        )
         *masks, overflow = blocks
         return Status(*(tuple(r for block in m for r in block) for m in masks), overflow)
     n_sample = sample.shape[0]
@@ -281,7 +282,7 @@ def classify(
             inactive.extend(deep[0])
             active.extend(deep[1])
     elif mode == "ibp":
-        ups = ibp_upper(params, lo, hi, grid or default_grid(d))
+        ups = ibp_upper(params, lo, hi, settings.grid)
         for k in range(1, len(hidden)):
             inactive.append((ups[k] <= 0) | dead_sign[k])
             active.append(witnessed[k])
@@ -290,7 +291,7 @@ def classify(
 
 def exact_1d_blocks(
     first: tuple[jax.Array, jax.Array],
-    runs: nets.Runs,
+    stacks: nets.LayerStacks,
     lo: jax.Array,
     hi: jax.Array,
     sample: jax.Array,
@@ -300,29 +301,29 @@ def exact_1d_blocks(
 
     Args:
       first: the first hidden layer ``(W_1: (l_1, 1), b_1)``.
-      runs: hidden layers ``2..L`` as :data:`jaxnn_nonconv.core.nets.Runs`.
+      stacks: hidden layers ``2..L`` as :data:`jaxnn_nonconv.core.nets.LayerStacks`.
       lo, hi: ``(1,)`` box bounds.
       sample: ``(S, 1)`` points of the box, for the empirical check.
       max_points: breakpoint capacity.
 
     Returns:
       ``(inactive, active, sign_dead, empirical_inactive, overflow)``: the first four are tuples of
-      ``(k, l)`` bool blocks (the first layer, then one block per run, as
+      ``(k, l)`` bool blocks (the first layer, then one block per stack, as
       :class:`jaxnn_nonconv.exact.breakpoints.Analysis`), ``overflow`` a ``()`` bool. Inactive from
       sound upper bounds, active from float evaluations at the breakpoints (see
       :mod:`jaxnn_nonconv.exact.breakpoints`).
     """
-    widths = [first[0].shape[0], *(w.shape[1] for w, _ in runs for _ in range(w.shape[0]))]
-    cap = exact1d.point_bound(widths, max_points)
-    res = exact1d.analyze_runs(first, runs, lo[0], hi[0], cap)
+    widths = [first[0].shape[0], *(w.shape[1] for w, _ in stacks for _ in range(w.shape[0]))]
+    cap = breakpoints.point_bound(widths, max_points)
+    res = breakpoints.analyze_stacks(first, stacks, lo[0], hi[0], cap)
     in1 = first_layer_inactive((first,), lo, hi)[None]
     act1 = first_layer_active((first,), lo, hi)[None]
-    sign = (jnp.zeros_like(in1), *(_sign_dead_rows(w, b) for w, b in runs))
+    sign = (jnp.zeros_like(in1), *(_sign_dead_rows(w, b) for w, b in stacks))
     inact = (in1, *((u <= 0) | sd for u, sd in zip(res.upper[1:], sign[1:], strict=True)))
     # The float net at the final points (every breakpoint) certifies active.
-    witness = exact1d.forward_max_runs(first, runs, res.points[:, None], float_network=True)
+    witness = breakpoints.forward_max_stacks(first, stacks, res.points[:, None], float_network=True)
     act = (act1, *(v > 0 for v in witness[1:]))
-    sample_max = exact1d.forward_max_runs(first, runs, sample.astype(res.points.dtype))
+    sample_max = breakpoints.forward_max_stacks(first, stacks, sample.astype(res.points.dtype))
     empirical = tuple(~(m > 0) for m in sample_max)
     return inact, act, sign, empirical, jnp.any(jnp.concatenate(res.overflow))
 
@@ -374,27 +375,27 @@ def counts(status: Status, trial: jax.Array | int = 0) -> Counts:
     return block_counts(*([m[None] for m in field] for field in masks), overflow, trial)
 
 
-@functools.lru_cache(maxsize=32)
 def make_detector(
     box: tuple[tuple[float, float], ...],
+    settings: DetectorSettings | None = None,
     *,
-    mode: str = "auto",
-    grid: int | None = None,
-    n_probe: int = DEFAULT_PROBES,
-    max_points: int = DEFAULT_MAX_POINTS,
     dtype: str = "float32",
-    runs: bool = False,
+    stacks: bool = False,
 ):
     """Jit-compiled, trial-vmapped detector ``(params_batch, trials: (M,)) -> Counts``.
 
     Args:
       box: ``((a_1, b_1), ..., (a_d, b_d))``.
-      mode, grid, max_points: see :func:`classify`.
-      n_probe: size of the fixed random sample (:func:`sample_points`): the empirical check;
-        with :func:`probe_points` also the active certificates of ibp mode.
+      settings: a :class:`DetectorSettings` (default ``DetectorSettings()``); ``n_probe`` is the
+        size of the fixed random sample (:func:`sample_points`): the empirical check; with
+        :func:`probe_points` also the active certificates of ibp mode. See
+        :func:`classify_neurons` for the others.
       dtype: ``float32`` or ``float64`` (the parameters' dtype).
-      runs: ``params_batch`` is given as :data:`jaxnn_nonconv.core.nets.Runs` (batched); the exact
-        ``d = 1`` mode then traces and compiles in time independent of depth.
+      stacks: ``params_batch`` is given as :data:`jaxnn_nonconv.core.nets.LayerStacks` (batched);
+        the exact ``d = 1`` mode then traces and compiles in time independent of depth.
+
+    Raises:
+      ConfigError: ``mode="exact"`` with ``d > 2``.
 
     >>> arch = (1, 8, 1)
     >>> keys = jax.random.split(jax.random.key(0), 5)
@@ -403,41 +404,43 @@ def make_detector(
     >>> c.inactive.shape, c.dead_layer.shape
     ((5, 1), (5,))
     """
+    box = tuple((float(a), float(b)) for a, b in box)
+    settings = (settings or DetectorSettings()).resolved(len(box))
+    return _make_detector(box, settings, str(jnp.dtype(dtype)), bool(stacks))
+
+
+@functools.lru_cache(maxsize=32)
+def _make_detector(
+    box: tuple[tuple[float, float], ...], settings: DetectorSettings, dtype: str, stacks: bool
+):
+    """:func:`make_detector` of resolved ``settings``, compiled once per distinct argument."""
     dt = jnp.dtype(dtype)
     lo_np, hi_np = (np.array(v, np.float64) for v in zip(*box, strict=True))
     d = len(box)
-    mode = resolve_mode(mode, d)
-    sample_np = sample_points(lo_np, hi_np, n_probe)
+    mode, max_points = settings.mode, settings.max_points
+    sample_np = sample_points(lo_np, hi_np, settings.n_probe)
     probe_np = probe_points(lo_np, hi_np)
 
     @full_precision_products
     def detect(params_batch, trials):
         lo, hi = jnp.asarray(lo_np, dt), jnp.asarray(hi_np, dt)
         sample, probe = jnp.asarray(sample_np, dt), jnp.asarray(probe_np, dt)
-        if runs and mode == "exact" and d == 1:
+        if stacks and mode == "exact" and d == 1:
 
             def one_1d(net, trial):
                 n_hidden = sum(w.shape[0] for w, _ in net) - 1
-                w0, b0 = nets.slice_runs(net, 0, 1)[0]
-                deep = nets.slice_runs(net, 1, n_hidden)
+                w0, b0 = nets.slice_stacks(net, 0, 1)[0]
+                deep = nets.slice_stacks(net, 1, n_hidden)
                 blocks = exact_1d_blocks((w0[0], b0[0]), deep, lo, hi, sample, max_points)
                 return block_counts(*blocks, trial)
 
             return jax.vmap(one_1d)(params_batch, trials)
-        if runs:
-            params_batch = jax.vmap(nets.unstack_runs)(params_batch)
+        if stacks:
+            params_batch = jax.vmap(nets.unstack_layers)(params_batch)
 
         def one(params):
-            return classify(
-                params,
-                lo,
-                hi,
-                sample,
-                probe=probe,
-                mode=mode,
-                grid=grid,
-                max_points=max_points,
-                refine=False,
+            return classify_neurons(
+                params, lo, hi, sample, probe=probe, settings=settings, refine=False
             )
 
         st = jax.vmap(one)(params_batch)
@@ -457,12 +460,12 @@ def detect_flat(
     box: tuple[tuple[float, float], ...],
     *,
     trials: np.ndarray | None = None,
-    **kw,
+    settings: DetectorSettings | None = None,
 ) -> Counts:
-    """:class:`Counts` of ``M`` networks given as flat vectors ``theta: (M, P)`` (as ``train.run``).
+    """:class:`Counts` of ``M`` networks given as flat vectors ``theta: (M, P)`` (as ``engine.run``).
 
-    Keyword arguments go to :func:`make_detector`. ``trials: (M,)`` are the rows' trial indices
-    (they pick the sampled neuron), default ``0..M-1``. In the exact ``d = 1`` mode the breakpoint
+    ``settings`` as in :func:`make_detector`. ``trials: (M,)`` are the rows' trial indices (they
+    pick the sampled neuron), default ``0..M-1``. In the exact ``d = 1`` mode the breakpoint
     capacities of :func:`capacities` are tried smallest first, and only the networks that overflow
     one are redone at the next.
 
@@ -472,17 +475,18 @@ def detect_flat(
     """
     theta = jnp.asarray(nets.float_input(theta, "theta"))  # float64 without x64 raises
     arch = tuple(arch)
+    settings = settings or DetectorSettings()
     rows = np.arange(theta.shape[0])
     trials = rows if trials is None else np.asarray(trials)
-    kw = dict(kw)
-    ladder = capacities(arch, kw.get("mode", "auto"), kw.pop("max_points", DEFAULT_MAX_POINTS))
-    runs = jax.vmap(lambda t: nets.from_flat_runs(t, arch))(theta)
+    ladder = capacities(arch, settings.mode, settings.max_points)
+    stacks = jax.vmap(lambda t: nets.from_flat_stacks(t, arch))(theta)
 
     def run(cap, sel):
-        fn = make_detector(tuple(box), dtype=str(theta.dtype), runs=True, max_points=cap, **kw)
-        picked = jax.tree.map(lambda v: v[sel], runs)
+        at_cap = dataclasses.replace(settings, max_points=cap)
+        fn = make_detector(tuple(box), at_cap, dtype=str(theta.dtype), stacks=True)
+        picked = jax.tree.map(lambda v: v[sel], stacks)
         counts = fn(picked, jnp.asarray(trials[sel], jnp.uint32))
         return {k: np.asarray(v) for k, v in counts._asdict().items()}
 
-    out = exact1d.refine_overflow(run, rows, run(ladder[0], rows), ladder, rows.size)
+    out = breakpoints.refine_overflow(run, rows, run(ladder[0], rows), ladder, rows.size)
     return Counts(**{k: jnp.asarray(v) for k, v in out.items()})

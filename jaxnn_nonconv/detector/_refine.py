@@ -2,7 +2,7 @@
 
 Combines the exact layer-2 analysis of :mod:`jaxnn_nonconv.detector` (``d = 2``) with branch and
 bound over sub-boxes (:mod:`jaxnn_nonconv.detector`) for every deep neuron not yet decided. Called by
-:func:`jaxnn_nonconv.detector.classify`, which handles layer 1 (exact in every mode), the
+:func:`jaxnn_nonconv.detector.classify_neurons`, which handles layer 1 (exact in every mode), the
 sign test and the sample/probe witnesses.
 """
 

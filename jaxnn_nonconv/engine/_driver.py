@@ -83,9 +83,11 @@ def clear_compiled() -> None:
 
 
 def _validated(cfg: TrainConfig) -> TrainConfig:
-    """``cfg.validate()``, remembered: :func:`run` and :func:`iter_chunks` validate at every call,
-    which costs as much as a one-trial run's device transfers. A config that cannot be hashed
-    (``hyper`` given as a dict) is validated afresh."""
+    """``cfg.validate()``, remembered. The public entry points :func:`run` and :func:`iter_chunks`
+    validate once per call (then pass the validated config down to :func:`_iter_chunks`, which
+    trusts it); validating costs as much as a one-trial run's device transfers, so repeated calls
+    with one config reuse the first result. A config that cannot be hashed (``hyper`` given as a
+    dict) is validated afresh."""
     try:
         hash(cfg)
     except TypeError:
@@ -134,6 +136,22 @@ def iter_chunks(
     e.g. one process's share (:func:`.distributed.my_chunks`).
     """
     cfg = _validated(cfg)
+    return _iter_chunks(
+        cfg, n_trials, seed, chunk_size, learning_rates, start_chunk, n_devices, chunks
+    )
+
+
+def _iter_chunks(
+    cfg: TrainConfig,
+    n_trials: int,
+    seed: int,
+    chunk_size: int,
+    learning_rates: Sequence[float] | np.ndarray | None,
+    start_chunk: int,
+    n_devices: int | None,
+    chunks: Sequence[int] | None,
+) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """:func:`iter_chunks` of a validated ``cfg`` (not checked again)."""
     check_dtype_enabled(cfg)
     check_count(n_trials, "n_trials")
     check_count(chunk_size, "chunk_size")
@@ -214,15 +232,7 @@ def run(
     """
     cfg = _validated(cfg)
     mine = distributed.my_chunks(range(-(-n_trials // chunk_size)))  # all, with one process
-    chunks = iter_chunks(
-        cfg,
-        n_trials,
-        seed=seed,
-        chunk_size=chunk_size,
-        learning_rates=learning_rates,
-        n_devices=n_devices,
-        chunks=mine,
-    )
+    chunks = _iter_chunks(cfg, n_trials, seed, chunk_size, learning_rates, 0, n_devices, mine)
     out = distributed.merge_chunks(list(progress_iter(chunks, len(mine), progress)))
     out["record_steps"] = record_steps(cfg.steps, cfg.n_record)
     if exact:

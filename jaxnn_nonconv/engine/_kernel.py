@@ -154,13 +154,13 @@ def trial_key(seed: int, index) -> jax.Array:
     return jax.random.fold_in(jax.random.key(seed), index)
 
 
-def init_trial_runs(cfg: TrainConfig, key: jax.Array) -> nets.Runs:
-    """Initial parameters of the trial with key ``key``, as :data:`jaxnn_nonconv.core.nets.Runs`.
+def init_trial_stacks(cfg: TrainConfig, key: jax.Array) -> nets.LayerStacks:
+    """Initial parameters of the trial with key ``key``, as :data:`jaxnn_nonconv.core.nets.LayerStacks`.
 
     The single definition of "the net at initialization", shared by :func:`make_trial` and the
     inactive-neuron estimates, so both see the same networks: drawn from ``fold_in(key, 0)``.
     """
-    return nets.init_runs(
+    return nets.init_stacks(
         jax.random.fold_in(key, 0),
         cfg.arch,
         cfg.init,
@@ -171,13 +171,13 @@ def init_trial_runs(cfg: TrainConfig, key: jax.Array) -> nets.Runs:
 
 
 def init_trial_params(cfg: TrainConfig, key: jax.Array) -> nets.Params:
-    """:func:`init_trial_runs` one ``(W_k, b_k)`` pair per layer.
+    """:func:`init_trial_stacks` one ``(W_k, b_k)`` pair per layer.
 
     >>> cfg = TrainConfig(arch=(1, 4, 1)).validate()
     >>> [w.shape for w, _ in init_trial_params(cfg, trial_key(0, 3))]
     [(4, 1), (1, 4)]
     """
-    return nets.unstack_runs(init_trial_runs(cfg, key))
+    return nets.unstack_layers(init_trial_stacks(cfg, key))
 
 
 def make_trial(cfg: TrainConfig) -> Callable[[jax.Array, jax.Array], TrialResult]:

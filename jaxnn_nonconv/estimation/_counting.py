@@ -15,6 +15,7 @@ shapes, recorded as ``chunk_size`` in the results), so 10 trials cost like 256, 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -26,7 +27,7 @@ import numpy as np
 from jaxnn_nonconv import detector, engine
 from jaxnn_nonconv.core import nets
 from jaxnn_nonconv.engine import distributed
-from jaxnn_nonconv.exact import breakpoints as exact1d
+from jaxnn_nonconv.exact import breakpoints
 
 DEFAULT_CHUNK = 2**14
 
@@ -43,35 +44,31 @@ def default_chunk(n_trials: int, largest: int = DEFAULT_CHUNK, smallest: int = M
     return int(min(largest, max(smallest, 1 << max(int(n_trials) - 1, 0).bit_length())))
 
 
-def _detector_kw(mode, grid, n_probe, max_points) -> dict:
-    return {"mode": mode, "grid": grid, "n_probe": n_probe, "max_points": max_points}
-
-
 @functools.lru_cache(maxsize=32)
-def _compiled_init_chunk(cfg: engine.TrainConfig, detector_kw: tuple) -> Any:
-    """Jitted ``(base_key, indices: (chunk,)) -> (Counts, runs)`` for the initial nets of ``cfg``.
+def _compiled_init_chunk(cfg: engine.TrainConfig, settings: detector.DetectorSettings) -> Any:
+    """Jitted ``(base_key, indices: (chunk,)) -> (Counts, stacks)`` for the initial nets of ``cfg``.
 
-    ``runs`` are the nets (batched :data:`jaxnn_nonconv.core.nets.Runs`), kept for the trials that
+    ``stacks`` are the nets (batched :data:`jaxnn_nonconv.core.nets.LayerStacks`), kept for the trials that
     are redone at a larger breakpoint capacity. ``base_key`` is ``jax.random.key(seed)``, made
     outside so that any seed :func:`engine.run` accepts gives the same keys: ``fold_in(base_key, i)``
     is ``engine.trial_key(seed, i)``.
     """
-    detect = _detector(cfg, detector_kw)
+    detect = _detector(cfg, settings)
 
     def chunk(base_key, indices):
-        runs = jax.vmap(lambda i: engine.init_trial_runs(cfg, jax.random.fold_in(base_key, i)))(
+        stacks = jax.vmap(lambda i: engine.init_trial_stacks(cfg, jax.random.fold_in(base_key, i)))(
             indices
         )
         # Without the barrier XLA fuses the random draws into the detector and recomputes them.
-        runs = jax.lax.optimization_barrier(runs)
-        return detect(runs, indices), runs
+        stacks = jax.lax.optimization_barrier(stacks)
+        return detect(stacks, indices), stacks
 
     return jax.jit(chunk)
 
 
-def _detector(cfg: engine.TrainConfig, detector_kw: tuple):
-    """The jitted detector of ``cfg``'s box and dtype on batched :data:`nets.Runs`."""
-    return detector.make_detector(cfg.problem.box, dtype=cfg.dtype, runs=True, **dict(detector_kw))
+def _detector(cfg: engine.TrainConfig, settings: detector.DetectorSettings):
+    """The jitted detector of ``cfg``'s box and dtype on batched :data:`nets.LayerStacks`."""
+    return detector.make_detector(cfg.problem.box, settings, dtype=cfg.dtype, stacks=True)
 
 
 def _take(tree, rows: np.ndarray):
@@ -92,44 +89,54 @@ def iter_init_counts(
     seed: int = 0,
     chunk_size: int | None = None,
     chunks: Sequence[int] | None = None,
-    mode: str = "auto",
-    grid: int | None = None,
-    n_probe: int = detector.DEFAULT_PROBES,
-    max_points: int = detector.DEFAULT_MAX_POINTS,
+    settings: detector.DetectorSettings | None = None,
 ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     """Yield ``(chunk_index, counts)`` for the initial nets of trials ``0..n_trials-1``, chunk by chunk.
 
     Each ``counts`` holds NumPy arrays of the chunk's real trials (padding removed): the fields of
     :class:`~jaxnn_nonconv.detector.Counts` plus ``trial``. Only one chunk is held at a time.
     ``chunk_size=None`` is :func:`default_chunk` ``(n_trials)``. ``chunks`` restricts the run to
-    those chunk indices (e.g. this process's share under ``jax.distributed``).
+    those chunk indices (e.g. this process's share under ``jax.distributed``). ``settings`` as in
+    :func:`counts_at_init`.
     """
     cfg = cfg.validate()
+    settings = (settings or detector.DetectorSettings()).validate(cfg.arch[0])
+    return _iter_init_counts(cfg, n_trials, seed, chunk_size, chunks, settings)
+
+
+def _iter_init_counts(
+    cfg: engine.TrainConfig,
+    n_trials: int,
+    seed: int,
+    chunk_size: int | None,
+    chunks: Sequence[int] | None,
+    settings: detector.DetectorSettings,
+) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """:func:`iter_init_counts` of a validated ``cfg`` and ``settings`` (not checked again)."""
     if reason := detector.not_applicable(cfg.activation):
         raise ValueError(f"inactive-neuron estimates: {reason}")
     engine.check_dtype_enabled(cfg)
     engine.check_count(n_trials, "n_trials")
     chunk_size = default_chunk(n_trials) if chunk_size is None else chunk_size
     engine.check_count(chunk_size, "chunk_size")
-    kw = _detector_kw(mode, grid, n_probe, max_points)
-    ladder = detector.capacities(cfg.arch, mode, max_points)
+    ladder = detector.capacities(cfg.arch, settings.mode, settings.max_points)
     n_chunks = -(-n_trials // chunk_size)
     base_key = jax.random.key(seed)  # as engine.trial_key: every int seed, not only uint32 ones
 
-    first = _compiled_init_chunk(cfg, tuple({**kw, "max_points": ladder[0]}.items()))
+    first = _compiled_init_chunk(cfg, dataclasses.replace(settings, max_points=ladder[0]))
 
     for c in range(n_chunks) if chunks is None else chunks:
         idx = np.arange(c * chunk_size, (c + 1) * chunk_size)
         n_real = min(chunk_size, n_trials - c * chunk_size)
-        counts, runs = first(base_key, jnp.asarray(idx, jnp.uint32))
+        counts, stacks = first(base_key, jnp.asarray(idx, jnp.uint32))
 
-        def run(cap, sel, runs=runs, start=idx[0]):
+        def run(cap, sel, stacks=stacks, start=idx[0]):
             # Exact d = 1 mode: the trials that overflowed, redone at capacity ``cap`` on the
             # nets already drawn (only the detector is compiled per capacity).
-            detect = _detector(cfg, tuple({**kw, "max_points": cap}.items()))
-            return _host(detect(_take(runs, sel - start), jnp.asarray(sel, jnp.uint32)))
+            detect = _detector(cfg, dataclasses.replace(settings, max_points=cap))
+            return _host(detect(_take(stacks, sel - start), jnp.asarray(sel, jnp.uint32)))
 
-        out = exact1d.refine_overflow(run, idx, _host(counts), ladder, chunk_size)
+        out = breakpoints.refine_overflow(run, idx, _host(counts), ladder, chunk_size)
         out = {k: v[:n_real] for k, v in out.items()}
         out["trial"] = idx[:n_real]
         yield c, out
@@ -145,10 +152,7 @@ def counts_at_init(
     *,
     seed: int = 0,
     chunk_size: int | None = None,
-    mode: str = "auto",
-    grid: int | None = None,
-    n_probe: int = detector.DEFAULT_PROBES,
-    max_points: int = detector.DEFAULT_MAX_POINTS,
+    settings: detector.DetectorSettings | None = None,
     progress: bool | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-trial :class:`~jaxnn_nonconv.detector.Counts` of the initial nets of trials ``0..M-1``.
@@ -159,7 +163,8 @@ def counts_at_init(
       seed: trial ``i`` uses ``engine.trial_key(seed, i)``, as in :func:`engine.run`.
       chunk_size: trials per compiled call (the last chunk is padded); default
         :func:`default_chunk` ``(M)``.
-      mode, grid, n_probe, max_points: detector settings (:func:`detector.make_detector`).
+      settings: a :class:`~jaxnn_nonconv.detector.DetectorSettings` (default
+        ``DetectorSettings()``), checked for ``cfg``'s input dimension here.
       progress: rich progress bar (default: when stderr is a terminal).
 
     Returns:
@@ -170,19 +175,11 @@ def counts_at_init(
     >>> c["inactive"].shape, c["trial"].tolist()
     ((5, 1), [0, 1, 2, 3, 4])
     """
+    cfg = cfg.validate()
+    settings = (settings or detector.DetectorSettings()).validate(cfg.arch[0])
     size = default_chunk(n_trials) if chunk_size is None else chunk_size
     mine = distributed.my_chunks(range(-(-n_trials // size)))  # all of them with one process
-    chunks = iter_init_counts(
-        cfg,
-        n_trials,
-        seed=seed,
-        chunk_size=size,
-        chunks=mine,
-        mode=mode,
-        grid=grid,
-        n_probe=n_probe,
-        max_points=max_points,
-    )
+    chunks = _iter_init_counts(cfg, n_trials, seed, size, mine, settings)
     parts = list(engine.progress_iter(chunks, len(mine), progress, "init chunks"))
     return distributed.merge_chunks(parts)
 
@@ -194,10 +191,7 @@ def counts_of_params(
     *,
     trials: np.ndarray | None = None,
     chunk_size: int = DEFAULT_CHUNK,
-    mode: str = "auto",
-    grid: int | None = None,
-    n_probe: int = detector.DEFAULT_PROBES,
-    max_points: int = detector.DEFAULT_MAX_POINTS,
+    settings: detector.DetectorSettings | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-trial counts of ``M`` networks given as flat parameters ``theta: (M, P)``.
 
@@ -208,7 +202,7 @@ def counts_of_params(
       arch: the architecture.
       box: ``((a_1, b_1), ...)``, e.g. ``cfg.problem.box``.
       trials: ``(M,)`` trial indices (pick the sampled neuron); default ``0..M-1``.
-      chunk_size, mode, grid, n_probe, max_points: as in :func:`counts_at_init`.
+      chunk_size, settings: as in :func:`counts_at_init`.
 
     Raises:
       ValueError: ``theta`` is not ``(M, P)``, or is ``float64`` while 64-bit JAX is off (it would
@@ -225,13 +219,15 @@ def counts_of_params(
     m = theta.shape[0]
     trials = np.arange(m) if trials is None else np.asarray(trials)
     box = tuple((float(a), float(b)) for a, b in box)
-    kw = _detector_kw(mode, grid, n_probe, max_points)
+    settings = (settings or detector.DetectorSettings()).validate(arch[0])
     chunk_size = min(chunk_size, max(m, 1))
     parts = []
     for lo in range(0, m, chunk_size):
         rows = np.arange(lo, lo + chunk_size)
         rows = np.minimum(rows, m - 1)  # pad with the last trial; dropped below
-        counts = detector.detect_flat(theta[rows], arch, box, trials=trials[rows], **kw)
+        counts = detector.detect_flat(
+            theta[rows], arch, box, trials=trials[rows], settings=settings
+        )
         parts.append(_host(counts))
     out = {k: v[:m] for k, v in _concat(parts).items()}
     out["trial"] = trials

@@ -152,10 +152,7 @@ def failure_after_training(
     tol: float = 1e-3,
     confidence: float = DEFAULT_CONFIDENCE,
     chunk_size: int = DEFAULT_CHUNK,
-    mode: str = "auto",
-    grid: int | None = None,
-    n_probe: int = detector.DEFAULT_PROBES,
-    max_points: int = detector.DEFAULT_MAX_POINTS,
+    settings: detector.DetectorSettings | None = None,
     levels: Sequence[float] | None = None,
     level_tol: float = risk_levels.LEVEL_TOL,
 ) -> FailureEstimate:
@@ -172,7 +169,7 @@ def failure_after_training(
       ``inactive_at_init``: some neuron of the initial net inactive (first-layer ones are
       permanent, so for shallow nets this predicts ``inactive_at_end``).
       ``not_global`` (with ``levels`` ``R_0..R_H`` and exact risks): exact risk above
-      ``R_H + level_tol min(R_(H-1) - R_H, R_H)`` (:func:`jaxnn_nonconv.estimation.levels.classify`); a
+      ``R_H + level_tol min(R_(H-1) - R_H, R_H)`` (:func:`jaxnn_nonconv.estimation.levels.classify_levels`); a
       trial whose exact risk overflowed is counted only in the upper end of the bracket.
       For ``leaky_relu`` and ``softplus`` nets the three inactive-based criteria are ``not
       applicable``: their entries have ``estimate: None`` and the reason in ``not_applicable``.
@@ -182,8 +179,13 @@ def failure_after_training(
     P(failure) when the target's best risk strictly decreases with every extra neuron,
     arXiv 2402.05155 Thm 4.2).
 
+    The nets are classified by the detector with ``settings`` (a
+    :class:`~jaxnn_nonconv.detector.DetectorSettings`, default ``DetectorSettings()``) in chunks of
+    ``chunk_size``.
+
     Raises:
       ValueError: float64 parameters while 64-bit JAX is off.
+      ConfigError: ``settings`` do not apply to ``cfg``'s input dimension.
 
     >>> cfg = engine.TrainConfig(arch=(1, 4, 1), steps=20, eval_size=64).validate()
     >>> out = failure_after_training(cfg, engine.run(cfg, 8, chunk_size=8))
@@ -191,18 +193,12 @@ def failure_after_training(
     ['constant_at_end', 'inactive_at_end', 'inactive_at_init', 'risk_gap']
     """
     cfg = cfg.validate()
+    settings = (settings or detector.DetectorSettings()).validate(cfg.arch[0])
     if levels is not None and len(levels) != cfg.arch[1] + 1:
         raise ValueError(f"levels must be R_0..R_H for width H = {cfg.arch[1]}, got {len(levels)}")
     if detector.not_applicable(cfg.activation):
         return not_applicable_failure(cfg, result["risk"], result["diverged"], tol, confidence)
-    kw = dict(
-        trials=result.get("trial"),
-        chunk_size=chunk_size,
-        mode=mode,
-        grid=grid,
-        n_probe=n_probe,
-        max_points=max_points,
-    )
+    kw = dict(trials=result.get("trial"), chunk_size=chunk_size, settings=settings)
     theta = nets.float_input(result["params"], "params")
     theta = np.nan_to_num(np.asarray(theta), nan=0.0, posinf=0.0, neginf=0.0)  # diverged trials
     end = counts_of_params(theta, cfg.arch, cfg.problem.box, **kw)
@@ -257,10 +253,10 @@ def not_global_flags(
     exact: np.ndarray, diverged: np.ndarray, levels: Sequence[float], level_tol: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(certain, possible)`` flags of ``not_global``: diverged, or exact risk above ``R_H`` plus
-    its tolerance (:func:`jaxnn_nonconv.estimation.levels.classify`); a trial whose exact risk overflowed
-    (NaN) is only possibly failed."""
+    its tolerance (:func:`jaxnn_nonconv.estimation.levels.classify_levels`); a trial whose exact
+    risk overflowed (NaN) is only possibly failed."""
     exact, diverged = np.asarray(exact, np.float64), np.asarray(diverged, bool)
-    reached = risk_levels.classify(exact, levels, level_tol)["reached_global"]
+    reached = risk_levels.classify_levels(exact, levels, level_tol)["reached_global"]
     unsure = ~np.isfinite(exact) & ~diverged
     certain = (diverged | ~reached) & ~unsure
     return certain, certain | unsure

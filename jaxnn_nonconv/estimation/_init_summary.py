@@ -27,10 +27,7 @@ import numpy as np
 
 from jaxnn_nonconv import detector, engine, rare
 from jaxnn_nonconv.engine import distributed
-from jaxnn_nonconv.estimation._counting import (
-    default_chunk,
-    iter_init_counts,
-)
+from jaxnn_nonconv.estimation._counting import _iter_init_counts, default_chunk
 from jaxnn_nonconv.stats import (
     DEFAULT_CONFIDENCE,
     Precision,
@@ -269,10 +266,7 @@ def estimate_at_init(
     seed: int = 0,
     chunk_size: int | None = None,
     confidence: float = DEFAULT_CONFIDENCE,
-    mode: str = "auto",
-    grid: int | None = None,
-    n_probe: int = detector.DEFAULT_PROBES,
-    max_points: int = detector.DEFAULT_MAX_POINTS,
+    settings: detector.DetectorSettings | None = None,
     progress: bool | None = None,
     precision: Precision | None = None,
     keep_counts: bool = False,
@@ -284,7 +278,7 @@ def estimate_at_init(
     ``n_trials`` beyond one chunk (per-trial arrays are kept only with ``keep_counts``).
 
     Args:
-      cfg, seed, mode, grid, n_probe, max_points: as in :func:`counts_at_init`.
+      cfg, seed, settings: as in :func:`counts_at_init`.
       n_trials: ``M``; with ``precision``, ignored in favour of ``precision.max_trials``.
       chunk_size: trials per compiled call; default :func:`default_chunk` of the trial count.
       confidence: interval level.
@@ -300,6 +294,7 @@ def estimate_at_init(
     (64, 2, 0.0)
     """
     cfg = cfg.validate()
+    settings = (settings or detector.DetectorSettings()).validate(cfg.arch[0])
     if precision is not None:
         precision.check_of(EVENTS, "estimate")
         n_trials = precision.max_trials
@@ -309,17 +304,7 @@ def estimate_at_init(
     # Under jax.distributed each process tallies its share of the chunks (a precision target needs
     # the chunks in order, so there every process computes all of them).
     mine = distributed.my_chunks(range(n_chunks)) if precision is None else None
-    chunks = iter_init_counts(
-        cfg,
-        n_trials,
-        seed=seed,
-        chunk_size=chunk_size,
-        chunks=mine,
-        mode=mode,
-        grid=grid,
-        n_probe=n_probe,
-        max_points=max_points,
-    )
+    chunks = _iter_init_counts(cfg, n_trials, seed, chunk_size, mine, settings)
     total, kept = None, []
     if precision is None:
         chunks = engine.progress_iter(chunks, len(mine), progress, "init chunks")
@@ -339,18 +324,11 @@ def estimate_at_init(
     if precision is None:
         total = _pool_processes(total)
     wall = time.perf_counter() - t0
-    d = cfg.arch[0]
-    resolved = detector.resolve_mode(mode, d)
     meta = {
         "config": cfg.to_dict(),
         "seed": seed,
         "chunk_size": chunk_size,
-        "detector": {
-            "mode": resolved,
-            "grid": (grid or detector.default_grid(d)) if resolved == "ibp" else None,
-            "n_probe": n_probe,
-            "max_points": max_points if resolved == "exact" and d == 1 else None,
-        },
+        "detector": settings.to_dict(cfg.arch[0]),
     }
     if precision is not None:
         meta["precision"] = {**precision.to_dict(), "stopped": run.stopped}

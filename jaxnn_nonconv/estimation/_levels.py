@@ -18,7 +18,7 @@ width ``H``. :func:`compute_levels` finds ``R_k`` with the engine itself:
 The result is cached per problem and settings as JSON (:func:`load_or_compute`); a cache for a
 larger ``H`` serves every smaller one (level ``k`` does not depend on ``H``).
 
-:func:`classify` gives each trained net the level its exact risk matches within ``frac`` of the
+:func:`classify_levels` gives each trained net the level its exact risk matches within ``frac`` of the
 distance to the neighbouring levels (and of the level itself), or ``-1`` (between levels, not
 converged), and whether it reached ``R_H``.
 """
@@ -355,7 +355,9 @@ def tolerances(levels, frac: float = LEVEL_TOL) -> np.ndarray:
     return frac * np.where(lv > 0, np.minimum(nearest, lv), nearest)
 
 
-def classify(risk_exact: np.ndarray, levels, frac: float = LEVEL_TOL) -> dict[str, np.ndarray]:
+def classify_levels(
+    risk_exact: np.ndarray, levels, frac: float = LEVEL_TOL
+) -> dict[str, np.ndarray]:
     """The level each net's exact risk reached.
 
     Args:
@@ -369,7 +371,7 @@ def classify(risk_exact: np.ndarray, levels, frac: float = LEVEL_TOL) -> dict[st
       ``reached_global``: ``(M,)`` bool, ``risk <= R_H + tol_H``;
       ``below_levels``: ``(M,)`` bool, ``risk < R_H - tol_H``.
 
-    >>> out = classify(np.array([1.0, 0.505, 0.45, 0.3, np.nan]), [1.0, 0.5, 0.4])
+    >>> out = classify_levels(np.array([1.0, 0.505, 0.45, 0.3, np.nan]), [1.0, 0.5, 0.4])
     >>> out["level"].tolist(), out["reached_global"].tolist()
     ([0, 1, -1, 2, -1], [False, False, False, True, False])
     """

@@ -125,7 +125,7 @@ def train_failure(
     keep_result: bool = False,
     progress: bool | None = None,
     n_devices: int | None = None,
-    max_points: int = detector.DEFAULT_MAX_POINTS,
+    settings: detector.DetectorSettings | None = None,
 ) -> TrainFailure:
     """Train ``n_trials`` nets of ``cfg`` and estimate P(failure) by every criterion.
 
@@ -138,7 +138,8 @@ def train_failure(
       precision: stop at the first chunk count whose criterion ``precision.of`` meets the target.
       keep_result: also keep the per-trial arrays (``params`` included) in ``.result``.
       progress: progress bar, or one line per chunk with ``precision`` (default: stderr is a TTY).
-      max_points: breakpoint capacity of the exact detector.
+      settings: the detector's :class:`~jaxnn_nonconv.detector.DetectorSettings` (default
+        ``DetectorSettings()``).
 
     >>> cfg = engine.TrainConfig(arch=(1, 4, 1), steps=20, eval_size=64)
     >>> out = train_failure(cfg, 8, chunk_size=8)
@@ -146,6 +147,7 @@ def train_failure(
     (['constant_at_end', 'inactive_at_end', 'inactive_at_init', 'risk_gap'], 8)
     """
     cfg = cfg.validate()
+    settings = (settings or detector.DetectorSettings()).validate(cfg.arch[0])
     if precision is not None:
         precision.check_of(CRITERIA, "train")
         if precision.of in criteria.INACTIVE_CRITERIA and detector.not_applicable(cfg.activation):
@@ -155,7 +157,7 @@ def train_failure(
             )
         n_trials = precision.max_trials
     th = theory.summary(cfg.arch, cfg.init, cfg.problem.box, cfg.zero_bias)
-    kw = {"max_points": max_points}
+    kw = {"settings": settings}
     t0 = time.perf_counter()
     n_chunks = -(-n_trials // chunk_size)
     # Under jax.distributed each process trains its share of the chunks, gathered below (a

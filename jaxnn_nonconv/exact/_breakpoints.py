@@ -38,12 +38,12 @@ and left a quarter to a half of the neurons of width-6 to 10, depth-32 nets unkn
 **Speed.** The point array has a static capacity ``cap``. :func:`capacity_ladder` gives the
 capacities to try (small first); a trial whose breakpoints overflow is redone at the next capacity
 by :func:`refine_overflow`, so the work follows the breakpoints a net really has. The layers come
-as runs of equal shape (:data:`jaxnn_nonconv.core.nets.Runs`), one ``lax.scan`` per run, and every
-result stays stacked per run: tracing and compile time do not grow with depth. Products with a
-contraction of at most :data:`SMALL_WIDTH` are unrolled multiply-adds and the crossings of a cell
-are sorted by a sorting network (in :func:`jaxnn_nonconv.exact.pieces.refine`): XLA's CPU code for
-batched tiny dots and sorts dispatches per trial and was the bulk of the time (measured in
-``docs/detector.md``).
+as stacks of equal shape (:data:`jaxnn_nonconv.core.nets.LayerStacks`), one ``lax.scan`` per
+stack, and every result stays stacked per stack: tracing and compile time do not grow with
+depth. Products with a contraction of at most :data:`SMALL_WIDTH` are unrolled multiply-adds
+and the crossings of a cell are sorted by a sorting network (in
+:func:`jaxnn_nonconv.exact.pieces.refine`): XLA's CPU code for batched tiny dots
+and sorts dispatches per trial and was the bulk of the time (measured in ``docs/detector.md``).
 
 Source: the exact-1D mode of the detector described in ``docs/detector.md``; the phenomenon is
 that of Lu et al. (arXiv 1903.06733) and Shin & Karniadakis (arXiv 1911.08525).
@@ -68,10 +68,10 @@ SMALL_WIDTH = 16  # contractions up to this width are unrolled multiply-adds (se
 
 
 class Analysis(NamedTuple):
-    """Result of :func:`analyze_runs` for one network.
+    """Result of :func:`analyze_stacks` for one network.
 
     Each field but ``points`` holds one entry per *block* of hidden layers: the first hidden layer
-    (a block of 1), then one block per run of the remaining hidden layers (:data:`nets.Runs`).
+    (a block of 1), then one block per stack of the remaining hidden layers (:data:`nets.LayerStacks`).
     :func:`analyze` gives the same fields with one entry per hidden layer ``k = 1..L`` instead.
 
     Attributes:
@@ -114,16 +114,17 @@ def _matmul_t(h: jax.Array, w: jax.Array) -> jax.Array:
     return acc
 
 
-def scan_runs(step: Callable, carry, runs: nets.Runs) -> tuple:
-    """Apply ``step(carry, (w, b)) -> (carry, out)`` to every layer of ``runs``, one ``lax.scan``
-    per run. Returns ``(carry, outs)``: per run, ``out`` stacked along a leading layer axis."""
+def scan_stacks(step: Callable, carry, stacks: nets.LayerStacks) -> tuple:
+    """Apply ``step(carry, (w, b)) -> (carry, out)`` to every layer of ``stacks``, one
+    ``lax.scan`` per stack. Returns ``(carry, outs)``: per stack, ``out`` stacked along a leading layer
+    axis."""
     outs = []
-    for run in runs:
-        if run[0].shape[0] == 1:
-            carry, out = step(carry, jax.tree.map(lambda v: v[0], run))
+    for stack in stacks:
+        if stack[0].shape[0] == 1:
+            carry, out = step(carry, jax.tree.map(lambda v: v[0], stack))
             outs.append(jax.tree.map(lambda v: v[None], out))
         else:
-            carry, out = jax.lax.scan(step, carry, run)
+            carry, out = jax.lax.scan(step, carry, stack)
             outs.append(out)
     return carry, outs
 
@@ -163,19 +164,23 @@ def _next_error(e_post: jax.Array, h: jax.Array, w: jax.Array, bias: jax.Array) 
     return _matmul_t((1 + g) * e_post + 2 * g * h, jnp.abs(w)) + 2 * g * jnp.abs(bias)[None, :]
 
 
-def analyze_runs(
-    first: tuple[jax.Array, jax.Array], runs: nets.Runs, a: jax.Array, b: jax.Array, cap: int
+def analyze_stacks(
+    first: tuple[jax.Array, jax.Array],
+    stacks: nets.LayerStacks,
+    a: jax.Array,
+    b: jax.Array,
+    cap: int,
 ) -> Analysis:
     """Exact (up to rounding, with sound bounds) maxima of every hidden pre-activation on ``[a, b]``.
 
     Args:
       first: ``(W_1: (l_1, 1), b_1: (l_1,))``, the first hidden layer.
-      runs: the hidden layers ``2..L`` as :data:`jaxnn_nonconv.core.nets.Runs` (may be empty).
+      stacks: the hidden layers ``2..L`` as :data:`jaxnn_nonconv.core.nets.LayerStacks` (may be empty).
       a, b: ``()`` box bounds, ``a < b``.
       cap: static capacity of the point array (see :func:`point_bound`).
 
     Returns:
-      An :class:`Analysis` with one block for the first layer, then one per run.
+      An :class:`Analysis` with one block for the first layer, then one per stack.
 
     Raises:
       ValueError: if the input dimension is not 1.
@@ -240,14 +245,14 @@ def analyze_runs(
         return carry, (jnp.max(z_next, axis=0), upper, overflow)
 
     no = jnp.zeros((), bool)
-    carry, outs = scan_runs(layer, (pts, z, e_left, e_right, no), runs)
+    carry, outs = scan_stacks(layer, (pts, z, e_left, e_right, no), stacks)
     head = (jnp.max(z, axis=0)[None], _cell_max(z, e_left, e_right)[None], no[None])
     blocks = [head, *outs]
     return Analysis(*(tuple(o[f] for o in blocks) for f in range(3)), points=carry[0])
 
 
 def analyze(params: nets.Params, a: jax.Array, b: jax.Array, cap: int) -> Analysis:
-    """:func:`analyze_runs` of a network given per layer; results per hidden layer ``k = 1..L``.
+    """:func:`analyze_stacks` of a network given per layer; results per hidden layer ``k = 1..L``.
 
     Args:
       params: one network with input dimension 1.
@@ -268,14 +273,14 @@ def analyze(params: nets.Params, a: jax.Array, b: jax.Array, cap: int) -> Analys
     ([[1.0, 1.0], [0.5]], True)
     """
     hidden = params[:-1]
-    res = analyze_runs(hidden[0], nets.stack_runs(hidden[1:]), a, b, cap)
+    res = analyze_stacks(hidden[0], nets.stack_layers(hidden[1:]), a, b, cap)
     per_layer = [tuple(r for block in field for r in block) for field in res[:3]]
     return Analysis(*per_layer, points=res.points)
 
 
-def forward_max_runs(
+def forward_max_stacks(
     first: tuple[jax.Array, jax.Array],
-    runs: nets.Runs,
+    stacks: nets.LayerStacks,
     x: jax.Array,
     *,
     float_network: bool = False,
@@ -284,7 +289,7 @@ def forward_max_runs(
     network's pre-activations.
 
     Args:
-      first, runs: as :func:`analyze_runs`.
+      first, stacks: as :func:`analyze_stacks`.
       x: ``(n, 1)`` points.
       float_network: compute exactly as :func:`jaxnn_nonconv.core.nets.hidden_preactivations` does
         (``@`` products: the float network whose positive values certify ``active``); else with
@@ -299,7 +304,7 @@ def forward_max_runs(
         z_next = matmul(jax.nn.relu(z), w) + bias[None, :]
         return z_next, jnp.max(z_next, axis=0)
 
-    _, outs = scan_runs(layer, z, runs)
+    _, outs = scan_stacks(layer, z, stacks)
     return (jnp.max(z, axis=0)[None], *outs)
 
 

@@ -3,7 +3,7 @@
 * :mod:`config <jaxnn_nonconv.experiments._config>`: configuration at the edge: TOML files and
   command-line strings to a validated :class:`~jaxnn_nonconv.engine.TrainConfig`.
 * :mod:`~jaxnn_nonconv.experiments._spec`: experiment files (``experiments/*.toml``), their cells,
-  and :func:`run` (resumable: re-run to continue, ask for more trials to grow).
+  and :func:`run_experiment` (resumable: re-run to continue, ask for more trials to grow).
 * :mod:`~jaxnn_nonconv.experiments._splitting`: splitting sweeps inside experiments.
 * :mod:`store <jaxnn_nonconv.experiments._store>`: the crash-safe results directory (atomic
   chunk files, a manifest, a lock), knowing nothing of training.
@@ -20,7 +20,7 @@ from jaxnn_nonconv.experiments._spec import (
     PRECISION_OF as PRECISION_OF,
     Experiment as Experiment,
     load as load,
-    run as run,
+    run_experiment as run_experiment,
 )
 from jaxnn_nonconv.experiments._trials import run_trials as run_trials
 
@@ -33,7 +33,7 @@ __all__ = [
     "config",
     "load",
     "report",
-    "run",
+    "run_experiment",
     "run_trials",
     "store",
 ]

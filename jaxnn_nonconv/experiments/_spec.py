@@ -8,14 +8,16 @@ the cells, and a ``[full]`` table of overrides for the GPU-sized ``--full`` run 
 and ``depth`` (number of hidden layers), which rebuild ``arch``, and ``setting``: a list of inline
 tables of ``[train]`` keys applied together (with an optional ``label``), e.g. to compare full-batch
 GD with online SGD. An optional ``levels`` inline table in ``[experiment]`` (fields of
-:class:`jaxnn_nonconv.estimation.levels.LevelSettings` plus ``max_width``) makes :func:`run` compute the risk
-levels ``R_0..R_H`` of every shallow ``d = 1`` problem into ``DIR/levels``; every ``d = 1`` cell
-stores exact risks (``risk_exact``, ``risk0_exact``) next to the Monte Carlo ones. An optional
-``splitting`` table adds a rare-event sweep (:mod:`jaxnn_nonconv.experiments`).
+:class:`jaxnn_nonconv.estimation.levels.LevelSettings` plus ``max_width``) makes
+:func:`run_experiment` compute the risk levels ``R_0..R_H`` of every shallow ``d = 1`` problem into
+``DIR/levels``; every ``d = 1`` cell stores exact risks (``risk_exact``, ``risk0_exact``) next to
+the Monte Carlo ones. An optional ``splitting`` table adds a
+rare-event sweep (:mod:`jaxnn_nonconv.experiments`).
 
-:func:`run` trains every cell (resumably, through :mod:`jaxnn_nonconv.experiments.store`), certifies inactive
-neurons at initialization and at the end (:mod:`jaxnn_nonconv.detector`) and stores per-trial
-arrays. :func:`jaxnn_nonconv.experiments.report.report` turns stored arrays into tables and figures without
+:func:`run_experiment` trains every cell (resumably, through
+:mod:`jaxnn_nonconv.experiments.store`), certifies inactive neurons at initialization and at the
+end (:mod:`jaxnn_nonconv.detector`) and stores per-trial arrays.
+:func:`jaxnn_nonconv.experiments.report.report` turns stored arrays into tables and figures without
 training anything.
 Every cell uses the same ``seed``: trial ``i`` of two cells shares its key (common random numbers),
 which makes differences between cells less noisy.
@@ -87,6 +89,11 @@ class Experiment:
     levels: dict[str, Any] | None = None  # LevelSettings fields: compute R_k (d = 1 shallow cells)
     # Splitting sweep (module experiments_rare); not in to_dict: never changes the config hash.
     splitting: dict[str, Any] | None = None
+
+    @property
+    def detector_settings(self) -> detector.DetectorSettings:
+        """The detector's settings for every cell (the file's ``max_points``, defaults else)."""
+        return detector.DetectorSettings(max_points=self.max_points)
 
     def cells(self) -> list[dict[str, Any]]:
         """The swept values of every cell, in sweep order (last key fastest)."""
@@ -171,9 +178,10 @@ def _from_tables(name: str, data: dict, full: bool) -> Experiment:
     tolerance = meta.get("tolerance", 1e-3)
     if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance >= 0):
         raise config.ConfigError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
-    max_points = meta.get("max_points", detector.DEFAULT_MAX_POINTS)
-    if not (isinstance(max_points, int) and not isinstance(max_points, bool) and max_points >= 2):
-        raise config.ConfigError(f"max_points must be an integer >= 2, got {max_points!r}")
+    # Checked as the detector's settings are (ConfigError: an integer >= 2).
+    max_points = detector.DetectorSettings(
+        max_points=meta.get("max_points", detector.DEFAULT_MAX_POINTS)
+    ).max_points
     return Experiment(
         name=name,
         kind=kind,
@@ -230,11 +238,11 @@ def part_name(i: int) -> str:
     return f"cell-{i:03d}"
 
 
-# Per-cell estimates a precision target of ``run`` can apply to: name -> (when, count key).
+# Per-cell estimates a precision target of ``run_experiment`` can apply to: name -> (when, count key).
 PRECISION_OF = ("any_inactive_end", "any_inactive_init", "constant_end", "constant_init")
 
 
-def run(
+def run_experiment(
     exp: Experiment,
     out_dir: str | Path,
     *,
@@ -290,7 +298,7 @@ def run(
     if exp.splitting is not None and distributed.is_leader():  # one JSON per splitting cell
         verbose = progress or (progress is None and sys.stderr.isatty())
         experiments_rare.run_splitting(exp, st.path, bool(verbose))
-    distributed.barrier("experiments.run")
+    distributed.barrier("experiments.run_experiment")
     st.finish(wall_s=time.perf_counter() - t0 + st.manifest.get("wall_s", 0.0))
     return st.path
 
@@ -305,14 +313,13 @@ def _cell_estimate(det: dict[str, np.ndarray], of: str) -> ProbabilityEstimate:
     return proportion(int(k), len(det[f"{when}_dead_layer"]))
 
 
-def _run_cell(st: store.RunStore, i: int, cfg, exp: Experiment, n: int, progress) -> dict:
+def _run_cell(st: store.ResultStore, i: int, cfg, exp: Experiment, n: int, progress) -> dict:
     """Train (unless init-only) and detect ``n`` trials of cell ``i``; return the detection."""
     part, det_part = part_name(i), part_name(i) + "-inactive"
     res = None
     if exp.kind not in _INIT_ONLY:
-        res = trials.run_trials(
-            st, part, cfg, n, seed=exp.seed, chunk_size=exp.chunk_size, progress=progress
-        )
+        # ``cfg`` comes validated from ``exp.cell_config``: not validated again.
+        res = trials._run_trials(st, part, cfg, n, exp.seed, exp.chunk_size, None, progress, None)
     size = exp.chunk_size
     n_chunks = -(-n // size)
     if not distributed.is_leader():  # under jax.distributed, process 0 detects and writes
@@ -326,13 +333,14 @@ def _run_cell(st: store.RunStore, i: int, cfg, exp: Experiment, n: int, progress
         if res is None:
             arrays = _detect_init(cfg, exp, n, c)
         else:
-            arrays = _detect_trained(cfg, {k: v[lo:hi] for k, v in res.items()}, exp.max_points)
+            chunk = {k: v[lo:hi] for k, v in res.items()}
+            arrays = _detect_trained(cfg, chunk, exp.detector_settings)
         st.write_chunk(det_part, c, arrays)
     distributed.barrier(f"detect:{det_part}")
     return st.load(det_part)
 
 
-def _chunk_len(st: store.RunStore, part: str, index: int) -> int:
+def _chunk_len(st: store.ResultStore, part: str, index: int) -> int:
     with np.load(st.chunk_files(part)[index], allow_pickle=False) as z:
         return len(z[z.files[0]])
 
@@ -340,14 +348,19 @@ def _chunk_len(st: store.RunStore, part: str, index: int) -> int:
 def _detect_init(cfg: engine.TrainConfig, exp: Experiment, n: int, c: int) -> dict[str, np.ndarray]:
     """Inactivity at initialization of chunk ``c`` of ``n`` trials, without training."""
     chunks = estimation.iter_init_counts(
-        cfg, n, seed=exp.seed, chunk_size=exp.chunk_size, chunks=[c], max_points=exp.max_points
+        cfg,
+        n,
+        seed=exp.seed,
+        chunk_size=exp.chunk_size,
+        chunks=[c],
+        settings=exp.detector_settings,
     )
     _, counts = next(iter(chunks))
     return {f"init_{k}": v for k, v in counts.items() if k != "trial"}
 
 
 def _detect_trained(
-    cfg: engine.TrainConfig, res: dict[str, np.ndarray], max_points: int
+    cfg: engine.TrainConfig, res: dict[str, np.ndarray], settings: detector.DetectorSettings
 ) -> dict[str, np.ndarray]:
     """Per-trial inactivity of the initial and the final parameters of stored trials.
 
@@ -358,7 +371,7 @@ def _detect_trained(
     for when, key in (("init", "params0"), ("end", "params")):
         theta = np.nan_to_num(res[key], nan=0.0, posinf=0.0, neginf=0.0)
         counts = estimation.counts_of_params(
-            theta, cfg.arch, cfg.problem.box, trials=res["trial"], max_points=max_points
+            theta, cfg.arch, cfg.problem.box, trials=res["trial"], settings=settings
         )
         out.update({f"{when}_{k}": v for k, v in counts.items() if k != "trial"})
     out.update(exact_risk.add_exact(cfg, res))  # risk0_exact, risk_exact (d = 1)

@@ -2,7 +2,7 @@
 
 An optional ``[experiment.splitting]`` table (or ``splitting = {...}`` inline in ``[experiment]``,
 replaced as a whole by ``[full.splitting]`` under ``--full``) makes
-:func:`jaxnn_nonconv.experiments.run` estimate, by multilevel splitting
+:func:`jaxnn_nonconv.experiments.run_experiment` estimate, by multilevel splitting
 (:func:`jaxnn_nonconv.rare.rare_event`), ``P(event)`` at initialization for every
 ``(width, depth)`` of its own small sweep, far below what the Monte Carlo cells can see:
 

@@ -231,7 +231,7 @@ def check_version(manifest: Mapping) -> str | None:
     return f"results were written by {'; '.join(notes)}; numbers may differ from a fresh run"
 
 
-class RunStore:
+class ResultStore:
     """An open run directory; create it with :func:`open_run`.
 
     Attributes:
@@ -248,7 +248,7 @@ class RunStore:
         self.warning = warning
 
     def __repr__(self) -> str:
-        return f"RunStore({str(self.path)!r}, status={self.manifest.get('status')!r})"
+        return f"ResultStore({str(self.path)!r}, status={self.manifest.get('status')!r})"
 
     # -- chunks ------------------------------------------------------------------------------
 
@@ -375,7 +375,7 @@ class RunStore:
         if fd is not None:
             os.close(fd)
 
-    def __enter__(self) -> RunStore:
+    def __enter__(self) -> ResultStore:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -412,7 +412,9 @@ def _lock(path: Path) -> None:
     _HELD[key] = fd
 
 
-def open_run(out_dir: str | os.PathLike, manifest: Mapping, *, overwrite: bool = False) -> RunStore:
+def open_run(
+    out_dir: str | os.PathLike, manifest: Mapping, *, overwrite: bool = False
+) -> ResultStore:
     """Open (create or resume) the run directory ``out_dir`` for the config in ``manifest``.
 
     Under ``jax.distributed`` process 0 opens (and locks) the directory as below; the other
@@ -427,7 +429,7 @@ def open_run(out_dir: str | os.PathLike, manifest: Mapping, *, overwrite: bool =
       overwrite: remove the old results of a *different* config (or a corrupt manifest) first.
 
     Returns:
-      A :class:`RunStore`. On resume (same ``config_hash``), the finished chunks, ``created`` and
+      A :class:`ResultStore`. On resume (same ``config_hash``), the finished chunks, ``created`` and
       ``parts`` are kept, and ``store.warning`` says whether they came from another version.
 
     Raises:
@@ -442,11 +444,11 @@ def open_run(out_dir: str | os.PathLike, manifest: Mapping, *, overwrite: bool =
         raise ValueError("manifest needs a 'config' entry")
     return distributed.leader_first(
         lambda: _open_run(Path(out_dir), manifest, overwrite),
-        lambda: RunStore(Path(out_dir), read_manifest(out_dir)),
+        lambda: ResultStore(Path(out_dir), read_manifest(out_dir)),
     )
 
 
-def _open_run(path: Path, manifest: Mapping, overwrite: bool) -> RunStore:
+def _open_run(path: Path, manifest: Mapping, overwrite: bool) -> ResultStore:
     manifest = json.loads(json.dumps(dict(manifest)))  # a detached, JSON-able copy
     new_hash = run_hash(manifest["config"])
     try:
@@ -526,7 +528,7 @@ def _open_run(path: Path, manifest: Mapping, overwrite: bool) -> RunStore:
         _write_json(path / MANIFEST, record)
     except OSError as e:
         raise _cannot_write(path, e) from None
-    return RunStore(path, record, resumed=resumed, warning=warning)
+    return ResultStore(path, record, resumed=resumed, warning=warning)
 
 
 def _check_growth(path: Path, old_config, new_config) -> None:

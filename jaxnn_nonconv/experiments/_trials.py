@@ -1,7 +1,7 @@
 """The resumable trial loop: train a part of a run chunk by chunk into a results store.
 
 :func:`run_trials` trains the trials of one part (e.g. a sweep cell) into a
-:class:`~jaxnn_nonconv.experiments.store.RunStore`, writing each chunk as soon as it is computed
+:class:`~jaxnn_nonconv.experiments.store.ResultStore`, writing each chunk as soon as it is computed
 and computing only the chunks that are missing, so a killed run resumes where it stopped and a run
 asked for more trials grows. Trial ``i``'s result does not depend on when or where its chunk was
 computed (:mod:`jaxnn_nonconv.engine`), so a resumed run is bit-identical to an uninterrupted one,
@@ -32,7 +32,7 @@ import numpy as np
 from jaxnn_nonconv import engine
 from jaxnn_nonconv.engine import distributed
 from jaxnn_nonconv.errors import ConfigError
-from jaxnn_nonconv.experiments._store import PARTS, RunStore, config_hash, read_manifest
+from jaxnn_nonconv.experiments._store import PARTS, ResultStore, config_hash, read_manifest
 
 
 def _lr_hash(learning_rates) -> str | None:
@@ -42,7 +42,7 @@ def _lr_hash(learning_rates) -> str | None:
 
 
 def run_trials(
-    store: RunStore,
+    store: ResultStore,
     part: str,
     cfg: engine.TrainConfig,
     n_trials: int,
@@ -79,6 +79,24 @@ def run_trials(
       ConfigError: the part was started with other settings, or its stored chunks are inconsistent.
     """
     cfg = cfg.validate()
+    return _run_trials(
+        store, part, cfg, n_trials, seed, chunk_size, learning_rates, progress, n_devices
+    )
+
+
+def _run_trials(
+    store: ResultStore,
+    part: str,
+    cfg: engine.TrainConfig,
+    n_trials: int,
+    seed: int,
+    chunk_size: int,
+    learning_rates: Sequence[float] | np.ndarray | None,
+    progress: bool | None,
+    n_devices: int | None,
+) -> dict[str, np.ndarray]:
+    """:func:`run_trials` of a validated ``cfg`` (as :meth:`Experiment.cell_config
+    <jaxnn_nonconv.experiments.Experiment.cell_config>` gives; not checked again)."""
     engine.check_count(n_trials, "n_trials")
     engine.check_count(chunk_size, "chunk_size")
     n_chunks = -(-n_trials // chunk_size)
@@ -124,7 +142,7 @@ def run_trials(
     return out
 
 
-def _start_part(store: RunStore, part: str, record: dict) -> None:
+def _start_part(store: ResultStore, part: str, record: dict) -> None:
     """Check ``record`` against the part's stored one, or record it; raise ConfigError if they
     differ."""
     parts = dict(store.manifest.get("parts") or {})

@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from jaxnn_nonconv import engine, estimation
+from jaxnn_nonconv import detector, engine, estimation
 from jaxnn_nonconv.core import inits, problems
 
 FAMILIES: tuple[tuple[str, bool], ...] = tuple(
@@ -77,7 +77,7 @@ def advise(
     families: Sequence[tuple[str, bool]] = FAMILIES,
     dtype: str = "float32",
     chunk_size: int = estimation.DEFAULT_CHUNK,
-    **detector_kw: Any,
+    settings: detector.DetectorSettings | None = None,
 ) -> dict[str, Any]:
     """Rank init families by P(dead neuron at init), P(constant net) and restarts needed.
 
@@ -91,7 +91,8 @@ def advise(
       families: ``(init, zero_bias)`` pairs (default: every family, both bias variants).
       dtype: parameter dtype.
       chunk_size: trials per compiled call.
-      detector_kw: ``mode``, ``grid``, ``n_probe``, ``max_points`` (see ``estimate``).
+      settings: the detector's :class:`~jaxnn_nonconv.detector.DetectorSettings` (default
+        ``DetectorSettings()``; see ``estimate``).
 
     Returns:
       JSON-friendly dict: ``arch``, ``box``, ``trials``, ``seed``, ``confidence``, ``wall_s`` and
@@ -121,7 +122,7 @@ def advise(
             seed=seed,
             confidence=confidence,
             chunk_size=min(chunk_size, trials),  # per-trial results do not depend on it
-            **detector_kw,
+            settings=settings,
         )
         lo, hi = anyi["bracket"]
         k_lo, k_hi = restarts_needed(lo, success), restarts_needed(hi, success)

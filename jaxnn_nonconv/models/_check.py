@@ -1,7 +1,7 @@
 """Certify the dead (inactive) neurons of a user's ReLU network on a user's domain.
 
 :func:`check` loads any model :mod:`jaxnn_nonconv.models` reads, classifies every hidden neuron
-with the detector of :mod:`jaxnn_nonconv.detector` (``detector.classify``, ``mode="auto"``:
+with the detector of :mod:`jaxnn_nonconv.detector` (``detector.classify_neurons``, ``mode="auto"``:
 exact for ``d = 1``, interval bounds with float rounding for ``d > 1``) and returns a
 :class:`CheckResult`:
 
@@ -115,10 +115,8 @@ class CheckResult:
 
 
 @functools.lru_cache(maxsize=8)
-def _compiled_classify(mode: str, grid: int | None, max_points: int):
-    return jax.jit(
-        functools.partial(detector.classify, mode=mode, grid=grid, max_points=max_points)
-    )
+def _compiled_classify(settings: detector.DetectorSettings):
+    return jax.jit(functools.partial(detector.classify_neurons, settings=settings))
 
 
 def permanent_and_frozen(params, inactive_masks, sign_dead_masks) -> tuple[list[np.ndarray], int]:
@@ -178,10 +176,7 @@ def check(
     model: Any,
     domain: domain_lib.Domain | Any,
     *,
-    mode: str = "auto",
-    grid: int | None = None,
-    n_probe: int = detector.DEFAULT_PROBES,
-    max_points: int = detector.DEFAULT_MAX_POINTS,
+    settings: detector.DetectorSettings | None = None,
     max_witnesses: int = MAX_WITNESSES,
 ) -> CheckResult:
     """Certify the dead, alive and undecided neurons of ``model`` on ``domain``.
@@ -190,8 +185,10 @@ def check(
       model: anything :func:`jaxnn_nonconv.models.from_object` reads (a path, project params, a
         Flax variables dict, an ``eqx.nn.MLP``, a torch ``nn.Sequential``, a state dict).
       domain: a :class:`~jaxnn_nonconv.models.Domain` or a box ``((a_1, b_1), ...)``.
-      mode, grid, max_points: detector settings (:func:`jaxnn_nonconv.detector.classify`).
-      n_probe: size of the detector's fixed random sample of the box.
+      settings: a :class:`~jaxnn_nonconv.detector.DetectorSettings` (default
+        ``DetectorSettings()``): ``mode``, ``grid``, ``max_points`` as in
+        :func:`jaxnn_nonconv.detector.classify_neurons`; ``n_probe`` the size of the detector's
+        fixed random sample of the box.
       max_witnesses: data points inside the box used as active witnesses.
 
     Returns:
@@ -211,15 +208,16 @@ def check(
     """
     m = loaders.from_object(model)
     dom = _as_domain(domain, m.arch[0])
+    settings = (settings or detector.DetectorSettings()).resolved(dom.dim)
     dtype = np.dtype(m.dtype)
     x64 = jax.enable_x64(True) if dtype == np.float64 else contextlib.nullcontext()
     with x64:
         lo, hi = domain_lib.cast_outward(dom.lo, dom.hi, dtype)
-        sample = detector.sample_points(lo, hi, n_probe).astype(dtype)
+        sample = detector.sample_points(lo, hi, settings.n_probe).astype(dtype)
         witnesses = _witnesses(dom, max_witnesses)
         probe = np.concatenate([detector.probe_points(lo, hi), witnesses]).astype(dtype)
         params = tuple((jnp.asarray(w, dtype), jnp.asarray(b, dtype)) for w, b in m.params)
-        classify = _compiled_classify(mode, grid, max_points)
+        classify = _compiled_classify(settings)
         st = classify(
             params, jnp.asarray(lo), jnp.asarray(hi), jnp.asarray(sample), probe=jnp.asarray(probe)
         )
@@ -246,11 +244,11 @@ def check(
         constant = False
     else:
         constant = None
-    resolved = detector.resolve_mode(mode, dom.dim)
-    settings = {
-        "mode": resolved,
-        "grid": (grid or detector.default_grid(dom.dim)) if resolved == "ibp" else None,
-        "n_probe": n_probe,
+    used = settings.to_dict(dom.dim)
+    used = {
+        "mode": used["mode"],
+        "grid": used["grid"],
+        "n_probe": used["n_probe"],
         "witnesses": int(witnesses.shape[0]),
         "overflow": bool(st.overflow),
     }
@@ -264,7 +262,7 @@ def check(
         arch=m.arch,
         source=m.source,
         dtype=str(dtype),
-        detector=settings,
+        detector=used,
     )
 
 

@@ -17,7 +17,8 @@ Example (PyTorch; see ``docs/your-model.md`` for a full run)::
     mon.history  # [{"step": 0, "inactive": [0, 1], "unknown": [0, 3], ...}, ...]
 
 Counts are those of :func:`jaxnn_nonconv.detector.counts` (``inactive``, ``unknown``,
-``empirical``, ``dead_layer``, ...); the detector is ``detector.make_detector(box, mode="auto")``.
+``empirical``, ``dead_layer``, ...); the detector is ``detector.make_detector(box, settings)``
+(default settings: ``mode="auto"``).
 """
 
 from __future__ import annotations
@@ -37,15 +38,15 @@ def make_monitor(
     box: tuple[tuple[float, float], ...],
     *,
     dtype: str = "float32",
-    **detector_kw: Any,
+    settings: detector.DetectorSettings | None = None,
 ) -> Callable[[Any], detector.Counts]:
     """Jitted ``params -> Counts`` of one network on ``box`` (cached per setting).
 
     Args:
       box: ``((a_1, b_1), ...)``.
       dtype: the parameters' dtype.
-      detector_kw: ``mode``, ``grid``, ``n_probe``, ``max_points`` of
-        :func:`jaxnn_nonconv.detector.make_detector`.
+      settings: a :class:`~jaxnn_nonconv.detector.DetectorSettings` (default
+        ``DetectorSettings()``), as in :func:`jaxnn_nonconv.detector.make_detector`.
 
     Returns:
       ``monitor(params) -> Counts`` with ``inactive: (L,)`` etc.; jittable (it is a jitted
@@ -58,7 +59,7 @@ def make_monitor(
     [2]
     """
     box = tuple((float(a), float(b)) for a, b in box)
-    detect = detector.make_detector(box, dtype=dtype, **detector_kw)
+    detect = detector.make_detector(box, settings, dtype=dtype)
 
     @jax.jit
     def monitor(params):
@@ -91,7 +92,8 @@ class TorchMonitor:
     Args:
       module: ``nn.Sequential`` of ``Linear`` / ``ReLU`` (see :func:`loaders.from_torch_module`).
       box: the input domain ``((a_1, b_1), ...)``.
-      detector_kw: passed to :func:`make_monitor`.
+      settings: the detector's :class:`~jaxnn_nonconv.detector.DetectorSettings`, passed to
+        :func:`make_monitor`.
 
     Attributes:
       history: one dict per call: ``step``, ``inactive``, ``unknown``, ``empirical`` (lists, one
@@ -101,10 +103,10 @@ class TorchMonitor:
     monitor; the first call compiles it.
     """
 
-    def __init__(self, module: Any, box, **detector_kw: Any):
+    def __init__(self, module: Any, box, *, settings: detector.DetectorSettings | None = None):
         self.module = module
         self.box = tuple((float(a), float(b)) for a, b in box)
-        self.detector_kw = detector_kw
+        self.settings = (settings or detector.DetectorSettings()).validate(len(self.box))
         self.history: list[dict[str, Any]] = []
         self._monitor = None
 
@@ -112,7 +114,7 @@ class TorchMonitor:
         """Counts of the module's current weights."""
         model = loaders.from_torch_module(self.module)
         if self._monitor is None:
-            self._monitor = make_monitor(self.box, dtype=str(model.dtype), **self.detector_kw)
+            self._monitor = make_monitor(self.box, dtype=str(model.dtype), settings=self.settings)
         params = tuple((jnp.asarray(w), jnp.asarray(b)) for w, b in model.params)
         return jax.tree.map(np.asarray, self._monitor(params))
 

@@ -4,7 +4,7 @@ A Monte Carlo user wants an interval of a given width, not a given number of tri
 :class:`Precision` names the estimate (e.g. ``any_inactive``), the target (``rel_error`` or
 ``ci_width``, on the Clopper-Pearson interval) and a cap on trials. Drivers
 (:func:`jaxnn_nonconv.estimation.estimate_at_init`, :func:`jaxnn_nonconv.estimation.train_failure`,
-:func:`jaxnn_nonconv.experiments.run`) add whole chunks of trials and stop at the first chunk
+:func:`jaxnn_nonconv.experiments.run_experiment`) add whole chunks of trials and stop at the first chunk
 count whose estimate meets the target; since trial ``i`` does not depend on the number of trials,
 the trials computed are exactly the first ones of any longer run. :class:`UntilPrecise` is that
 loop, written once for the drivers that consume a stream of chunks.

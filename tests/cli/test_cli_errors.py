@@ -42,14 +42,21 @@ def no_training(monkeypatch):
     def started(*args, **kwargs):
         raise TrainingStarted
 
-    for module in (engine, _driver):  # the public name, and the one its own module calls
+    # The public names, and the ones their own modules call (validated configs go to the private
+    # loops directly).
+    for module in (engine, _driver):
         monkeypatch.setattr(module, "run", started)
         monkeypatch.setattr(module, "iter_chunks", started)
+    monkeypatch.setattr(_driver, "_iter_chunks", started)
     monkeypatch.setattr(_trials, "run_trials", started)
+    monkeypatch.setattr(_trials, "_run_trials", started)
     for module in (estimation, _init_summary):
         monkeypatch.setattr(module, "estimate_at_init", started)
     for module in (estimation, _counting):
         monkeypatch.setattr(module, "counts_at_init", started)
+        monkeypatch.setattr(module, "iter_init_counts", started)
+    for module in (_counting, _init_summary):
+        monkeypatch.setattr(module, "_iter_init_counts", started)
     monkeypatch.setenv("JAXNN_NONCONV_CACHE", "")  # no persistent-cache side effect
 
 

@@ -224,7 +224,9 @@ def jit_classify(arch, mode):
     del arch
 
     def fn(params, lo, hi, sample, probe):
-        return detector.classify(params, lo, hi, sample, probe=probe, mode=mode)
+        return detector.classify_neurons(
+            params, lo, hi, sample, probe=probe, settings=detector.DetectorSettings(mode=mode)
+        )
 
     return jax.jit(fn)
 
@@ -326,7 +328,7 @@ BOX2 = ((-1.0, 1.0), (-1.0, 1.0))
 def test_make_detector_equals_per_network_classify(arch, box, mode):
     keys = jax.random.split(jax.random.key(0), 48)
     batch = jax.vmap(lambda k: nets.init_params(k, arch, "normal"))(keys)
-    got = detector.make_detector(box, mode=mode)(batch, jnp.arange(48))
+    got = detector.make_detector(box, detector.DetectorSettings(mode=mode))(batch, jnp.arange(48))
     lo, hi = (np.array(v, np.float32) for v in zip(*box))
     fn = jit_classify(arch, mode)
     sample = jnp.asarray(detector.sample_points(lo, hi), jnp.float32)

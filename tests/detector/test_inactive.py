@@ -205,8 +205,13 @@ def jit_classify(arch, mode, max_points=EXACT_MAX_POINTS, grid=None):
     del arch
 
     def fn(params, lo, hi, sample, probe):
-        status = detector.classify(
-            params, lo, hi, sample, probe=probe, mode=mode, max_points=max_points, grid=grid
+        status = detector.classify_neurons(
+            params,
+            lo,
+            hi,
+            sample,
+            probe=probe,
+            settings=detector.DetectorSettings(mode=mode, grid=grid, max_points=max_points),
         )
         maxes = None
         if mode == "exact":
@@ -467,11 +472,14 @@ def test_counts_match_status_by_hand():
     [(((-1.0, 2.0),), ARCHS_1D[0], "exact"), (((-1.0, 2.0), (0.0, 1.0)), ARCHS_ND[0], "ibp")],
 )
 def test_make_detector_equals_per_network_classify(box, arch, mode):
-    """The jit-compiled, vmapped detector returns, per trial, :func:`counts` of :func:`classify`."""
+    """The jit-compiled, vmapped detector returns, per trial, :func:`counts` of
+    :func:`classify_neurons`."""
     nets_list = [random_net(s, arch, bias_shift=-0.4) for s in range(12)]
     batch = jax.tree.map(lambda *xs: jnp.stack(xs), *nets_list)
     trials = jnp.arange(100, 112)
-    detect = detector.make_detector(box, mode=mode, max_points=EXACT_MAX_POINTS)
+    detect = detector.make_detector(
+        box, detector.DetectorSettings(mode=mode, max_points=EXACT_MAX_POINTS)
+    )
     got = jax.tree.map(np.asarray, detect(batch, trials))
     lo, hi = (np.array(v) for v in zip(*box))
     for i, params in enumerate(nets_list):

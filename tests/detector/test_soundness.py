@@ -318,7 +318,9 @@ def _jit_classify(arch, mode, dtype):
     del arch, dtype
 
     def fn(params, lo, hi, sample, probe):
-        return detector.classify(params, lo, hi, sample, probe=probe, mode=mode)
+        return detector.classify_neurons(
+            params, lo, hi, sample, probe=probe, settings=detector.DetectorSettings(mode=mode)
+        )
 
     return jax.jit(fn)
 
@@ -496,7 +498,9 @@ def test_nan_bounds_batched_detector():
     """The same through the batched detector (branch and bound on the hard networks only)."""
     params = to_jax(representable(overflow_net(), np.float32), "float32")
     batch = jax.tree.map(lambda v: jnp.stack([v, v]), params)
-    counts = detector.make_detector(((-1.0, 1.0),), mode="crown")(batch, jnp.arange(2))
+    counts = detector.make_detector(((-1.0, 1.0),), detector.DetectorSettings(mode="crown"))(
+        batch, jnp.arange(2)
+    )
     assert np.all(np.asarray(counts.inactive[:, 3]) == 0)
 
 

@@ -44,7 +44,7 @@ width = [2]
 """
 CFG = engine.TrainConfig(arch=(1, 3, 1), steps=15, batch_size=8, eval_size=32)
 
-# Each process: engine.run, estimation.counts_at_init and experiments.run, then save what it holds.
+# Each process: engine.run, estimation.counts_at_init and experiments.run_experiment, then save what it holds.
 WORKER = textwrap.dedent(
     """
     import sys
@@ -57,7 +57,7 @@ WORKER = textwrap.dedent(
     cfg = engine.TrainConfig(arch=(1, 3, 1), steps=15, batch_size=8, eval_size=32)
     res = engine.run(cfg, 7, seed=5, chunk_size=2)
     counts = estimation.counts_at_init(cfg, 9, seed=2, chunk_size=4)
-    experiments.run(experiments.load(f"{out}/exp.toml"), f"{out}/store")
+    experiments.run_experiment(experiments.load(f"{out}/exp.toml"), f"{out}/store")
     np.savez(f"{out}/p{pid}.npz", **{f"train/{k}": v for k, v in res.items()},
              **{f"counts/{k}": v for k, v in counts.items()}, process_count=[distributed.process_count()])
     """
@@ -130,12 +130,12 @@ def test_two_processes_counts_bit_identical(two_process):
 def test_two_processes_one_store_bit_identical(two_process, tmp_path):
     """Both processes wrote chunks into one store; it equals a one-process run file for file."""
     exp = experiments.load(two_process / "exp.toml")
-    experiments.run(exp, tmp_path / "one")
+    experiments.run_experiment(exp, tmp_path / "one")
     two = store.read_manifest(two_process / "store")
     one = store.read_manifest(tmp_path / "one")
     assert two["status"] == one["status"] == "complete"
     assert two["parts"] == one["parts"]
-    a, b = store.RunStore(two_process / "store", two), store.RunStore(tmp_path / "one", one)
+    a, b = store.ResultStore(two_process / "store", two), store.ResultStore(tmp_path / "one", one)
     assert a.parts() == b.parts() and sorted(a.done("cell-000")) == [0, 1, 2, 3]
     for part in a.parts():
         got, want = a.load(part), b.load(part)
@@ -184,9 +184,9 @@ def test_two_process_cli_run_then_report(tmp_path):
         ]
     )
     assert runs[1].stdout == "" and "1/1 cells" in runs[0].stdout
-    experiments.run(experiments.load(tmp_path / "exp.toml"), tmp_path / "one")
-    a = store.RunStore(tmp_path / "two", store.read_manifest(tmp_path / "two"))
-    b = store.RunStore(tmp_path / "one", store.read_manifest(tmp_path / "one"))
+    experiments.run_experiment(experiments.load(tmp_path / "exp.toml"), tmp_path / "one")
+    a = store.ResultStore(tmp_path / "two", store.read_manifest(tmp_path / "two"))
+    b = store.ResultStore(tmp_path / "one", store.read_manifest(tmp_path / "one"))
     assert a.manifest["status"] == "complete" and a.manifest["parts"] == b.manifest["parts"]
     for part in b.parts():
         got, want = a.load(part), b.load(part)

@@ -103,7 +103,7 @@ def test_resume_of_another_stream_version_is_refused(tmp_path, old_version):
     with pytest.raises(ConfigError, match=match) as e:
         store.open_run(tmp_path, {"config": {"k": 1}})
     assert "--overwrite" in str(e.value) and "\n" not in str(e.value)
-    assert store.RunStore(tmp_path, manifest).done("cell-000") == {0}  # untouched
+    assert store.ResultStore(tmp_path, manifest).done("cell-000") == {0}  # untouched
     with store.open_run(tmp_path, {"config": {"k": 1}}, overwrite=True) as st:
         assert not st.resumed and st.done("cell-000") == set()
         assert st.manifest["stream_version"] == driver.STREAM_VERSION

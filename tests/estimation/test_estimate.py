@@ -232,7 +232,9 @@ def test_summary_brackets_when_unknowns_remain():
     """IBP on the whole box (grid 1) leaves unknowns: estimates become [certified, possible]."""
     cfg = cfg_of((2, 3, 4, 1), [(-1, 1), (0, 2)], "normal", False)
     m = 1000
-    counts = estimation.counts_at_init(cfg, m, chunk_size=500, mode="ibp", grid=1)
+    counts = estimation.counts_at_init(
+        cfg, m, chunk_size=500, settings=detector.DetectorSettings(mode="ibp", grid=1)
+    )
     s = estimation.summarize(cfg, counts, confidence=0.95)
     assert counts["unknown"][:, 1].sum() > 0 and counts["unknown"][:, 0].sum() == 0
     layer2 = s["inactive_fraction_per_layer"][1]

@@ -70,14 +70,14 @@ def test_hand_built_nets_are_classified_at_their_level(x2_levels):
     rows += [_embed(np.array(x2_levels.params[k - 1]), k, width) for k in range(1, width + 1)]
     theta = np.array(rows)
     risk, _ = exact_risk.risks_of_params(theta, (1, width, 1), X2)
-    out = levels.classify(risk, x2_levels.levels)
+    out = levels.classify_levels(risk, x2_levels.levels)
     assert out["level"].tolist() == [0, 1, 2, 3]
     assert out["reached_global"].tolist() == [False, False, False, True]
     counts = estimation.counts_of_params(theta.astype(np.float32), (1, width, 1), X2.box)
     assert (width - counts["inactive"][:, 0]).tolist() == [0, 1, 2, 3]
     # Between two levels: nothing.
     mid = np.array([(x2_levels.levels[1] + x2_levels.levels[2]) / 2])
-    assert levels.classify(mid, x2_levels.levels)["level"].tolist() == [-1]
+    assert levels.classify_levels(mid, x2_levels.levels)["level"].tolist() == [-1]
 
 
 def test_tolerances_never_overlap():
@@ -94,7 +94,7 @@ def test_not_global_criterion_in_failure_after_training(x2_levels):
     assert res["risk_exact"].shape == (16,) and res["risk0_exact"].shape == (16,)
     out = estimation.failure_after_training(cfg, res, levels=x2_levels.levels)
     ng = out["criteria"]["not_global"]
-    cls = levels.classify(res["risk_exact"], x2_levels.levels)
+    cls = levels.classify_levels(res["risk_exact"], x2_levels.levels)
     assert ng["count"] == int((~cls["reached_global"] | res["diverged"]).sum())
     # Levels far above / below every risk: nobody / everybody fails.
     high = [10.0, 9.0, 8.0, 7.0]

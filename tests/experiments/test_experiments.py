@@ -156,8 +156,8 @@ def test_kill_minus_nine_then_rerun_same_command_is_bit_identical(shallow, tmp_p
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     manifest = store.read_manifest(out)
     assert manifest["status"] == "complete"
-    a = store.RunStore(out, manifest)
-    b = store.RunStore(reference, store.read_manifest(reference))
+    a = store.ResultStore(out, manifest)
+    b = store.ResultStore(reference, store.read_manifest(reference))
     assert sorted(a.parts()) == sorted(b.parts())
     for part in a.parts():
         x, y = a.load(part), b.load(part)

@@ -75,7 +75,7 @@ def _load(tmp_path: Path, text: str, name: str = "exp"):
 def point_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("split")
     exp = _load(tmp, POINT)
-    out = experiments.run(exp, tmp / "run")
+    out = experiments.run_experiment(exp, tmp / "run")
     return exp, out, report.report(out, formats=("png",))
 
 
@@ -106,18 +106,18 @@ def test_rerun_reuses_cells_and_changes_recompute(point_run, monkeypatch, tmp_pa
         raise AssertionError("recomputed a stored splitting cell")
 
     monkeypatch.setattr(rare_api, "rare_event", boom)
-    experiments.run(exp, out)
+    experiments.run_experiment(exp, out)
     assert {p.name: p.read_text() for p in (out / "splitting").glob("w*.json")} == before
     calls = []
     monkeypatch.setattr(rare_api, "rare_event", lambda *a, **k: calls.append(a) or boom())
     more = _load(tmp_path, POINT.replace("particles = 256", "particles = 128"))
     with pytest.raises(AssertionError):
-        experiments.run(more, out)  # same training config: resumes; splitting recomputes
+        experiments.run_experiment(more, out)  # same training config: resumes; splitting recomputes
     assert len(calls) == 1
     # A narrower sweep: report shows only its cells (the others stay on disk).
     monkeypatch.undo()
     fewer = _load(tmp_path, POINT.replace("depth = [1, 3, 6]", "depth = [1, 3]"))
-    experiments.run(fewer, out)
+    experiments.run_experiment(fewer, out)
     assert [e["depth"] for e in experiments_rare.load_splitting(out)] == [1, 3]
     assert len(list((out / "splitting").glob("w*.json"))) == 3
 

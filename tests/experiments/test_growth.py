@@ -1,4 +1,4 @@
-"""Runs grow: more trials resume a stored run and compute only the new chunks, the first trials
+"""LayerStacks grow: more trials resume a stored run and compute only the new chunks, the first trials
 stay bit-identical; fewer trials are refused. Checked against a fresh run of the small size and by
 counting the chunks the engine is asked to compute."""
 
@@ -98,12 +98,12 @@ def test_cli_run_grows_with_trials(tmp_path, spy, capsys):
     path.write_text(EXP)
     out = tmp_path / "out"
     assert cli.main(["run", str(path), "--out", str(out), "--no-report"]) == 0
-    small = store.RunStore(out, store.read_manifest(out)).load("cell-000-inactive")
+    small = store.ResultStore(out, store.read_manifest(out)).load("cell-000-inactive")
     spy.clear()
     argv = ["run", str(path), "--out", str(out), "--no-report", "--trials", "128"]
     assert cli.main(argv) == 0
     assert spy == [2, 3]
-    st = store.RunStore(out, store.read_manifest(out))
+    st = store.ResultStore(out, store.read_manifest(out))
     det = st.load("cell-000-inactive")
     assert len(det["end_inactive"]) == 128
     for k, v in small.items():
@@ -118,8 +118,8 @@ def test_experiment_precision_target_stops_at_first_chunk_count(tmp_path):
     path.write_text(EXP)
     exp = experiments.load(path)
     precision = Precision("any_inactive_init", ci_width=0.3, max_trials=256)
-    experiments.run(exp, tmp_path / "out", precision=precision, progress=False)
-    st = store.RunStore(tmp_path / "out", store.read_manifest(tmp_path / "out"))
+    experiments.run_experiment(exp, tmp_path / "out", precision=precision, progress=False)
+    st = store.ResultStore(tmp_path / "out", store.read_manifest(tmp_path / "out"))
     det = st.load("cell-000-inactive")
     n = len(det["init_inactive"])
     hits = (det["init_inactive"].sum(1) > 0).astype(int)

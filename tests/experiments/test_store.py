@@ -24,7 +24,8 @@ CHILD = r"""
 import json, os, sys, time
 import jax
 jax.config.update("jax_num_cpu_devices", 1)
-from jaxnn_nonconv import store, train
+from jaxnn_nonconv import engine
+from jaxnn_nonconv.experiments import run_trials, store
 
 out, delay, kw, n, chunk, seed = sys.argv[1:]
 if float(delay):  # stretch every rename so that the parent can kill us in the middle of the run

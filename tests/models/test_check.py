@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jaxnn_nonconv import models
+from jaxnn_nonconv import detector, models
 
 torch = pytest.importorskip("torch")
 
@@ -313,7 +313,7 @@ def test_high_dimensional_input_and_data_witnesses():
     dom = models.from_data(x)
     assert dom.box == tuple([(-1.0, 1.0)] * d)
     assert_constructed(models.check(params, dom))
-    r_box = models.check(params, dom.box, mode="ibp")
+    r_box = models.check(params, dom.box, settings=detector.DetectorSettings(mode="ibp"))
     assert list(r_box.layers[1].inactive) == INACTIVE[1]
     assert 4 not in r_box.layers[1].active
     r_crown = models.check(params, dom.box)

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from jaxnn_nonconv import cli, engine, estimation
+from jaxnn_nonconv import cli, detector, engine, estimation
 from jaxnn_nonconv.core import problems
 from jaxnn_nonconv.rare import _splitting as rare
 from jaxnn_nonconv.stats import rates
@@ -65,7 +65,9 @@ def test_first_layer_closed_form_h1024():
 def test_agrees_with_plain_monte_carlo():
     # Both can measure ~1e-2: width-2, depth-16 nets on [0, 1] (exact d = 1 detector for MC).
     cfg = _cfg((1,) + (2,) * 16 + (1,), "normal", problems.Problem("x^2", ((0.0, 1.0),)))
-    mc = estimation.estimate_at_init(cfg, 8000, chunk_size=4096, max_points=64)["not_constant"]
+    mc = estimation.estimate_at_init(
+        cfg, 8000, chunk_size=4096, settings=detector.DetectorSettings(max_points=64)
+    )["not_constant"]
     sp = rare.rare_event(cfg, "not_constant", 1024, 4, seed=2)
     assert 3e-3 < mc["estimate"] < 3e-2
     assert mc["ci"][0] <= sp.ci[1] and sp.ci[0] <= mc["ci"][1], (mc["ci"], sp.ci)

@@ -2,8 +2,9 @@
 
 Used by :mod:`jaxnn_nonconv.experiments.report` for stored experiment cells that carry ``risk_exact``
 (:mod:`jaxnn_nonconv.exact.risk`) and whose run directory holds cached levels
-(:mod:`jaxnn_nonconv.estimation.levels`, written by :func:`jaxnn_nonconv.experiments.run`). Nothing is trained
-or computed anew here. Source: arXiv 2402.05155 (Sec. 3.6, Thm 4.2).
+(:mod:`jaxnn_nonconv.estimation.levels`, written by
+:func:`jaxnn_nonconv.experiments.run_experiment`). Nothing is trained or computed anew here.
+Source: arXiv 2402.05155 (Sec. 3.6, Thm 4.2).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def cell_levels(exp: experiments.Experiment, cfg, out_dir: str | Path):
 def level_stats(c: dict) -> dict[str, Any]:
     """``not_global`` (Wilson ``ci``), level counts and ``R_H`` of one cell with exact risks.
 
-    ``not_global``: diverged, or exact risk above ``R_H + tol_H`` (:func:`levels.classify`);
+    ``not_global``: diverged, or exact risk above ``R_H + tol_H`` (:func:`levels.classify_levels`);
     trials whose exact risk overflowed are left out of both counts and reported as ``unsure``.
     """
     lv = c.get("levels")
@@ -45,7 +46,7 @@ def level_stats(c: dict) -> dict[str, Any]:
         return {}
     ok = ~c["diverged"]
     exact = np.asarray(c["risk_exact"], np.float64)
-    cls = risk_levels.classify(exact, lv.levels)
+    cls = risk_levels.classify_levels(exact, lv.levels)
     unsure = ok & ~np.isfinite(exact)
     fail = (~ok | ~cls["reached_global"]) & ~unsure
     n = int((~unsure).sum())

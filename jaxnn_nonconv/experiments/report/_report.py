@@ -44,7 +44,7 @@ def load_cells(out_dir: str | Path) -> tuple[dict, experiments.Experiment, list[
             "sweep": tuple((k, tuple(v)) for k, v in manifest["config"]["sweep"].items()),
         }
     )
-    st = store.RunStore(Path(out_dir), manifest)
+    st = store.ResultStore(Path(out_dir), manifest)
     done = set(st.parts())
     cells = []
     for i, values in enumerate(manifest["cells"]):

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from jaxnn_nonconv import detector, engine
 from jaxnn_nonconv.core import Problem, inits, nets
 from jaxnn_nonconv.estimation import _counting as counting, _criteria as criteria
-from jaxnn_nonconv.exact import breakpoints as exact1d
+from jaxnn_nonconv.exact import breakpoints
 
 HYPO = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ARCHS = [(1, 2, 2, 1), (1, 3, 4, 3, 1), (1, 2, 2, 2, 2, 2, 1)]
@@ -38,9 +38,15 @@ def jit_classify(arch, max_points=1024):
     del arch
 
     def fn(params, lo, hi, sample):
-        status = detector.classify(params, lo, hi, sample, mode="exact", max_points=max_points)
-        cap = exact1d.point_bound([w.shape[0] for w, _ in params[:-1]], max_points)
-        return status, exact1d.analyze(params, lo[0], hi[0], cap).points
+        status = detector.classify_neurons(
+            params,
+            lo,
+            hi,
+            sample,
+            settings=detector.DetectorSettings(mode="exact", max_points=max_points),
+        )
+        cap = breakpoints.point_bound([w.shape[0] for w, _ in params[:-1]], max_points)
+        return status, breakpoints.analyze(params, lo[0], hi[0], cap).points
 
     return jax.jit(fn)
 
@@ -192,19 +198,19 @@ DEEP_MAX_POINTS = 128  # ladder (16, 64, 128): most trials overflow the first ru
 
 
 def _compiled(cap):
-    kw = counting._detector_kw("auto", None, detector.DEFAULT_PROBES, cap)
-    return counting._compiled_init_chunk(DEEP, tuple(kw.items()))
+    return counting._compiled_init_chunk(DEEP, detector.DetectorSettings(max_points=cap))
 
 
 def test_capacity_ladder_redoes_overflows_and_results_do_not_depend_on_chunking():
     ladder = detector.capacities(DEEP.arch, "auto", DEEP_MAX_POINTS)
-    assert ladder[0] == exact1d.START_CAPACITY and ladder[-1] == DEEP_MAX_POINTS
+    assert ladder[0] == breakpoints.START_CAPACITY and ladder[-1] == DEEP_MAX_POINTS
     idx = jnp.arange(256, dtype=jnp.uint32)
     over = np.asarray(_compiled(ladder[0])(jax.random.key(0), idx)[0].overflow)
     assert over.any(), "the first rung must overflow for some trials, else the ladder is untested"
-    a = counting.counts_at_init(DEEP, 256, chunk_size=256, max_points=DEEP_MAX_POINTS)
+    deep = detector.DetectorSettings(max_points=DEEP_MAX_POINTS)
+    a = counting.counts_at_init(DEEP, 256, chunk_size=256, settings=deep)
     # (independence of the chunk size itself: tests/estimation/test_estimate.py)
-    b = counting.counts_at_init(DEEP, 100, chunk_size=256, max_points=DEEP_MAX_POINTS)
+    b = counting.counts_at_init(DEEP, 100, chunk_size=256, settings=deep)
     top = _compiled(ladder[-1])(jax.random.key(0), idx)[0]
     for k in a:
         np.testing.assert_array_equal(a[k][:100], b[k])
@@ -235,7 +241,7 @@ def test_refine_overflow_only_redoes_overflowing_trials(many, want_calls):
         calls.append((cap, rows.size))
         return {"overflow": need[rows] > cap, "value": rows * 1000 + cap}
 
-    out = exact1d.refine_overflow(run, idx, run(20, idx), (20, 80, 400), batch=256)
+    out = breakpoints.refine_overflow(run, idx, run(20, idx), (20, 80, 400), batch=256)
     want_cap = np.where(need <= 20, 20, np.where(need <= 80, 80, 400))
     np.testing.assert_array_equal(out["value"], idx * 1000 + want_cap)
     assert not out["overflow"].any()
