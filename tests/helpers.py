@@ -58,3 +58,18 @@ def python_blocks(path: Path) -> list[str]:
 def within(value, ci) -> bool:
     """``ci[0] <= value <= ci[1]``."""
     return ci[0] <= value <= ci[1]
+
+
+def run_page(page: Path, work: Path, name: str) -> dict:
+    """Execute the python blocks of ``page`` in order, in one namespace, with ``work`` as the
+    current directory (as a reader copying them into one session would); return the namespace."""
+    old = Path.cwd()
+    os.chdir(work)
+    namespace: dict = {"__name__": name}
+    try:
+        for i, block in enumerate(python_blocks(page)):
+            exec(compile(block, f"{page.name}[block {i}]", "exec"), namespace)
+    finally:
+        os.chdir(old)
+    namespace["_work"] = work
+    return namespace

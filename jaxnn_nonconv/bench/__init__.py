@@ -1,11 +1,17 @@
 """Throughput of the training engine against a per-trial JAX loop and PyTorch (``jaxnn-nonconv bench``).
 
-The package, one idea per module: :mod:`.workload` (the workload, plans, FLOPs and bytes of a
-net-step), one module per implementation (:mod:`.engine`, :mod:`.jax_loop`, :mod:`.torch_loop`,
-:mod:`.torch_batched`), :mod:`.measure` (timing, memory, subprocesses), :mod:`.machine` (the
-machine, its measured copy bandwidth and matmul throughput, the roofline), :mod:`.report` (ratios,
-targets, table, plot) and :mod:`.run` (the plan runner and the command line).
+One idea per module:
 
+* :mod:`~jaxnn_nonconv.bench._workload`: the workload, plans, FLOPs and bytes of a net-step.
+* one module per implementation: :mod:`~jaxnn_nonconv.bench._engine`,
+  :mod:`~jaxnn_nonconv.bench._jax_loop`, :mod:`~jaxnn_nonconv.bench._torch_loop`,
+  :mod:`~jaxnn_nonconv.bench._torch_batched`.
+* :mod:`~jaxnn_nonconv.bench._measure`: timing, memory, one subprocess per measurement.
+* :mod:`~jaxnn_nonconv.bench._machine`: the machine, its measured copy bandwidth and matmul
+  throughput, the roofline.
+* :mod:`~jaxnn_nonconv.bench._report`: ratios, targets, table, plot.
+* :mod:`~jaxnn_nonconv.bench._run`: the plan runner and the command line (also
+  ``python -m jaxnn_nonconv.bench``).
 
 Workload: ``[1, 32, 1]`` ReLU networks, target ``x^2`` on ``U[0, 2]``, a fresh batch of 64
 samples per step, 1000 steps of online SGD (learning rate 0.01) or Adam (1e-3), for ``N`` independent

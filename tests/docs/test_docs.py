@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import python_blocks, within
+from tests.helpers import python_blocks, run_page, within
 
 REPO = Path(__file__).resolve().parents[2]
 TUTORIAL = REPO / "docs" / "tutorial.md"
@@ -18,16 +18,7 @@ def ns(tmp_path_factory):
     """Execute every block in a scratch directory that sees the repository's experiments/."""
     work = tmp_path_factory.mktemp("tutorial")
     (work / "experiments").symlink_to(REPO / "experiments")
-    mp = pytest.MonkeyPatch()
-    mp.chdir(work)
-    namespace: dict = {"__name__": "tutorial"}
-    try:
-        for i, block in enumerate(python_blocks(TUTORIAL)):
-            exec(compile(block, f"{TUTORIAL.name}[block {i}]", "exec"), namespace)
-    finally:
-        mp.undo()
-    namespace["_work"] = work
-    return namespace
+    return run_page(TUTORIAL, work, "tutorial")
 
 
 def test_there_are_blocks():

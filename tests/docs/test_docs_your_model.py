@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import python_blocks
+from tests.helpers import run_page
 
 pytest.importorskip("torch")
 pytest.importorskip("sklearn")
@@ -20,16 +20,7 @@ PAGE = Path(__file__).resolve().parents[2] / "docs" / "your-model.md"
 @pytest.fixture(scope="module")
 def ns(tmp_path_factory):
     work = tmp_path_factory.mktemp("your_model")
-    mp = pytest.MonkeyPatch()
-    mp.chdir(work)
-    namespace: dict = {"__name__": "your_model"}
-    try:
-        for i, block in enumerate(python_blocks(PAGE)):
-            exec(compile(block, f"{PAGE.name}[block {i}]", "exec"), namespace)
-    finally:
-        mp.undo()
-    namespace["_work"] = work
-    return namespace
+    return run_page(PAGE, work, "your_model")
 
 
 def test_monitor_history_dead_neurons_appear_and_never_come_back(ns):
