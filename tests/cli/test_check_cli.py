@@ -12,7 +12,7 @@ from jaxnn_nonconv import cli, models
 from tests.helpers import usage_error
 
 torch = pytest.importorskip("torch")
-from test_check import INACTIVE, constructed, corner, to_torch  # noqa: E402
+from tests.helpers import INACTIVE, constructed, corner, to_torch  # noqa: E402
 
 nn = torch.nn
 

@@ -1,6 +1,6 @@
 """``check`` on networks whose dead and alive neurons are known by construction.
 
-Every network of :func:`constructed` has, on the box ``[-1, 1]^d``:
+Every network of :func:`tests.helpers.constructed` has, on the box ``[-1, 1]^d``:
 
 * layer 1: neurons 0, 1 with a very negative bias (``b = -|w|_1 - 1``: max over the box is -1),
   neurons 2..5 alive, each only near its corner ``sign(w)`` (``b = 0.5 - |w|_1``: max 0.5);
@@ -21,73 +21,11 @@ import numpy as np
 import pytest
 
 from jaxnn_nonconv import detector, models
+from tests.helpers import ACTIVE, INACTIVE, constructed, corner, to_equinox, to_flax_dict, to_torch
 
 torch = pytest.importorskip("torch")
 
 DIMS = (1, 3, 10)
-INACTIVE = ([0, 1], [0, 1])
-ACTIVE = ([2, 3, 4, 5], [2, 3, 4])
-
-
-def constructed(d: int, seed: int = 0, dtype=np.float32):
-    """``((W1, b1), (W2, b2), (W3, b3))`` with ``W: (out, in)``; see the module docstring."""
-    rng = np.random.default_rng(seed + d)
-    w1 = rng.normal(size=(6, d))
-    w1[np.abs(w1) < 0.1] = 0.5  # no zero weights: the witness corner is unique
-    b1 = np.empty(6)
-    b1[:2] = -np.abs(w1[:2]).sum(1) - 1.0
-    b1[2:] = 0.5 - np.abs(w1[2:]).sum(1)
-    w2 = rng.normal(size=(5, 6))
-    b2 = np.empty(5)
-    w2[0], b2[0] = -np.abs(w2[0]), -0.1
-    b2[1] = -1000.0
-    w2[2:4], b2[2:4] = np.abs(w2[2:4]) + 0.1, 0.5
-    w2[4], b2[4] = 0.0, -0.25
-    w2[4, 2] = 1.0  # z = h_2 - 0.25 > 0 only near the corner sign(w1[2])
-    w3, b3 = rng.normal(size=(1, 5)), np.zeros(1)
-    return tuple((w.astype(dtype), b.astype(dtype)) for w, b in ((w1, b1), (w2, b2), (w3, b3)))
-
-
-def corner(params) -> np.ndarray:
-    """The witness of layer-2 neuron 4: the corner ``sign(w1[2])`` of ``[-1, 1]^d``."""
-    return np.sign(params[0][0][2]).astype(np.float64)
-
-
-def to_torch(params):
-    layers = []
-    for w, b in params:
-        lin = torch.nn.Linear(w.shape[1], w.shape[0], dtype=torch.from_numpy(w).dtype)
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(w))
-            lin.bias.copy_(torch.from_numpy(b))
-        layers += [lin, torch.nn.ReLU()]
-    return torch.nn.Sequential(*layers[:-1])
-
-
-def to_flax_dict(params):
-    return {"params": {f"Dense_{k}": {"kernel": w.T, "bias": b} for k, (w, b) in enumerate(params)}}
-
-
-def to_equinox(params):
-    eqx = pytest.importorskip("equinox")
-    import jax
-    import jax.numpy as jnp
-
-    d, width = params[0][0].shape[1], params[0][0].shape[0]
-    mlp = eqx.nn.MLP(d, 1, width, 2, key=jax.random.key(0))
-    # eqx.nn.MLP has equal hidden widths; give layer 2 a 6th, dead-by-sign row where needed.
-    (w1, b1), (w2, b2), (w3, b3) = params
-    w2 = np.vstack([w2, -np.ones((1, 6), w2.dtype)])
-    b2 = np.append(b2, w2.dtype.type(-1))
-    w3 = np.hstack([w3, np.zeros((1, 1), w3.dtype)])
-    new = [(w1, b1), (w2, b2), (w3, b3)]
-    for k, (w, b) in enumerate(new):
-        mlp = eqx.tree_at(
-            lambda m, k=k: (m.layers[k].weight, m.layers[k].bias),
-            mlp,
-            (jnp.asarray(w), jnp.asarray(b)),
-        )
-    return mlp
 
 
 def save_all(params, tmp_path) -> dict[str, object]:

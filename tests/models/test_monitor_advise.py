@@ -7,10 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from test_check import constructed, to_flax_dict
 
 from jaxnn_nonconv import engine, estimation, models
 from jaxnn_nonconv.core import nets, problems
+from tests.helpers import constructed, to_flax_dict
 
 
 @pytest.mark.parametrize("d", (1, 3))
@@ -65,7 +65,7 @@ def test_monitor_inside_a_jitted_optax_loop():
 
 def test_torch_monitor_history():
     torch = pytest.importorskip("torch")
-    from test_check import to_torch
+    from tests.helpers import to_torch
 
     model = to_torch(constructed(3))
     mon = models.TorchMonitor(model, [(-1.0, 1.0)] * 3)
