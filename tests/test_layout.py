@@ -397,28 +397,14 @@ def test_tests_mirror_the_subpackages():
 
 def test_benchmarks_folder_is_not_installed():
     """The package ships ``jaxnn_nonconv.bench``; the top-level ``benchmarks/`` (scripts, results,
-    figures) is not a package that ``pip install`` would put into site-packages."""
+    figures) is not a package that ``pip install`` would put into site-packages: of the folders
+    with an ``__init__.py`` at the top, setuptools' ``include`` patterns keep only the package."""
+    import fnmatch
     import tomllib
-
-    import setuptools
 
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     include = config["tool"]["setuptools"]["packages"]["find"]["include"]
-    found = setuptools.find_packages(str(ROOT), include=include)
-    assert "jaxnn_nonconv.bench" in found
-    assert not [p for p in found if p.split(".")[0] != PACKAGE], found
-
-
-@pytest.mark.parametrize("name", subpackages())
-def test_every_module_is_in_its_table_of_contents(name):
-    """Each ``__init__`` docstring lists every private module of its subpackage (the table of
-    contents a reader starts from)."""
-    pkg = importlib.import_module(name)
-    folder = Path(pkg.__file__).parent
-    doc = pkg.__doc__ or ""
-    missing = [
-        p.stem
-        for p in sorted(folder.glob("_*.py"))
-        if p.stem not in ("__init__", "__main__") and f"{name}.{p.stem}" not in doc
-    ]
-    assert not missing, f"{name}/__init__.py does not list {missing}"
+    tops = sorted(p.parent.name for p in ROOT.glob("*/__init__.py"))
+    assert "benchmarks" in tops  # the scripts run as python -m benchmarks.x from the repository
+    shipped = [t for t in tops if any(fnmatch.fnmatch(t, pattern) for pattern in include)]
+    assert shipped == [PACKAGE], shipped
