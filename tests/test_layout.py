@@ -408,3 +408,18 @@ def test_benchmarks_folder_is_not_installed():
     assert "benchmarks" in tops  # the scripts run as python -m benchmarks.x from the repository
     shipped = [t for t in tops if any(fnmatch.fnmatch(t, pattern) for pattern in include)]
     assert shipped == [PACKAGE], shipped
+
+
+@pytest.mark.parametrize("name", subpackages())
+def test_every_module_is_in_its_table_of_contents(name):
+    """Each ``__init__`` docstring lists every private module of its subpackage (the table of
+    contents a reader starts from)."""
+    pkg = importlib.import_module(name)
+    folder = Path(pkg.__file__).parent
+    doc = pkg.__doc__ or ""
+    missing = [
+        p.stem
+        for p in sorted(folder.glob("_*.py"))
+        if p.stem not in ("__init__", "__main__") and f"{name}.{p.stem}" not in doc
+    ]
+    assert not missing, f"{name}/__init__.py does not list {missing}"
