@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from jaxnn_nonconv import detector
 from jaxnn_nonconv.experiments import config
 
 EXIT_USAGE = 2
@@ -122,6 +123,48 @@ def _chunk_size(args, opts, n_trials: int, largest: int, smallest: int) -> int:
     from jaxnn_nonconv import estimation
 
     return estimation.default_chunk(n_trials, largest, smallest)
+
+
+def add_detector_flags(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """``--mode``, ``--grid``, ``--sample-size``, ``--max-points`` (``estimate``, ``check``,
+    ``advise``); returns their argument group."""
+    d = p.add_argument_group("detector")
+    d.add_argument(
+        "--mode",
+        choices=detector.MODES,
+        default="auto",
+        help="exact (d <= 2), crown (linear bounds + branch and bound) or ibp; auto picks "
+        "exact for d <= 2, crown otherwise (default)",
+    )
+    d.add_argument("--grid", type=int, help="ibp sub-boxes per coordinate (default ~256 cells)")
+    d.add_argument(
+        "--sample-size",
+        type=int,
+        default=64,
+        help="fixed random sample for the empirical check (default 64)",
+    )
+    d.add_argument(
+        "--max-points",
+        type=int,
+        default=1024,
+        help="breakpoint capacity of the exact mode; more breakpoints leave neurons unknown "
+        "(default 1024)",
+    )
+    return d
+
+
+def detector_settings(args) -> detector.DetectorSettings:
+    """The flags of :func:`add_detector_flags` as a
+    :class:`~jaxnn_nonconv.detector.DetectorSettings`, checked here with messages that name the
+    flags (the input dimension is checked by each command)."""
+    for name, least in (("grid", 1), ("sample_size", 1), ("max_points", 2)):
+        value = getattr(args, name)
+        if value is not None and value < least:
+            need = "a positive integer" if least == 1 else f"an integer >= {least}"
+            raise config.ConfigError(f"--{name.replace('_', '-')} must be {need}")
+    return detector.DetectorSettings(
+        mode=args.mode, grid=args.grid, n_probe=args.sample_size, max_points=args.max_points
+    )
 
 
 def _add_precision_flags(p, of: tuple[str, ...], default_max: int) -> None:

@@ -12,6 +12,8 @@ from jaxnn_nonconv.cli._common import (
     _chunk_size,
     _precision,
     _setting_from_args,
+    add_detector_flags,
+    detector_settings,
     emit,
     setup_jax,
 )
@@ -35,28 +37,7 @@ def _add_estimate(sub) -> None:
         help="trials per compiled call (default: a power of two from 256 to 16384 that holds "
         "the trials)",
     )
-    d = p.add_argument_group("detector")
-    d.add_argument(
-        "--mode",
-        choices=("auto", "exact", "ibp", "crown"),
-        default="auto",
-        help="exact (d <= 2), crown (linear bounds + branch and bound) or ibp; auto picks "
-        "exact for d <= 2, crown otherwise (default)",
-    )
-    d.add_argument("--grid", type=int, help="ibp sub-boxes per coordinate (default ~256 cells)")
-    d.add_argument(
-        "--sample-size",
-        type=int,
-        default=64,
-        help="fixed random sample for the empirical check (default 64)",
-    )
-    d.add_argument(
-        "--max-points",
-        type=int,
-        default=1024,
-        help="breakpoint capacity of the exact mode; more breakpoints leave neurons unknown "
-        "(default 1024)",
-    )
+    d = add_detector_flags(p)
     d.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
     _add_precision_flags(
         p, ("any_inactive", "first_layer_neuron_inactive", "constant_network"), 10**7
@@ -81,11 +62,7 @@ def cmd_estimate(args) -> int:
     precision = _precision(args)
     n = precision.max_trials if precision else opts.trials
     chunk = _chunk_size(args, opts, n, largest=2**14, smallest=2**8)
-    for name, least in (("grid", 1), ("sample_size", 1), ("max_points", 2)):
-        value = getattr(args, name)
-        if value is not None and value < least:
-            need = "a positive integer" if least == 1 else f"an integer >= {least}"
-            raise config.ConfigError(f"--{name.replace('_', '-')} must be {need}")
+    settings = detector_settings(args)
     if args.mode == "exact" and cfg.arch[0] > 2:
         raise config.ConfigError(f"--mode exact needs input dimension 1 or 2, got {cfg.arch[0]}")
     if args.method == "splitting" and precision is not None:
@@ -100,10 +77,6 @@ def cmd_estimate(args) -> int:
 
     if reason := detector.not_applicable(cfg.activation):
         raise config.ConfigError(f"estimate counts inactive ReLU neurons, but {reason}")
-    # The flags were checked above, with messages that name them.
-    settings = detector.DetectorSettings(
-        mode=args.mode, grid=args.grid, n_probe=args.sample_size, max_points=args.max_points
-    )
     summary = estimation.estimate_at_init(
         cfg,
         opts.trials,

@@ -9,40 +9,17 @@ families (:mod:`jaxnn_nonconv.models`). Bad input becomes a
 
 from __future__ import annotations
 
-import argparse
-
 from jaxnn_nonconv import detector
-from jaxnn_nonconv.cli._common import emit, setup_jax
+from jaxnn_nonconv.cli._common import add_detector_flags, detector_settings, emit, setup_jax
 from jaxnn_nonconv.experiments import config
 
 
-def _detector_flags(p: argparse.ArgumentParser) -> None:
-    d = p.add_argument_group("detector")
-    d.add_argument(
-        "--mode",
-        choices=detector.MODES,
-        default="auto",
-        help="detector mode (detector.MODES); auto picks the best for d (default)",
-    )
-    d.add_argument("--grid", type=int, help="ibp sub-boxes per coordinate (default ~256 cells)")
-    d.add_argument(
-        "--sample-size", type=int, default=64, help="fixed random sample of the box (default 64)"
-    )
-    d.add_argument("--max-points", type=int, default=1024, help="breakpoint capacity of exact mode")
-
-
 def _check_detector_args(args, dim: int) -> detector.DetectorSettings:
-    """The detector flags as :class:`~jaxnn_nonconv.detector.DetectorSettings`, checked here
-    with messages that name the flags."""
-    for name, least in (("grid", 1), ("sample_size", 1), ("max_points", 2)):
-        value = getattr(args, name)
-        if value is not None and value < least:
-            raise config.ConfigError(f"--{name.replace('_', '-')} must be an integer >= {least}")
+    """The detector flags as settings; ``--mode exact`` only for ``d = 1`` models here."""
+    settings = detector_settings(args)
     if args.mode == "exact" and dim != 1:
         raise config.ConfigError(f"--mode exact needs input dimension 1, got {dim}")
-    return detector.DetectorSettings(
-        mode=args.mode, grid=args.grid, n_probe=args.sample_size, max_points=args.max_points
-    )
+    return settings
 
 
 def add_check(sub) -> None:
@@ -66,7 +43,7 @@ def add_check(sub) -> None:
         default=0.0,
         help="with --data: clip the box to the [q, 1-q] quantiles (default 0: min/max)",
     )
-    _detector_flags(p)
+    add_detector_flags(p)
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(func=cmd_check)
 
@@ -121,7 +98,7 @@ def add_advise(sub) -> None:
     p.add_argument(
         "--inits", help="comma-separated init families (default: all, each with and without bias)"
     )
-    _detector_flags(p)
+    add_detector_flags(p)
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(func=cmd_advise)
 
