@@ -45,7 +45,7 @@ from jaxnn_nonconv.experiments import (
     _store as store,
     _trials as trials,
 )
-from jaxnn_nonconv.stats import Precision, ProbabilityEstimate, progress_line, proportion
+from jaxnn_nonconv.stats import Precision, ProbabilityEstimate, UntilPrecise, proportion
 
 KINDS = (
     "shallow_width",
@@ -258,10 +258,7 @@ def run_experiment(
     cap is then the config's ``trials``.
     """
     if precision is not None:
-        if precision.of not in PRECISION_OF:
-            raise ValueError(
-                f"precision target of {precision.of!r}: run has {', '.join(PRECISION_OF)}"
-            )
+        precision.check_of(PRECISION_OF, "run")
         exp = dataclasses.replace(exp, trials=precision.max_trials)
     cells = exp.cells()
     if precision is not None and distributed.process_count() > 1:
@@ -278,18 +275,8 @@ def run_experiment(
         cfg = exp.cell_config(cell)
         if precision is None:
             _run_cell(st, i, cfg, exp, exp.trials, progress)
-            continue
-        stored = (st.manifest.get("parts", {}).get(part_name(i)) or {}).get("n_trials", 0)
-        n = max(exp.chunk_size, -(-stored // exp.chunk_size) * exp.chunk_size)
-        while True:
-            n = min(n, exp.trials)
-            det = _run_cell(st, i, cfg, exp, n, progress)
-            est = _cell_estimate(det, precision.of)
-            if progress or (progress is None and sys.stderr.isatty()):
-                print(f"{part_name(i)}: " + progress_line(precision, est, n), file=sys.stderr)
-            if precision.met(est) or n >= exp.trials:
-                break
-            n += exp.chunk_size
+        else:
+            _grow_cell(st, i, cfg, exp, precision, progress)
     if exp.levels is not None and distributed.is_leader():  # R_0..R_H per problem, cached
         settings, max_width = level_settings(exp)
         for problem, width in level_widths(exp).items():
@@ -301,6 +288,29 @@ def run_experiment(
     distributed.barrier("experiments.run_experiment")
     st.finish(wall_s=time.perf_counter() - t0 + st.manifest.get("wall_s", 0.0))
     return st.path
+
+
+def _grow_cell(st: store.ResultStore, i: int, cfg, exp: Experiment, precision, progress) -> None:
+    """Cell ``i`` grown a chunk at a time (from what is stored) until ``precision`` is met or the
+    cell holds ``exp.trials`` trials (:class:`~jaxnn_nonconv.stats.UntilPrecise`)."""
+    cell: dict = {}
+
+    def sizes():
+        stored = (st.manifest.get("parts", {}).get(part_name(i)) or {}).get("n_trials", 0)
+        n = max(exp.chunk_size, -(-stored // exp.chunk_size) * exp.chunk_size)
+        while True:
+            n = min(n, exp.trials)
+            cell["n"], cell["det"] = n, _run_cell(st, i, cfg, exp, n, progress)
+            yield n
+            if n >= exp.trials:
+                return
+            n += exp.chunk_size
+
+    def estimate():
+        return _cell_estimate(cell["det"], precision.of), cell["n"]
+
+    for _ in UntilPrecise(sizes(), precision, estimate, show=progress, prefix=f"{part_name(i)}: "):
+        pass
 
 
 def _cell_estimate(det: dict[str, np.ndarray], of: str) -> ProbabilityEstimate:
