@@ -63,7 +63,7 @@ def _add_setting_flags(p: argparse.ArgumentParser) -> None:
     """Flags that mirror the ``[train]`` keys of a TOML config; unset flags keep the file's value."""
     g = p.add_argument_group("training setting (override the config file)")
     _add_init_flags(g)
-    g.add_argument("--activation", help="relu, leaky_relu or softplus (default relu)")
+    g.add_argument("--activation", help="relu, leaky_relu, softplus, clip or repu:P (default relu)")
     g.add_argument("--target", help="target function, e.g. 'x^2' (default)")
     g.add_argument("--box", help="input box a:b or a1:b1,a2:b2,... (default 0:2; --box=-1:1)")
     g.add_argument("--noise", type=float, help="std of additive label noise (default 0)")
@@ -75,6 +75,9 @@ def _add_setting_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--data-size", type=int, help="fixed data set size (ERM); default: online")
     g.add_argument("--eval-size", type=int, help="samples for the final risk (default 8192)")
     g.add_argument("--float64", action="store_true", help="train in float64")
+    g.add_argument(
+        "--trainable", help="parameter groups that train, e.g. b1 or b1,W2 (default: all)"
+    )
     r = p.add_argument_group("run")
     r.add_argument("--trials", type=int, help="number of independent networks M (default 1000)")
     r.add_argument("--seed", type=int, help="trial i uses fold_in(key(seed), i) (default 0)")

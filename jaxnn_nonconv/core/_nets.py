@@ -23,12 +23,88 @@ Params = tuple[tuple[jax.Array, jax.Array], ...]
 # nets then trace and compile in time independent of depth (one ``lax.scan`` per stack).
 LayerStacks = tuple[tuple[jax.Array, jax.Array], ...]
 
+
+def clip(x: jax.Array) -> jax.Array:
+    """The clipping activation ``min(max(x, 0), 1)`` of arXiv 2212.13111 (setting 2).
+
+    Its derivative is 1 on the open interval ``(0, 1)`` and 0 elsewhere, at ``x = 0`` and ``x = 1``
+    included (as ``relu'(0) = 0``): a neuron whose pre-activation stays ``<= 0`` (dead) or ``>= 1``
+    (saturated) on the whole box gets exactly zero gradient (docs/theory.md sec. 3b).
+
+    >>> clip(jnp.array([-1.0, 0.0, 0.25, 1.0, 2.0]))
+    Array([0.  , 0.  , 0.25, 1.  , 1.  ], dtype=float32)
+    >>> jax.vmap(jax.grad(clip))(jnp.array([-1.0, 0.0, 0.25, 1.0, 2.0]))
+    Array([0., 0., 1., 0., 0.], dtype=float32)
+    """
+    return jnp.where(x <= 0, jnp.zeros_like(x), jnp.where(x >= 1, jnp.ones_like(x), x))
+
+
+def repu(power: int) -> Callable[[jax.Array], jax.Array]:
+    """Power ReLU ``max(x, 0)^P`` (arXiv 2402.05155, Cor. 3.15), ``P >= 2`` an integer.
+
+    Zero with zero derivative exactly where ReLU is (``x <= 0``), so a neuron is inactive for
+    ``repu:P`` exactly when it is for ReLU (docs/theory.md sec. 3b).
+
+    >>> repu(2)(jnp.array([-1.0, 0.0, 3.0]))
+    Array([0., 0., 9.], dtype=float32)
+    """
+
+    def act(x: jax.Array) -> jax.Array:
+        return jax.lax.integer_pow(jax.nn.relu(x), power)
+
+    return act
+
+
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     # jax.nn.relu has relu'(0) = 0 (PyTorch's convention); jnp.maximum(x, 0) would give 1/2.
     "relu": jax.nn.relu,
     "leaky_relu": jax.nn.leaky_relu,
     "softplus": jax.nn.softplus,
+    "clip": clip,
 }
+# Names an activation may take: those of ACTIVATIONS and ``repu:P`` (power ReLU, P >= 2).
+ACTIVATION_NAMES: tuple[str, ...] = (*ACTIVATIONS, "repu:P")
+MAX_REPU_POWER = 16  # beyond this the powers over- or underflow float32 for ordinary inputs
+
+
+def repu_power(activation: str) -> int | None:
+    """The power ``P`` of ``repu:P``; ``None`` for any other activation.
+
+    >>> repu_power("repu:3"), repu_power("relu")
+    (3, None)
+    """
+    if not activation.startswith("repu:"):
+        return None
+    text = activation[len("repu:") :]
+    if not text.isdigit() or not 2 <= int(text) <= MAX_REPU_POWER:
+        raise ValueError(
+            f"activation {activation!r}: repu:P needs an integer power 2 <= P <= "
+            f"{MAX_REPU_POWER}, e.g. repu:2"
+        )
+    return int(text)
+
+
+def check_activation(activation: str) -> str:
+    """Return ``activation`` if it names a hidden activation, else raise ``ValueError``.
+
+    >>> check_activation("repu:2")
+    'repu:2'
+    """
+    if not isinstance(activation, str):
+        raise ValueError(f"activation must be a string, got {activation!r}")
+    if activation in ACTIVATIONS or repu_power(activation) is not None:
+        return activation
+    raise ValueError(f"unknown activation {activation!r}; valid: {', '.join(ACTIVATION_NAMES)}")
+
+
+def activation_fn(activation: str) -> Callable[[jax.Array], jax.Array]:
+    """The function of a hidden activation name (:data:`ACTIVATION_NAMES`).
+
+    >>> activation_fn("repu:3")(jnp.array([2.0]))
+    Array([8.], dtype=float32)
+    """
+    power = repu_power(check_activation(activation))
+    return repu(power) if power is not None else ACTIVATIONS[activation]
 
 
 def check_arch(arch: Sequence[int]) -> tuple[int, ...]:
@@ -245,7 +321,7 @@ def hidden_preactivations(
     Returns:
       List of ``(batch, l_k)`` arrays, ``k = 1..L``.
     """
-    act = ACTIVATIONS[activation]
+    act = activation_fn(activation)
     pre = []
     h = x
     for w, b in params[:-1]:
@@ -261,7 +337,8 @@ def realization(params: Params, x: jax.Array, activation: str = "relu") -> jax.A
     Args:
       params: one network (see module docstring).
       x: ``(batch, d)`` inputs.
-      activation: ``relu``, ``leaky_relu`` or ``softplus``.
+      activation: a name of :data:`ACTIVATION_NAMES` (``relu``, ``leaky_relu``, ``softplus``,
+        ``clip``, ``repu:P``).
 
     Returns:
       ``(batch,)`` outputs.
@@ -271,7 +348,7 @@ def realization(params: Params, x: jax.Array, activation: str = "relu") -> jax.A
     >>> realization(params, jnp.array([[-2.0], [3.0]]))  # |x| + 0.5
     Array([2.5, 3.5], dtype=float32)
     """
-    act = ACTIVATIONS[activation]
+    act = activation_fn(activation)
     h = x
     for w, b in params[:-1]:
         h = act(h @ w.T + b[None, :])

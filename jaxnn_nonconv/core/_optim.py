@@ -15,8 +15,10 @@ learning rate ``lr * s(n)``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 
+import jax
 import jax.numpy as jnp
 import optax
 
@@ -103,6 +105,7 @@ def make(
     learning_rate,
     *,
     schedule: Callable | None = None,
+    trainable: Sequence[str] | None = None,
     **hyper,
 ) -> optax.GradientTransformation:
     """Optimizer ``name`` as an ``optax.GradientTransformation``.
@@ -111,6 +114,7 @@ def make(
       name: one of :data:`OPTIMIZERS`.
       learning_rate: a float, or an array (a traced per-trial value inside ``vmap``).
       schedule: optional factor ``s(n)`` from :func:`schedule`.
+      trainable: parameter groups that train (:func:`masked`); ``None``: all of them.
       **hyper: overrides of the defaults in :func:`hyperparameters`.
 
     >>> import jax
@@ -131,6 +135,97 @@ def make(
     opt = optax.inject_hyperparams(factory, static_args=static)(
         learning_rate=learning_rate, **kwargs
     )
-    if schedule is None:
-        return opt
-    return optax.chain(opt, optax.scale_by_schedule(schedule))
+    if schedule is not None:
+        opt = optax.chain(opt, optax.scale_by_schedule(schedule))
+    return opt if trainable is None else masked(opt, trainable)
+
+
+# Parameter groups: ``W1, b1, W2, b2, ...``, numbered by layer from 1 (layer L + 1 is the output).
+_GROUP = re.compile(r"([Wb])([1-9][0-9]*)")
+
+
+def parameter_groups(n_layers: int) -> tuple[str, ...]:
+    """The group names of a net with ``n_layers`` affine layers (hidden layers + output).
+
+    >>> parameter_groups(2)
+    ('W1', 'b1', 'W2', 'b2')
+    """
+    return tuple(f"{kind}{k}" for k in range(1, n_layers + 1) for kind in "Wb")
+
+
+def check_trainable(trainable: Sequence[str], n_layers: int | None = None) -> tuple[str, ...]:
+    """Validate a list of trainable groups; return them sorted by layer (``W`` before ``b``).
+
+    Args:
+      trainable: group names such as ``("b1",)`` or ``("W2", "b1")``.
+      n_layers: affine layers of the net (``len(arch) - 1``); ``None``: any layer number.
+
+    Raises:
+      ValueError: empty, a name that is not ``W<k>``/``b<k>``, a layer beyond ``n_layers``, or a
+        repeated name.
+
+    >>> check_trainable(["W2", "b1"], 2)
+    ('b1', 'W2')
+    """
+    names = tuple(trainable)
+    if not names:
+        raise ValueError("trainable must name at least one parameter group (W1, b1, W2, ...)")
+    for name in names:
+        m = _GROUP.fullmatch(str(name))
+        if m is None:
+            raise ValueError(
+                f"trainable group {name!r} is not of the form W<k> or b<k> (layers numbered from 1)"
+            )
+        if n_layers is not None and int(m.group(2)) > n_layers:
+            valid = ", ".join(parameter_groups(n_layers))
+            raise ValueError(f"trainable group {name!r}: the net has {n_layers} layers ({valid})")
+    if len(set(names)) != len(names):
+        raise ValueError(f"trainable names a group twice: {list(names)}")
+    return tuple(sorted(names, key=lambda g: (int(g[1:]), g[0] != "W")))
+
+
+def group_labels(params, trainable: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """``"train"`` or ``"frozen"`` for each leaf of ``params`` (``((W_1, b_1), ...)``).
+
+    >>> group_labels(((0, 0), (0, 0)), ["b1"])
+    (('frozen', 'train'), ('frozen', 'frozen'))
+    """
+    chosen = set(trainable)
+    return tuple(
+        tuple("train" if f"{kind}{k}" in chosen else "frozen" for kind in "Wb")
+        for k in range(1, len(params) + 1)
+    )
+
+
+def masked(opt: optax.GradientTransformation, trainable: Sequence[str]):
+    """``opt`` on the groups in ``trainable`` only; the others get a zero update.
+
+    Built on :func:`optax.multi_transform`: the frozen groups go through
+    :func:`optax.set_to_zero` and hold no optimizer state (no moments, no accumulators), so an
+    optimizer with state (Adam, AdaGrad, ...) sees exactly the trainable sub-tree, as a PyTorch
+    optimizer given only those parameters does. The params must be ``((W_1, b_1), ...)``. The
+    engine also keeps the frozen leaves themselves (:func:`keep_frozen`), so they stay
+    bit-identical to their initial values (``x + 0.0`` would turn a ``-0.0`` into ``+0.0``).
+
+    >>> params = ((jnp.ones((2, 1)), jnp.ones(2)), (jnp.ones((1, 2)), jnp.ones(1)))
+    >>> opt = masked(optax.sgd(0.5), ["b1"])
+    >>> upd, _ = opt.update(jax.tree.map(jnp.ones_like, params), opt.init(params), params)
+    >>> [float(jnp.sum(u)) for u in jax.tree.leaves(upd)]
+    [0.0, -1.0, 0.0, 0.0]
+    """
+    labels = tuple(trainable)
+    return optax.multi_transform(
+        {"train": opt, "frozen": optax.set_to_zero()}, lambda p: group_labels(p, labels)
+    )
+
+
+def keep_frozen(new, old, trainable: Sequence[str] | None):
+    """``new`` params with the groups not in ``trainable`` taken from ``old`` (static choice).
+
+    >>> keep_frozen(((1, 2),), ((0, 0),), ["W1"])
+    ((1, 0),)
+    """
+    if trainable is None:
+        return new
+    labels = group_labels(new, trainable)
+    return jax.tree.map(lambda n, o, lab: n if lab == "train" else o, new, old, labels)

@@ -25,7 +25,7 @@ class TrainConfig:
     Attributes:
       arch: ``(d, l_1, ..., l_L, 1)``.
       init, zero_bias, init_scale: initialization (:mod:`jaxnn_nonconv.core.inits`).
-      activation: hidden activation (:data:`jaxnn_nonconv.core.nets.ACTIVATIONS`).
+      activation: hidden activation (:data:`jaxnn_nonconv.core.nets.ACTIVATION_NAMES`).
       problem: target, input box and noise.
       optimizer, learning_rate, hyper: optimizer (:mod:`jaxnn_nonconv.core.optim`); ``hyper`` is a tuple
         of ``(name, value)`` overrides, kept as a tuple so the config stays hashable.
@@ -39,6 +39,9 @@ class TrainConfig:
       n_record: number of log-spaced steps at which the minibatch loss and gradient norm are kept.
       dtype: ``float32`` or ``float64`` (the latter needs ``jax_enable_x64``).
       diverge_threshold: a trial whose final risk is not finite or exceeds this is ``diverged``.
+      trainable: the parameter groups that train (``("b1",)``, ``("W2", "b1")``; groups ``W1, b1,
+        W2, b2, ...`` numbered by layer from 1, :func:`jaxnn_nonconv.core.optim.check_trainable`);
+        ``None`` (default): all. The others stay bit-identical to their initial values.
     """
 
     arch: tuple[int, ...] = (1, 32, 1)
@@ -59,6 +62,7 @@ class TrainConfig:
     n_record: int = 16
     dtype: str = "float32"
     diverge_threshold: float = 1e6
+    trainable: tuple[str, ...] | None = None
 
     def validate(self) -> TrainConfig:
         """Check every field once, at the edge; return a normalized copy. Raises ``ValueError``."""
@@ -71,9 +75,7 @@ class TrainConfig:
             )
         if self.init not in inits.INITS:
             raise ValueError(f"unknown init {self.init!r}; valid: {', '.join(inits.INITS)}")
-        if self.activation not in nets.ACTIVATIONS:
-            valid = ", ".join(nets.ACTIVATIONS)
-            raise ValueError(f"unknown activation {self.activation!r}; valid: {valid}")
+        nets.check_activation(self.activation)
         _check_positive(self.init_scale, "init_scale")
         _check_positive(self.learning_rate, "learning_rate")
         _check_positive(self.diverge_threshold, "diverge_threshold")
@@ -86,8 +88,16 @@ class TrainConfig:
             check_count(self.data_size, "data_size")
         if self.dtype not in DTYPES:
             raise ValueError(f"unknown dtype {self.dtype!r}; valid: {', '.join(DTYPES)}")
+        trainable = self.trainable
+        if trainable is not None:
+            if isinstance(trainable, str):
+                raise ValueError(f"trainable must be a list of group names, got {trainable!r}")
+            trainable = optim.check_trainable(trainable, len(arch) - 1)
+            if trainable == optim.parameter_groups(len(arch) - 1):
+                trainable = None  # all groups: the same run as no mask (one config hash)
         return dataclasses.replace(
             self,
+            trainable=trainable,
             arch=arch,
             problem=problem,
             hyper=tuple(sorted(dict(self.hyper).items())),
@@ -106,6 +116,10 @@ class TrainConfig:
         out["arch"] = list(self.arch)
         out["hyper"] = dict(self.hyper)
         out["schedule_kw"] = dict(self.schedule_kw)
+        if self.trainable is None:
+            del out["trainable"]  # absent, not null: runs stored before masks keep their hash
+        else:
+            out["trainable"] = list(self.trainable)
         return out
 
 

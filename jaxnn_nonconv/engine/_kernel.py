@@ -46,15 +46,30 @@ def step(
     y: jax.Array,
     optimizer: optax.GradientTransformation,
     activation: str = "relu",
+    trainable: tuple[str, ...] | None = None,
 ) -> tuple[nets.Params, optax.OptState, jax.Array, nets.Params]:
     """One optimizer step on the batch ``(x, y)``.
+
+    ``trainable``: the parameter groups that train (``None``: all). The optimizer must then be
+    masked the same way (``optim.make(..., trainable=...)``); the frozen groups are returned
+    unchanged, bit for bit (:func:`jaxnn_nonconv.core.optim.keep_frozen`).
 
     Returns:
       ``(new_params, new_opt_state, loss, grads)``; ``loss`` and ``grads`` are taken at ``params``.
     """
     loss, grads = jax.value_and_grad(mse)(params, x, y, activation)
     updates, opt_state = optimizer.update(grads, opt_state, params)
-    return optax.apply_updates(params, updates), opt_state, loss, grads
+    new = optim.keep_frozen(optax.apply_updates(params, updates), params, trainable)
+    return new, opt_state, loss, grads
+
+
+def trainable_norm(grads: nets.Params, trainable: tuple[str, ...] | None = None) -> jax.Array:
+    """Euclidean norm of the gradient restricted to the trainable groups (all when ``None``)."""
+    if trainable is None:
+        return optax.tree.norm(grads)
+    labels = optim.group_labels(grads, trainable)
+    kept = [g for g, lab in zip(jax.tree.leaves(grads), jax.tree.leaves(labels)) if lab == "train"]
+    return optax.tree.norm(kept)
 
 
 def fit(
@@ -63,6 +78,7 @@ def fit(
     xs: jax.Array,
     ys: jax.Array,
     activation: str = "relu",
+    trainable: tuple[str, ...] | None = None,
 ) -> tuple[nets.Params, jax.Array]:
     """Train one network on the given batches.
 
@@ -72,6 +88,7 @@ def fit(
       xs: ``(steps, batch, d)`` inputs, one batch per step.
       ys: ``(steps, batch)`` targets.
       activation: hidden activation.
+      trainable: parameter groups that train, as :func:`step` (the optimizer masked alike).
 
     Returns:
       ``(final_params, losses)`` with ``losses: (steps,)``, the batch loss before each step.
@@ -86,7 +103,7 @@ def fit(
 
     def body(carry, batch):
         p, s = carry
-        p, s, loss, _ = step(p, s, *batch, optimizer, activation)
+        p, s, loss, _ = step(p, s, *batch, optimizer, activation, trainable)
         return (p, s), loss
 
     (params, _), losses = jax.lax.scan(body, (params, optimizer.init(params)), (xs, ys))
@@ -229,6 +246,7 @@ def _trial_parts(cfg: TrainConfig, most: int = DRAW_BLOCK) -> _TrialParts:
             schedule=None
             if cfg.schedule == "constant"
             else optim.schedule(cfg.schedule, **dict(cfg.schedule_kw)),
+            trainable=cfg.trainable,
             **dict(cfg.hyper),
         )
         if not online:
@@ -246,8 +264,8 @@ def _trial_parts(cfg: TrainConfig, most: int = DRAW_BLOCK) -> _TrialParts:
         def body(carry, step_batch):
             p, s, loss_traj, gn_traj = carry
             n, x, y = step_batch
-            p, s, loss, grads = step(p, s, x, y, opt, cfg.activation)
-            gnorm = optax.tree.norm(grads)
+            p, s, loss, grads = step(p, s, x, y, opt, cfg.activation, cfg.trainable)
+            gnorm = trainable_norm(grads, cfg.trainable)
             slot = jnp.asarray(slots)[n]
             loss_traj = loss_traj.at[slot].set(loss, mode="drop")
             gn_traj = gn_traj.at[slot].set(gnorm, mode="drop")

@@ -205,7 +205,7 @@ def failure_after_training(
     init = counts_of_params(result["params0"], cfg.arch, cfg.problem.box, **kw)
     risk = np.asarray(result["risk"], np.float64)
     exact = result.get("risk_exact")
-    if exact is None and exact_risk.supported(cfg.problem, cfg.activation):
+    if exact is None and exact_risk.supported(cfg.problem, cfg.activation, cfg.arch):
         exact = exact_risk.risks_of_params(
             result["params"], cfg.arch, cfg.problem, activation=cfg.activation
         )[0]

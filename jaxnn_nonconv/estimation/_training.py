@@ -200,7 +200,7 @@ def train_failure(
         results = [(0, distributed.merge_chunks(results))] if keep_result else []
     kept = [p for _, p in kept]
     fe = _estimate(cfg, kept, tol, th, confidence)
-    if exact_risk.supported(cfg.problem, cfg.activation):
+    if exact_risk.supported(cfg.problem, cfg.activation, cfg.arch):
         fe = dataclasses.replace(fe, risk_source="exact")
     risk = np.concatenate([p["risk_mc"] for p in kept])
     diverged = np.concatenate([p["diverged"] for p in kept])

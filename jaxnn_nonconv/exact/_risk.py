@@ -1,5 +1,9 @@
 """Exact risk of a ``d = 1`` ReLU network: Gauss-Legendre quadrature on its linear pieces.
 
+Also for the clipping activation (kinks where a pre-activation crosses 0 or 1) and, with one
+hidden layer, for power ReLU ``repu:P`` (a polynomial of degree ``P`` on each piece; the rules
+below get more nodes, :func:`rule_for`).
+
 For ``X ~ U[a, b]`` the risk ``L(theta) = E[(N_theta(X) - f(X))^2]`` (plus the noise variance
 ``noise^2``) of a ReLU (or leaky ReLU) network with input dimension 1 is an integral of
 ``(N_theta - f)^2`` over ``[a, b]``. ``N_theta`` is continuous and piecewise linear in ``x``: its
@@ -58,7 +62,31 @@ DEFAULT_CHUNK = 1024  # nets per compiled call in risks_of_params (fixed: bit-id
 NET_BOUND = 1e4  # assumed bound of |N| and |N'| on the box in the smooth-target error bound
 SMOOTH_TOL = 1e-14  # target bound of the quadrature error of the risk for smooth targets
 SMOOTH_NODES = 12
-PIECEWISE_LINEAR = frozenset({"relu", "leaky_relu"})
+PIECEWISE_LINEAR = frozenset({"relu", "leaky_relu", "clip"})
+
+
+def degree(activation: str) -> int:
+    """Polynomial degree of the activation on its pieces: ``P`` for ``repu:P``, else 1.
+
+    >>> degree("relu"), degree("repu:3")
+    (1, 3)
+    """
+    return nets.repu_power(activation) or 1
+
+
+def _check_activation(activation: str, arch: Sequence[int] | None) -> None:
+    """Exact risk needs a piecewise linear activation, or ``repu:P`` with one hidden layer (the
+    net is then a piecewise polynomial whose pieces are the first layer's zero crossings; deeper,
+    the kinks are roots of polynomials, which linear interpolation does not find)."""
+    if activation in PIECEWISE_LINEAR:
+        return
+    if nets.repu_power(activation) is not None and (arch is None or len(arch) == 3):
+        return
+    raise ValueError(
+        f"exact risk needs a piecewise linear activation (relu, leaky_relu, clip), or repu:P with "
+        f"one hidden layer; got {activation!r}"
+        + (f" with arch {tuple(arch)}" if arch is not None else "")
+    )
 
 
 class Rule(NamedTuple):
@@ -82,7 +110,8 @@ def _c(n: int) -> float:
 
 
 def _deriv_bound(target: str, m: int, r: float) -> tuple[float, float]:
-    """Bounds of ``|f^(m)|`` and ``|(f^2)^(m)|`` on ``|x| <= r`` (``m >= 9``)."""
+    """Bounds of ``|f^(m)|`` and ``|(f^2)^(m)|`` on ``|x| <= r`` (``m >= 9``; for ``m < 9`` the
+    sums below still bound them, term by term)."""
     if target == "sin(3x)":
         return 3.0**m, 6.0**m / 2
     # x^4 sin x and x^8 sin^2 x = x^8 / 2 - x^8 cos(2x) / 2, by Leibniz' rule.
@@ -91,8 +120,14 @@ def _deriv_bound(target: str, m: int, r: float) -> tuple[float, float]:
     return f, f2 / 2
 
 
-def smooth_error_bound(target: str, box: tuple[float, float], cells: int, nodes: int) -> float:
+def smooth_error_bound(
+    target: str, box: tuple[float, float], cells: int, nodes: int, power: int = 1
+) -> float:
     """Bound of the risk's quadrature error for ``sin(3x)`` / ``x^4 sin(x)`` (module docstring).
+
+    ``power``: the degree ``P`` of the net on a piece (``repu:P``); then
+    ``g^(m) = (f^2)^(m) - 2 sum_{j <= P} C(m, j) N^(j) f^(m-j)`` for ``m > 2P``, bounded with
+    ``|N^(j)| <= NET_BOUND`` (for ``P = 1`` the bound of the module docstring).
 
     >>> smooth_error_bound("sin(3x)", (0.0, 1.0), 1, 12) < 1e-14
     True
@@ -101,52 +136,66 @@ def smooth_error_bound(target: str, box: tuple[float, float], cells: int, nodes:
     r = max(abs(a), abs(b))
     h = (b - a) / cells
     m = 2 * nodes
-    f_m, f2_m = _deriv_bound(target, m, r)
-    f_m1, _ = _deriv_bound(target, m - 1, r)
-    g = f2_m + 2 * NET_BOUND * (f_m + m * f_m1)
+    if m <= 2 * power:
+        return math.inf
+    _, f2_m = _deriv_bound(target, m, r)
+    mixed = sum(math.comb(m, j) * _deriv_bound(target, m - j, r)[0] for j in range(power + 1))
+    g = f2_m + 2 * NET_BOUND * mixed
     return h**m * _c(nodes) * g
 
 
-def rule_for(problem: problems.Problem) -> Rule | None:
+def rule_for(problem: problems.Problem, degree: int = 1) -> Rule | None:
     """The quadrature rule of ``problem``'s target (``None``: no exact risk, e.g. ``d > 1``).
+
+    ``degree``: the net's polynomial degree on a piece (``P`` for ``repu:P``, else 1): with
+    ``n`` nodes a Gauss-Legendre rule is exact up to degree ``2n - 1``, so ``x^2`` needs
+    ``max(P, 2) + 1`` nodes, ``|x|`` ``P + 1``, ``x^(1/4)`` (after ``x = t^4``, the integrand
+    ``(N(t^4) - t)^2 4 t^3`` has degree ``8P + 3``) ``4P + 2``.
 
     >>> rule_for(problems.Problem("x^2", ((0.0, 2.0),)))
     Rule(nodes=3, splits=(), power=1, error_bound=0.0)
     >>> rule_for(problems.Problem("|x|", ((-1.0, 1.0),))).splits
     (0.0,)
+    >>> rule_for(problems.Problem("x^(1/4)", ((0.0, 1.0),)), degree=2).nodes
+    10
     """
     problem = problem.validate()
     if problem.dim != 1 or not isinstance(problem.target, str):
         return None
     (a, b), target = problem.box[0], problem.target
     if target in ("x^2", "x^2+2x"):
-        return Rule(3, (), 1, 0.0)
+        return Rule(max(degree, 2) + 1, (), 1, 0.0)
     if target == "|x|":
-        return Rule(2, (0.0,) if a < 0 < b else (), 1, 0.0)
+        return Rule(degree + 1, (0.0,) if a < 0 < b else (), 1, 0.0)
     if target == "x^(1/4)":
-        return Rule(6, (), 4, 0.0)
+        return Rule(4 * degree + 2, (), 4, 0.0)
     if target in ("sin(3x)", "x^4 sin(x)"):
+        nodes = SMOOTH_NODES + degree - 1
         cells = 1
-        while smooth_error_bound(target, (a, b), cells, SMOOTH_NODES) > SMOOTH_TOL:
+        while smooth_error_bound(target, (a, b), cells, nodes, degree) > SMOOTH_TOL:
             cells *= 2
         splits = tuple(a + (b - a) * i / cells for i in range(1, cells))
-        return Rule(
-            SMOOTH_NODES, splits, 1, smooth_error_bound(target, (a, b), cells, SMOOTH_NODES)
-        )
+        return Rule(nodes, splits, 1, smooth_error_bound(target, (a, b), cells, nodes, degree))
     return None
 
 
-def capacity(arch: Sequence[int], n_splits: int = 0, max_points: int = DEFAULT_MAX_POINTS) -> int:
+def capacity(
+    arch: Sequence[int],
+    n_splits: int = 0,
+    max_points: int = DEFAULT_MAX_POINTS,
+    kinks: int = 1,
+) -> int:
     """Points needed for ``a``, ``b``, ``n_splits`` fixed splits and every possible kink.
 
-    Each hidden neuron adds at most one kink per current piece. Capped at ``max_points``.
+    Each hidden neuron adds at most ``kinks`` kinks per current piece (2 for ``clip``: at
+    pre-activation 0 and 1). Capped at ``max_points``.
 
-    >>> capacity((1, 32, 1))
-    34
+    >>> capacity((1, 32, 1)), capacity((1, 32, 1), kinks=2)
+    (34, 66)
     """
     need = 2 + n_splits
     for width in arch[1:-1]:
-        need += (need - 1) * width
+        need += (need - 1) * width * kinks
         if need >= max_points:
             return int(max_points)
     return int(need)
@@ -163,11 +212,12 @@ def pieces(
     """Sorted points of ``[a, b]`` between which ``N_theta`` is linear.
 
     Args:
-      params: one network with input dimension 1 and a piecewise linear activation.
+      params: one network with input dimension 1 and a piecewise linear activation (or
+        ``repu:P`` with one hidden layer: its pieces are those of ReLU).
       a, b: the box, ``a < b``.
       splits: fixed interior points to include (the target's kinks, a grid).
       cap: static size of the point array (default :func:`capacity`).
-      activation: ``relu`` or ``leaky_relu``.
+      activation: ``relu``, ``leaky_relu``, ``clip`` or (one hidden layer) ``repu:P``.
 
     Returns:
       ``(pts, overflow)``: ``pts: (cap,)`` sorted, starting at ``a``, padded with ``b``;
@@ -179,9 +229,10 @@ def pieces(
     >>> pts.tolist(), bool(ovf)
     ([0.0, 0.25, 0.5, 1.0], False)
     """
-    act = nets.ACTIVATIONS[activation]
+    act = nets.activation_fn(activation)
     arch = nets.arch_of(params)
-    cap = cap or capacity(arch, len(splits))
+    kinks = 2 if activation == "clip" else 1
+    cap = cap or capacity(arch, len(splits), kinks=kinks)
     dtype = params[0][0].dtype
     fixed = sorted(float(s) for s in splits if a < s < b)
     start = np.concatenate([[a], fixed, np.full(max(cap - 1 - len(fixed), 1), b)])[:cap]
@@ -193,6 +244,8 @@ def pieces(
             h = act(h @ w.T + bias[None, :])
         w, bias = params[k]
         z = h @ w.T + bias[None, :]  # (cap, l_k), linear in x between consecutive points
+        if kinks == 2:  # clip bends where the pre-activation crosses 0 and where it crosses 1
+            z = jnp.concatenate([z, z - 1], axis=1)
         pts, _, _, dropped = _pieces.refine(pts, z, cap)
         overflow = overflow | dropped
     return pts, overflow
@@ -212,11 +265,11 @@ def risk(
     the same rule integrates exactly on the same pieces.
 
     Args:
-      params: one network, input dimension 1, ReLU or leaky ReLU.
+      params: one network, input dimension 1.
       problem: a validated problem with a :func:`rule_for` rule.
-      rule: ``rule_for(problem)``.
+      rule: ``rule_for(problem, degree(activation))``.
       cap: breakpoint capacity (default :func:`capacity`).
-      activation: ``relu`` or ``leaky_relu``.
+      activation: ``relu``, ``leaky_relu``, ``clip``, or ``repu:P`` with one hidden layer.
 
     Returns:
       ``(risk, overflow)``, both ``()``; ``risk`` is NaN when ``overflow``.
@@ -227,8 +280,7 @@ def risk(
     >>> round(float(r), 5)
     1.53333
     """
-    if activation not in PIECEWISE_LINEAR:
-        raise ValueError(f"exact risk needs a piecewise linear activation, got {activation!r}")
+    _check_activation(activation, nets.arch_of(params))
     (a, b) = problem.box[0]
     pts, overflow = pieces(params, a, b, rule.splits, cap, activation)
     pts = jax.lax.stop_gradient(pts)
@@ -252,8 +304,8 @@ def risk(
 
 @functools.lru_cache(maxsize=32)
 def _compiled(problem: problems.Problem, arch: tuple[int, ...], activation: str, max_points: int):
-    rule = rule_for(problem)
-    cap = capacity(arch, len(rule.splits), max_points)
+    rule = rule_for(problem, degree(activation))
+    cap = capacity(arch, len(rule.splits), max_points, 2 if activation == "clip" else 1)
 
     def one(theta):
         return risk(nets.from_flat(theta, arch), problem, rule, cap, activation)
@@ -281,7 +333,7 @@ def risks_of_params(
       theta: e.g. ``train.run(...)["params"]``; non-finite rows give NaN.
       arch: ``(1, l_1, ..., l_L, 1)``.
       problem: a problem with a :func:`rule_for` rule.
-      activation: ``relu`` or ``leaky_relu``.
+      activation: ``relu``, ``leaky_relu``, ``clip``, or ``repu:P`` with one hidden layer.
       float64: integrate in float64 (default) rather than in ``theta``'s dtype.
       chunk_size: nets per compiled call.
       max_points: breakpoint capacity cap.
@@ -302,8 +354,7 @@ def risks_of_params(
     arch = nets.check_arch(arch)
     if rule_for(problem) is None:
         raise ValueError("exact risk needs d = 1 and a built-in target")
-    if activation not in PIECEWISE_LINEAR:
-        raise ValueError(f"exact risk needs a piecewise linear activation, got {activation!r}")
+    _check_activation(activation, arch)
     theta = np.asarray(theta)
     if theta.ndim != 2 or theta.shape[1] != nets.num_params(arch):
         raise ValueError(f"theta must have shape (M, {nets.num_params(arch)}), got {theta.shape}")
@@ -324,9 +375,20 @@ def risks_of_params(
     return np.where(finite, out, np.nan), ovf
 
 
-def supported(problem: problems.Problem, activation: str = "relu") -> bool:
-    """Whether :func:`risks_of_params` applies (``d = 1``, built-in target, ReLU / leaky ReLU)."""
-    return activation in PIECEWISE_LINEAR and rule_for(problem) is not None
+def supported(
+    problem: problems.Problem, activation: str = "relu", arch: Sequence[int] | None = None
+) -> bool:
+    """Whether :func:`risks_of_params` applies: ``d = 1``, a built-in target, and ReLU, leaky
+    ReLU, clip, or ``repu:P`` with one hidden layer (``arch`` must then be given)."""
+    if rule_for(problem) is None:
+        return False
+    if nets.repu_power(activation) is not None and arch is None:
+        return False
+    try:
+        _check_activation(activation, arch)
+    except ValueError:
+        return False
+    return True
 
 
 def add_exact(cfg, result: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -340,7 +402,7 @@ def add_exact(cfg, result: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
       A dict with the two keys (NaN for diverged or overflowed trials), or ``{}`` when
       :func:`supported` is False.
     """
-    if not supported(cfg.problem, cfg.activation):
+    if not supported(cfg.problem, cfg.activation, cfg.arch):
         return {}
     return {
         name: risks_of_params(result[key], cfg.arch, cfg.problem, activation=cfg.activation)[0]

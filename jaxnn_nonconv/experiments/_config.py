@@ -65,7 +65,6 @@ _NAMED = {
     "target": problems.TARGETS,
     "optimizer": optim.OPTIMIZERS,
     "schedule": optim.SCHEDULES,
-    "activation": tuple(nets.ACTIVATIONS),
     "dtype": tuple(engine.DTYPES),
 }
 
@@ -209,6 +208,13 @@ def build(values: Mapping[str, Any], run: Mapping[str, Any] | None = None):
     for key, valid in _NAMED.items():
         if key in values:
             check_name(key.replace("_", " "), values[key], valid)
+    if "activation" in values:
+        try:
+            nets.check_activation(values["activation"])
+        except ValueError as e:
+            if str(values["activation"]).startswith("repu:"):
+                raise ConfigError(str(e)) from None
+            check_name("activation", values["activation"], nets.ACTIVATION_NAMES)
     _check_types(values)
     default = engine.TrainConfig()
     arch = values.get("arch", default.arch)
@@ -223,12 +229,33 @@ def build(values: Mapping[str, Any], run: Mapping[str, Any] | None = None):
             if not isinstance(fields[key], Mapping):
                 raise ConfigError(f"{key} must be a table of name = number")
             fields[key] = tuple(fields[key].items())
+    if "trainable" in fields:
+        fields["trainable"] = parse_trainable(fields["trainable"])
     fields["arch"] = arch
     try:
         cfg = dataclasses.replace(default, problem=problem, **fields).validate()
     except (TypeError, ValueError) as e:
         raise ConfigError(str(e)) from None
     return cfg, run_options(run or {})
+
+
+def parse_trainable(value) -> tuple[str, ...]:
+    """Trainable groups from ``"b1,W2"`` (a flag) or ``["b1", "W2"]`` (TOML); checked against the
+    architecture later, in :meth:`TrainConfig.validate`.
+
+    >>> parse_trainable("b1, W2"), parse_trainable(["b1"])
+    (('b1', 'W2'), ('b1',))
+    """
+    if isinstance(value, str):
+        names = tuple(s.strip() for s in value.split(",") if s.strip())
+    elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        names = tuple(value)
+    else:
+        raise ConfigError(f'trainable must be a list of group names like ["b1"], got {value!r}')
+    try:
+        return optim.check_trainable(names)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
 
 
 def _is_number(value) -> bool:

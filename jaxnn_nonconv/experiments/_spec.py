@@ -229,7 +229,8 @@ def level_widths(exp: Experiment) -> dict[Any, int]:
     out: dict[Any, int] = {}
     for cell in exp.cells():
         cfg = exp.cell_config(cell)
-        if len(cfg.arch) == 3 and exact_risk.supported(cfg.problem, cfg.activation):
+        fully_trained_relu = cfg.activation == "relu" and cfg.trainable is None
+        if len(cfg.arch) == 3 and fully_trained_relu and exact_risk.supported(cfg.problem):
             out[cfg.problem] = max(out.get(cfg.problem, 0), cfg.arch[1])
     return out
 

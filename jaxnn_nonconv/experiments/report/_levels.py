@@ -25,8 +25,10 @@ def cell_levels(exp: experiments.Experiment, cfg, out_dir: str | Path):
     ``None`` (no ``levels`` settings, not a shallow ``d = 1`` cell, or not computed yet)."""
     if exp.levels is None or len(cfg.arch) != 3:
         return None
-    if not exact_risk.supported(cfg.problem, cfg.activation):
+    if not exact_risk.supported(cfg.problem, cfg.activation, cfg.arch):
         return None
+    if cfg.activation != "relu" or getattr(cfg, "trainable", None) is not None:
+        return None  # R_0..R_H are the levels of a fully trained ReLU net (docs/theory.md)
     settings, max_width = experiments.level_settings(exp)
     if cfg.arch[1] > max_width:
         return None
