@@ -27,6 +27,11 @@ def _add_estimate(sub) -> None:
     p.add_argument("config", nargs="?", help="TOML config with [train] and [run] tables")
     g = p.add_argument_group("setting (override the config file)")
     _add_init_flags(g)
+    g.add_argument(
+        "--activation",
+        help="relu (default); repu:P (inactive exactly as relu) and clip (also reports "
+        "first_layer_neuron_frozen: dead or saturated) with one hidden layer",
+    )
     g.add_argument("--box", help="input box a:b or a1:b1,a2:b2,... (default 0:2; --box=-1:1)")
     g.add_argument("--float64", action="store_true", help="parameters in float64")
     g.add_argument("--trials", type=int, help="number of independent networks M (default 1000)")
@@ -75,7 +80,7 @@ def cmd_estimate(args) -> int:
     setup_jax(cfg.dtype == "float64", args)
     from jaxnn_nonconv import detector, estimation
 
-    if reason := detector.not_applicable(cfg.activation):
+    if reason := detector.not_applicable(cfg.activation, cfg.arch):
         raise config.ConfigError(f"estimate counts inactive ReLU neurons, but {reason}")
     summary = estimation.estimate_at_init(
         cfg,

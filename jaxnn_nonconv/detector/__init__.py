@@ -6,6 +6,9 @@ whole box; when unsure the status is unknown and estimates are bracketed (docs/d
 * :mod:`~jaxnn_nonconv.detector._detect`: the front door: :func:`classify_neurons` (one network),
   :func:`make_detector` (a batch of trials), :func:`detect_flat` (flat parameter vectors), the
   per-neuron :class:`Status` and per-trial :class:`Counts`.
+* :mod:`~jaxnn_nonconv.detector._activations`: which activations it certifies (``relu``;
+  ``repu:P`` and ``clip`` with one hidden layer) and the ``clip`` neurons that are frozen (dead or
+  saturated) on the box.
 * :mod:`~jaxnn_nonconv.detector._settings`: :class:`DetectorSettings`, the detector's settings
   (mode, grid, probe sample, breakpoint capacity) as one frozen value, checked where it is made.
 * :mod:`~jaxnn_nonconv.detector._intervals`: interval bound propagation on a grid of sub-boxes,
@@ -22,6 +25,11 @@ whole box; when unsure the status is unknown and estimates are bracketed (docs/d
 The exact ``d = 1`` analysis it uses lives in :mod:`jaxnn_nonconv.exact.breakpoints`.
 """
 
+from jaxnn_nonconv.detector._activations import (
+    first_layer_frozen as first_layer_frozen,
+    first_layer_saturated as first_layer_saturated,
+    not_applicable as not_applicable,
+)
 from jaxnn_nonconv.detector._bab import DEFAULT_ROUNDS as DEFAULT_ROUNDS, decide as decide
 from jaxnn_nonconv.detector._detect import (
     Counts as Counts,
@@ -32,7 +40,6 @@ from jaxnn_nonconv.detector._detect import (
     detect_flat as detect_flat,
     exact_1d_max as exact_1d_max,
     make_detector as make_detector,
-    not_applicable as not_applicable,
     resolve_mode as resolve_mode,
 )
 from jaxnn_nonconv.detector._first_layer import (
@@ -76,8 +83,10 @@ __all__ = [
     "default_grid",
     "detect_flat",
     "exact_1d_max",
+    "first_layer_frozen",
     "first_layer_inactive",
     "first_layer_max",
+    "first_layer_saturated",
     "grid_cells",
     "ibp_upper",
     "layer2_max",

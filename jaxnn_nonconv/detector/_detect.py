@@ -154,25 +154,6 @@ def resolve_mode(mode: str, d: int) -> str:
     return mode
 
 
-def not_applicable(activation: str) -> str | None:
-    """Why inactive-neuron criteria do not apply to a hidden ``activation``; ``None`` for ReLU.
-
-    A neuron is inactive when its gradient is zero on the whole box; ``leaky_relu`` and
-    ``softplus`` have a nonzero derivative everywhere, so no neuron is ever inactive and no net is
-    made constant by it: ReLU verdicts must never be given for them.
-
-    >>> not_applicable("relu") is None, not_applicable("softplus")[:40]
-    (True, "activation 'softplus' has a nonzero deri")
-    """
-    if activation == "relu":
-        return None
-    return (
-        f"activation {activation!r} has a nonzero derivative everywhere: no neuron is ever "
-        "inactive and no hidden layer makes the net constant (inactive-neuron criteria apply to "
-        "relu only)"
-    )
-
-
 def capacities(arch: Sequence[int], mode: str, max_points: int) -> tuple[int, ...]:
     """Breakpoint capacities to try in turn (exact ``d = 1`` mode), or ``(max_points,)``.
 

@@ -5,6 +5,8 @@
   (:func:`counts_at_init`, :func:`counts_of_params`).
 * :mod:`~jaxnn_nonconv.estimation._init_summary`: tallies and summaries at initialization
   (:func:`estimate_at_init`, :class:`InitSummary`) and their table.
+* :mod:`~jaxnn_nonconv.estimation._frozen`: P(first-layer ``clip`` neuron frozen, dead or
+  saturated) at initialization (:func:`first_layer_frozen_estimate`).
 * :mod:`~jaxnn_nonconv.estimation._criteria`: P(failure) of trained nets by each criterion
   (:func:`failure_after_training`, :class:`FailureEstimate`).
 * :mod:`~jaxnn_nonconv.estimation._training`: :func:`train_failure`: train M networks and
@@ -24,6 +26,10 @@ from jaxnn_nonconv.estimation._counting import (
 from jaxnn_nonconv.estimation._criteria import (
     FailureEstimate as FailureEstimate,
     failure_after_training as failure_after_training,
+)
+from jaxnn_nonconv.estimation._frozen import (
+    first_layer_frozen_counts as first_layer_frozen_counts,
+    first_layer_frozen_estimate as first_layer_frozen_estimate,
 )
 from jaxnn_nonconv.estimation._init_summary import (
     InitSummary as InitSummary,
@@ -49,6 +55,8 @@ __all__ = [
     "default_chunk",
     "estimate_at_init",
     "failure_after_training",
+    "first_layer_frozen_counts",
+    "first_layer_frozen_estimate",
     "iter_init_counts",
     "levels",
     "print_summary",

@@ -113,7 +113,7 @@ def _iter_init_counts(
     settings: detector.DetectorSettings,
 ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     """:func:`iter_init_counts` of a validated ``cfg`` and ``settings`` (not checked again)."""
-    if reason := detector.not_applicable(cfg.activation):
+    if reason := detector.not_applicable(cfg.activation, cfg.arch):
         raise ValueError(f"inactive-neuron estimates: {reason}")
     engine.check_dtype_enabled(cfg)
     engine.check_count(n_trials, "n_trials")

@@ -196,7 +196,7 @@ def failure_after_training(
     settings = (settings or detector.DetectorSettings()).validate(cfg.arch[0])
     if levels is not None and len(levels) != cfg.arch[1] + 1:
         raise ValueError(f"levels must be R_0..R_H for width H = {cfg.arch[1]}, got {len(levels)}")
-    if detector.not_applicable(cfg.activation):
+    if detector.not_applicable(cfg.activation, cfg.arch):
         return not_applicable_failure(cfg, result["risk"], result["diverged"], tol, confidence)
     kw = dict(trials=result.get("trial"), chunk_size=chunk_size, settings=settings)
     theta = nets.float_input(result["params"], "params")
@@ -237,7 +237,7 @@ def not_applicable_failure(
     """:class:`FailureEstimate` of a net whose activation has no inactive neurons (leaky ReLU,
     softplus): ``risk_gap`` only; the inactive-based criteria have ``estimate: None`` and the
     reason in ``not_applicable`` (never a ReLU verdict for a non-ReLU net)."""
-    reason = detector.not_applicable(cfg.activation)
+    reason = detector.not_applicable(cfg.activation, cfg.arch)
     m = len(risk)
     flags = {"risk_gap": failure_flags(None, None, risk, diverged, tol)["risk_gap"]}
     th = theory.summary(cfg.arch, cfg.init, cfg.problem.box, cfg.zero_bias)

@@ -28,6 +28,7 @@ import numpy as np
 from jaxnn_nonconv import detector, engine, rare
 from jaxnn_nonconv.engine import distributed
 from jaxnn_nonconv.estimation._counting import _iter_init_counts, default_chunk
+from jaxnn_nonconv.estimation._frozen import first_layer_frozen_estimate
 from jaxnn_nonconv.stats import (
     DEFAULT_CONFIDENCE,
     Precision,
@@ -112,6 +113,8 @@ EVENTS = {
     "any_inactive": ("P(some neuron inactive)", "P(no inactive neuron)"),
     "constant_network": ("P(network constant on the box)", "P(network not constant)"),
 }
+# clip nets only (estimation._frozen): dead or saturated on the whole box
+FROZEN_EVENT = ("P(first-layer neuron frozen)", "P(first-layer neuron moving)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -332,8 +335,20 @@ def estimate_at_init(
     }
     if precision is not None:
         meta["precision"] = {**precision.to_dict(), "stopped": run.stopped}
+    summary = summarize(cfg, total, confidence=confidence)
+    if cfg.activation == "clip":  # frozen = dead or saturated (docs/theory.md sec. 3b)
+        frozen = first_layer_frozen_estimate(
+            cfg, total.trials, seed=seed, chunk_size=chunk_size, confidence=confidence
+        )
+        probs = dict(summary.probabilities)
+        probs = {
+            "first_layer_neuron_inactive": probs.pop("first_layer_neuron_inactive"),
+            "first_layer_neuron_frozen": frozen,
+            **probs,
+        }
+        summary = dataclasses.replace(summary, probabilities=probs)
     return dataclasses.replace(
-        summarize(cfg, total, confidence=confidence),
+        summary,
         meta=meta,
         wall_s=wall,
         counts=distributed.merge_chunks(kept) if keep_counts else None,
@@ -363,6 +378,9 @@ def print_summary(summary: InitSummary | Mapping[str, Any], console: Any = None)
     t.add_column("theory", justify="right")
     first = s["first_layer_neuron_inactive"]
     t.add_row(*table_row(EVENTS["first_layer_neuron_inactive"], first, first["theory"], "= "))
+    if "first_layer_neuron_frozen" in s:
+        fr = s["first_layer_neuron_frozen"]
+        t.add_row(*table_row(FROZEN_EVENT, fr, fr["theory"], "= "))
     for layer in s["inactive_fraction_per_layer"][1:]:
         k = layer["layer"]
         label = (f"P(layer {k} neuron inactive)", f"P(layer {k} neuron not inactive)")

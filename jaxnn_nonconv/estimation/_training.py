@@ -150,7 +150,9 @@ def train_failure(
     settings = (settings or detector.DetectorSettings()).validate(cfg.arch[0])
     if precision is not None:
         precision.check_of(CRITERIA, "train")
-        if precision.of in criteria.INACTIVE_CRITERIA and detector.not_applicable(cfg.activation):
+        if precision.of in criteria.INACTIVE_CRITERIA and detector.not_applicable(
+            cfg.activation, cfg.arch
+        ):
             raise ValueError(
                 f"precision target of {precision.of!r}: not applicable to "
                 f"{cfg.activation} nets (no neuron is ever inactive)"
@@ -170,7 +172,7 @@ def train_failure(
         chunks = engine.progress_iter(chunks, len(mine), progress, "train chunks")
     kept: list[dict] = []
     results: list[dict] = []
-    relu = detector.not_applicable(cfg.activation) is None
+    relu = detector.not_applicable(cfg.activation, cfg.arch) is None
 
     def estimate():
         fe = _estimate(cfg, [p for _, p in kept], tol, th, confidence)

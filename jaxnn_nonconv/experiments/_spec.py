@@ -143,7 +143,7 @@ def load(path: str | Path, full: bool = False) -> Experiment:
         exp = _from_tables(path.stem, data, full)
         for cell in exp.cells() + experiments_rare.cells(exp):  # validate every cell now
             cfg = exp.cell_config(cell)
-            if reason := detector.not_applicable(cfg.activation):
+            if reason := detector.not_applicable(cfg.activation, cfg.arch):
                 raise config.ConfigError(f"experiments report inactive ReLU neurons, but {reason}")
     except config.ConfigError as e:
         raise config.with_line(e, path, text) from None

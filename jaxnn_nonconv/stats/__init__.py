@@ -1,6 +1,6 @@
 """Statistics: typed probability estimates, precision targets, the papers' closed forms and rates.
 
-No JAX here: these modules turn counts into estimates with intervals and put them next to theory.
+No JAX computation here: these modules turn counts into estimates with intervals and put them next to theory.
 
 * :mod:`results <jaxnn_nonconv.stats._results>`: :class:`ProbabilityEstimate` (Clopper-Pearson
   and Wilson intervals, brackets for undecided trials), its JSON entry and table row.
@@ -8,11 +8,14 @@ No JAX here: these modules turn counts into estimates with intervals and put the
   ``--ci-width``) and the loop that adds chunks until one is met.
 * :mod:`theory <jaxnn_nonconv.stats._theory>`: closed forms and bounds of docs/theory.md
   sec. 3 and 4.
+* :mod:`frozen <jaxnn_nonconv.stats._frozen>`: closed forms for the clipping activation,
+  P(first-layer neuron frozen: dead or saturated) at initialization (docs/theory.md sec. 3b).
 * :mod:`rates <jaxnn_nonconv.stats._rates>`: exponential rates in width and depth and the number
   of initializations they demand.
 """
 
 from jaxnn_nonconv.stats import (
+    _frozen as frozen,
     _precision as precision,
     _rates as rates,
     _results as results,
@@ -50,6 +53,7 @@ __all__ = [
     "format_bound",
     "format_probability",
     "format_value",
+    "frozen",
     "json_entry",
     "log10_midpoint",
     "log10_or_none",

@@ -49,7 +49,7 @@ def test_exact_risk_matches_quadrature(activation, target, box):
         kinks = np.concatenate([-b1 / w1[:, 0], (1 - b1) / w1[:, 0]])
         pts = np.unique(np.clip(np.concatenate([[a, b], kinks]), a, b))
 
-        def g(x):
+        def g(x, w1=w1, b1=b1, w2=w2, b2=b2):
             n = act(np.outer(x, w1[:, 0]) + b1) @ w2[0] + b2[0]
             return (n - f(x)) ** 2
 
