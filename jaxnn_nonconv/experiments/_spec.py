@@ -54,6 +54,7 @@ KINDS = (
     "critical_points",
     "depth_width",
     "a_priori",
+    "six_settings",
 )
 # Kinds that only look at initialization (a dead layer at init stays dead: no training needed).
 _INIT_ONLY = frozenset({"depth_width"})

@@ -3,6 +3,8 @@
 * :mod:`~jaxnn_nonconv.experiments.report._report`: :func:`report`, per-cell statistics, the
   summary table and each experiment's figures.
 * :mod:`~jaxnn_nonconv.experiments.report._levels`: exact risks against the risk levels ``R_k``.
+* :mod:`~jaxnn_nonconv.experiments.report._six`: the six settings of 2212.13111: figures per
+  setting and each run classified against the levels (at ``R_H``, good band, bad critical value).
 * :mod:`~jaxnn_nonconv.experiments.report._rare`: figures and rows of a splitting sweep.
 """
 

@@ -29,7 +29,11 @@ import numpy as np
 from jaxnn_nonconv import engine, stats
 from jaxnn_nonconv.core import problems
 from jaxnn_nonconv.experiments import _spec as experiments, _store as store
-from jaxnn_nonconv.experiments.report import _levels as report_levels, _rare as report_rare
+from jaxnn_nonconv.experiments.report import (
+    _levels as report_levels,
+    _rare as report_rare,
+    _six as report_six,
+)
 from jaxnn_nonconv.stats import theory
 
 FORMATS = ("png", "svg")
@@ -574,4 +578,5 @@ _FIGURES = {
     "critical_points": _fig_critical_points,
     "depth_width": _fig_depth_width,
     "a_priori": _fig_a_priori,
+    "six_settings": report_six.fig_six_settings,
 }
