@@ -1,0 +1,56 @@
+"""``experiments/six_settings.toml`` (arXiv 2212.13111): the shipped config at both sizes, and a
+tiny smoke run through ``run`` and ``report`` (the quick size itself is left to the slow
+``test_quick_experiment_runs_and_reports``)."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from jaxnn_nonconv import experiments
+from jaxnn_nonconv.experiments import report
+from jaxnn_nonconv.experiments.report import _six
+
+PATH = Path(__file__).resolve().parents[2] / "experiments" / "six_settings.toml"
+
+
+def test_six_settings_config_quick_and_full():
+    quick, full = experiments.load(PATH), experiments.load(PATH, full=True)
+    for exp in (quick, full):
+        labels = [c["setting"]["label"] for c in exp.cells()]
+        assert sorted({lab.split(":")[0] for lab in labels}) == ["1", "2", "3", "4", "5", "6"]
+    cfgs = [full.cell_config(c) for c in full.cells()]
+    assert full.trials == 300 and all(c.steps == 10_000 and c.batch_size == 1024 for c in cfgs)
+    by = {c["setting"]["label"]: full.cell_config(c) for c in full.cells()}
+    assert by["1: relu b1 H=100"].trainable == ("b1",)
+    assert by["2: clip b H=1000"].activation == "clip" and by["2: clip b H=1000"].arch[1] == 1000
+    assert by["3: N(0,1) sin(3x) H=32"].schedule == "power"
+
+
+def test_six_settings_tiny_run_reports(tmp_path):
+    exp = experiments.load(PATH)
+    tiny = tuple(
+        {**s, "steps": 6, "batch_size": 8, "eval_size": 64, "n_record": 4}
+        for s in dict(exp.sweep)["setting"]
+        if s["label"] == "2: clip b H=10"  # masks, clip and exact risk at once
+    )
+    exp = dataclasses.replace(exp, sweep=(("setting", tiny),), trials=3, chunk_size=4, levels=None)
+    out = experiments.run_experiment(exp, tmp_path / "six", progress=False)
+    summary = report.report(out, formats=("png",))
+    assert summary["complete"] and len(summary["figures"]) == 1
+    cells = summary["extra"]["cells"]
+    assert [c["label"] for c in cells] == ["2: clip b H=10"]
+    assert all(c["risk_exact"] and c["trials"] == 3 for c in cells)
+    json.loads((out / "summary.json").read_text())
+
+
+def test_classes_cover_every_run_once():
+    rng = np.random.default_rng(0)
+    levels = [1.0, 0.4, 0.1, 0.05]
+    risk = rng.uniform(0.0, 1.2, 500)
+    diverged = rng.uniform(size=500) < 0.05
+    masks = _six.classify_runs(risk, diverged, levels)
+    total = sum(masks[k].astype(int) for k in _six.CLASSES)
+    assert np.all(total == 1)
+    assert not np.any(masks["at_R_H"] & diverged)
