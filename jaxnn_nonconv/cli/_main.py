@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 2 bad input)."""
     parser = build_parser()
+    args = None
     try:
         args = parser.parse_args(argv)
         return args.func(args)
@@ -62,7 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         if not oom:
             raise
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        message = f"out of memory ({first}); use a smaller --chunk-size"
+        hint = getattr(args, "oom_hint", None)  # a hint that names flags the command has
+        if hint is None:
+            hint = "use a smaller --chunk-size" if hasattr(args, "chunk_size") else "use less"
+        message = f"out of memory ({first}); {hint}"
     message = " ".join(message.split())  # exactly one line, whatever the message holds
     print(f"{parser.prog}: error: {message}", file=sys.stderr)
     return EXIT_USAGE

@@ -2,6 +2,11 @@
 
 * :mod:`~jaxnn_nonconv.models._loaders`: PyTorch state dicts and modules, safetensors, npz, Flax,
   Equinox, as this project's parameters (:class:`Model`).
+* :mod:`~jaxnn_nonconv.models._onnx`: ONNX graphs of Gemm/MatMul/Add/Sub/Relu chains.
+* :mod:`~jaxnn_nonconv.models._nnet`: the ``.nnet`` format (ACAS Xu), its input normalization.
+* :mod:`~jaxnn_nonconv.models._sklearn`: scikit-learn MLPs and ``.skops`` files (safe loader).
+* :mod:`~jaxnn_nonconv.models._keras`: Keras 3 ``.keras`` files of Dense/ReLU layers.
+* :mod:`~jaxnn_nonconv.models._vnnlib`: input boxes of a VNN-LIB property.
 * :mod:`~jaxnn_nonconv.models._domain`: a box, or the box of a data file, and per-neuron firing
   rates.
 * :mod:`~jaxnn_nonconv.models._check`: certified dead / alive / unknown neurons of one network.
@@ -29,6 +34,8 @@ from jaxnn_nonconv.models._domain import (
     load_data as load_data,
 )
 from jaxnn_nonconv.models._loaders import (
+    FILE_SUFFIXES as FILE_SUFFIXES,
+    InputMap as InputMap,
     Model as Model,
     NoDeadNeurons as NoDeadNeurons,
     from_flax as from_flax,
@@ -42,11 +49,17 @@ from jaxnn_nonconv.models._monitor import (
     flax_params as flax_params,
     make_monitor as make_monitor,
 )
+from jaxnn_nonconv.models._nnet import save_nnet as save_nnet
+from jaxnn_nonconv.models._onnx import from_onnx as from_onnx
+from jaxnn_nonconv.models._sklearn import from_sklearn as from_sklearn
+from jaxnn_nonconv.models._vnnlib import read_boxes as read_vnnlib
 
 __all__ = [
     "FAMILIES",
+    "FILE_SUFFIXES",
     "CheckResult",
     "Domain",
+    "InputMap",
     "Model",
     "ModelError",
     "NoDeadNeurons",
@@ -58,6 +71,8 @@ __all__ = [
     "from_data",
     "from_flax",
     "from_object",
+    "from_onnx",
+    "from_sklearn",
     "from_torch_module",
     "load",
     "load_data",
@@ -65,6 +80,8 @@ __all__ = [
     "permanent_and_frozen",
     "print_advice",
     "print_result",
+    "read_vnnlib",
     "restarts_needed",
+    "save_nnet",
     "save_npz",
 ]

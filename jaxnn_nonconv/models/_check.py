@@ -98,10 +98,12 @@ class CheckResult:
     source: str
     dtype: str
     detector: dict[str, Any]
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Keys ``layers``, ``constant``, ``frozen_parameter_fraction``, ``domain`` (the contract),
-        plus ``frozen_parameters``, ``num_parameters``, ``model`` and ``detector``."""
+        plus ``frozen_parameters``, ``num_parameters``, ``model``, ``detector`` and ``notes``
+        (what was assumed or mapped: an activation, an input normalization)."""
         return {
             "layers": [layer.to_dict() for layer in self.layers],
             "constant": self.constant,
@@ -111,6 +113,7 @@ class CheckResult:
             "domain": self.domain.to_dict(),
             "model": {"arch": list(self.arch), "source": self.source, "dtype": self.dtype},
             "detector": self.detector,
+            "notes": list(self.notes),
         }
 
 
@@ -164,6 +167,19 @@ def _as_domain(dom, dim: int) -> domain_lib.Domain:
     return dom
 
 
+def _network_domain(m: loaders.Model, dom: domain_lib.Domain, notes: list) -> domain_lib.Domain:
+    """The domain in the network's input units (the model's input map applied, rounded outward)."""
+    if m.input_map is None:
+        return dom
+    lo, hi = m.input_map.box(dom.lo, dom.hi)
+    notes.append(
+        "checked on the network's input box "
+        + ", ".join(f"[{a:.6g}, {b:.6g}]" for a, b in zip(lo, hi))
+    )
+    points = None if dom.points is None else m.input_map.points(dom.points)
+    return dataclasses.replace(dom, lo=lo, hi=hi, points=points)
+
+
 def _witnesses(dom: domain_lib.Domain, limit: int) -> np.ndarray:
     pts = dom.inside()
     if pts.shape[0] > limit:  # a fixed subset: witnesses only ever add certificates
@@ -210,11 +226,13 @@ def check(
     dom = _as_domain(domain, m.arch[0])
     settings = (settings or detector.DetectorSettings()).resolved(dom.dim)
     dtype = np.dtype(m.dtype)
+    notes = list(m.notes)
+    net_dom = _network_domain(m, dom, notes)
     x64 = jax.enable_x64(True) if dtype == np.float64 else contextlib.nullcontext()
     with x64:
-        lo, hi = domain_lib.cast_outward(dom.lo, dom.hi, dtype)
+        lo, hi = domain_lib.cast_outward(net_dom.lo, net_dom.hi, dtype)
         sample = detector.sample_points(lo, hi, settings.n_probe).astype(dtype)
-        witnesses = _witnesses(dom, max_witnesses)
+        witnesses = _witnesses(net_dom, max_witnesses)
         probe = np.concatenate([detector.probe_points(lo, hi), witnesses]).astype(dtype)
         params = tuple((jnp.asarray(w, dtype), jnp.asarray(b, dtype)) for w, b in m.params)
         classify = _compiled_classify(settings)
@@ -222,7 +240,7 @@ def check(
             params, jnp.asarray(lo), jnp.asarray(hi), jnp.asarray(sample), probe=jnp.asarray(probe)
         )
         st = jax.tree.map(np.asarray, st)
-        frac = None if dom.points is None else domain_lib.active_fraction(params, dom.points)
+        frac = None if dom.points is None else domain_lib.active_fraction(params, net_dom.points)
     permanent, n_frozen = permanent_and_frozen(m.params, st.inactive, st.sign_dead)
     layers = []
     for k, (ina, act) in enumerate(zip(st.inactive, st.active)):
@@ -263,6 +281,7 @@ def check(
         source=m.source,
         dtype=str(dtype),
         detector=used,
+        notes=tuple(notes),
     )
 
 
@@ -273,8 +292,9 @@ def _indices(ix: tuple[int, ...], limit: int = 12) -> str:
     return shown + (f", … (+{len(ix) - limit})" if len(ix) > limit else "")
 
 
-def print_result(result: CheckResult, console: Any = None) -> None:
-    """Rich table of a :class:`CheckResult`: one row per hidden layer."""
+def print_result(result: CheckResult, console: Any = None, title_prefix: str = "") -> None:
+    """Rich table of a :class:`CheckResult`: one row per hidden layer (``title_prefix``: e.g. the
+    file name when several models are checked), then the result's notes."""
     from rich.console import Console
     from rich.table import Table
 
@@ -285,7 +305,7 @@ def print_result(result: CheckResult, console: Any = None) -> None:
     data = result.layers and result.layers[0].active_fraction is not None
     constant = {True: "yes", False: "no", None: "undecided"}[result.constant]
     t = Table(
-        title=f"{result.source} model {result.arch} on {box}",
+        title=f"{title_prefix}{result.source} model {result.arch} on {box}",
         caption=f"constant on the domain: {constant}; frozen parameters: "
         f"{result.frozen_parameters}/{result.num_parameters} "
         f"({result.frozen_parameter_fraction:.2%}); detector {result.detector['mode']}",
@@ -310,4 +330,7 @@ def print_result(result: CheckResult, console: Any = None) -> None:
             row.append(str(len(layer.never_fired)))
         row.append(_indices(layer.inactive))
         t.add_row(*row)
-    (console or Console()).print(t)
+    console = console or Console()
+    console.print(t)
+    for note in result.notes:  # below the table: what was assumed or mapped
+        console.print(f"note: {note}", markup=False, highlight=False)

@@ -14,7 +14,14 @@ Sources:
 * Python objects (:func:`from_object`): the project's own params, a Flax ``Dense`` parameter dict
   (``kernel`` is ``(in, out)``, transposed here), an Equinox ``eqx.nn.MLP``, a PyTorch module
   (``nn.Sequential`` of ``Linear`` / ``ReLU``, nested ``Sequential``, ``Flatten``, ``Identity`` and
-  ``Dropout`` allowed) or a ``state_dict``-like mapping.
+  ``Dropout`` allowed), a ``state_dict``-like mapping, a scikit-learn ``MLPRegressor`` /
+  ``MLPClassifier`` or an ``onnx.ModelProto``.
+* other files, each in its own module: ONNX (:mod:`~jaxnn_nonconv.models._onnx`), ``.nnet``
+  (:mod:`~jaxnn_nonconv.models._nnet`), ``.skops`` (:mod:`~jaxnn_nonconv.models._sklearn`),
+  Keras 3 ``.keras`` (:mod:`~jaxnn_nonconv.models._keras`).
+
+A ``.npz`` may carry its activation (a string array ``activation``); without one, and for a
+state dict, the model's :attr:`Model.notes` say that ReLU was assumed.
 
 PyTorch, safetensors, Flax and Equinox are optional and imported only when a source needs them.
 Anything else (convolutions, normalization layers, other activations, shapes that do not chain,
@@ -36,7 +43,17 @@ import numpy as np
 from jaxnn_nonconv.errors import ModelError
 
 Pairs = tuple[tuple[np.ndarray, np.ndarray], ...]
-FILE_SUFFIXES: tuple[str, ...] = (".pt", ".pth", ".safetensors", ".npz")
+FILE_SUFFIXES: tuple[str, ...] = (
+    ".pt",
+    ".pth",
+    ".safetensors",
+    ".npz",
+    ".onnx",
+    ".nnet",
+    ".skops",
+    ".keras",
+)
+RELU_ASSUMED = "the file stores no activation: ReLU was assumed"
 # Activations whose derivative is nonzero everywhere (or almost): no neuron can be dead.
 _NEVER_DEAD = (
     "leakyrelu",
@@ -53,11 +70,51 @@ _NEVER_DEAD = (
     "sigmoid",
     "prelu",
     "rrelu",
+    "logistic",
 )
+_IDENTITY = ("identity", "linear")
 
 
 class NoDeadNeurons(ModelError):
     """The network's activation has a nonzero derivative (almost) everywhere: nothing can be dead."""
+
+
+@dataclasses.dataclass(frozen=True)
+class InputMap:
+    """A per-coordinate map from the user's inputs to the network's: ``(clip(x, lo, hi) - shift)
+    / scale`` (a ``.nnet`` file's normalization, an ONNX ``Sub`` before the first layer).
+
+    Attributes:
+      shift, scale: ``(d,)`` float64, ``scale > 0``.
+      lo, hi: ``(d,)`` float64 clip bounds (``-inf`` / ``inf``: no clipping).
+      text: one line for the output (where it came from, what it does).
+    """
+
+    shift: np.ndarray
+    scale: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    text: str
+
+    def box(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The image of the box ``[lo, hi]`` (float64), rounded outward by one float64 ulp per
+        operation, so it contains every value the map takes on the box. The map is monotone in
+        each coordinate (``scale > 0``), so the image is the box of the images of the ends.
+
+        >>> m = InputMap(np.array([1.0]), np.array([2.0]), np.array([-np.inf]), np.array([2.0]), "")
+        >>> [float(v) for v in np.concatenate(m.box(np.array([0.0]), np.array([5.0])))]
+        [-0.5000000000000001, 0.5000000000000001]
+        """
+        a = np.clip(np.asarray(lo, np.float64), self.lo, self.hi)
+        b = np.clip(np.asarray(hi, np.float64), self.lo, self.hi)
+        down, up = -np.inf, np.inf
+        a = np.nextafter(np.nextafter(a - self.shift, down) / self.scale, down)
+        b = np.nextafter(np.nextafter(b - self.shift, up) / self.scale, up)
+        return a, b
+
+    def points(self, x: np.ndarray) -> np.ndarray:
+        """``(n, d)`` points mapped (float64)."""
+        return (np.clip(x, self.lo, self.hi) - self.shift) / self.scale
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,11 +126,16 @@ class Model:
         pair is the (affine) output layer.
       layer_names: one name per pair, as in the source (``"0"``, ``"Dense_1"``, ``"layers[2]"``).
       source: where it came from (``"state_dict"``, ``"safetensors"``, ``"npz"``, ``"flax"``, ...).
+      notes: lines the output must show (an assumed activation, an input normalization).
+      input_map: the map from the user's inputs to the network's (``None``: the identity); the
+        domain is given in the user's units and mapped by :meth:`InputMap.box`.
     """
 
     params: Pairs
     layer_names: tuple[str, ...]
     source: str
+    notes: tuple[str, ...] = ()
+    input_map: InputMap | None = None
 
     @property
     def arch(self) -> tuple[int, ...]:
@@ -251,6 +313,31 @@ def _activation_name(fn: Any) -> str:
     return str(name or type(fn).__name__).lower()
 
 
+def check_activation_name(name: str, where: str) -> None:
+    """Accept ``relu``; refuse anything else with a one-line message.
+
+    Raises:
+      NoDeadNeurons: an activation with a nonzero derivative (almost) everywhere (tanh, leaky
+        ReLU, identity, ...): no neuron can be dead.
+      ModelError: any other activation.
+
+    >>> check_activation_name("relu", "x")
+    >>> check_activation_name("tanh", "the hidden activation")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    jaxnn_nonconv.models._loaders.NoDeadNeurons: the hidden activation is tanh: ...
+    """
+    name = name.lower()
+    if name == "relu":
+        return
+    if name in _NEVER_DEAD or name.replace("_", "") in _NEVER_DEAD or name in _IDENTITY:
+        raise NoDeadNeurons(
+            f"{where} is {name}: its derivative is nonzero (almost) everywhere, so no neuron "
+            "can be dead; the dead-neuron check applies to ReLU networks"
+        )
+    raise ModelError(f"{where} is {name!r}: only ReLU activations are supported")
+
+
 def _check_activation(fn: Any, where: str) -> None:
     import jax
 
@@ -348,6 +435,14 @@ def from_object(obj: Any) -> Model:
         return load(obj)
     kind = type(obj)
     mod = kind.__module__ or ""
+    if mod.startswith("sklearn"):
+        from jaxnn_nonconv.models import _sklearn
+
+        return _sklearn.from_sklearn(obj)
+    if mod.startswith("onnx"):
+        from jaxnn_nonconv.models import _onnx
+
+        return _onnx.from_onnx(obj)
     if mod.startswith("torch"):
         return from_torch_module(obj)
     if mod.startswith("equinox") or (hasattr(obj, "layers") and hasattr(obj, "activation")):
@@ -413,6 +508,7 @@ def _load_npz(path: Path) -> Model:
     except Exception as e:
         raise ModelError(f"{path}: not a readable .npz file ({_one_line(e)})") from None
     ws = {int(k[1:]): k for k in arrays if re.fullmatch(r"W\d+", k)}
+    activation = arrays.pop("activation", None)
     other = sorted(k for k in arrays if not re.fullmatch(r"[Wb]\d+", k))
     if other:
         raise ModelError(f"{path}: unexpected array(s) {other}; expected W0, b0, W1, b1, ...")
@@ -421,12 +517,24 @@ def _load_npz(path: Path) -> Model:
     for k in arrays:
         if k.startswith("b") and int(k[1:]) not in ws:
             raise ModelError(f"layer {k[1:]}: bias {k} has no weight W{k[1:]}")
+    notes: tuple[str, ...] = (RELU_ASSUMED,)
+    if activation is not None:
+        if activation.dtype.kind != "U" or activation.ndim != 0:
+            raise ModelError(f"{path}: 'activation' must be a string, got {activation.dtype}")
+        check_activation_name(str(activation), "the stored activation")
+        notes = ()
     layers = [(str(k), arrays[f"W{k}"], arrays.get(f"b{k}")) for k in range(len(ws))]
-    return build(layers, "npz")
+    return dataclasses.replace(build(layers, "npz"), notes=notes)
+
+
+_OTHER_FORMATS = {".onnx": "_onnx", ".nnet": "_nnet", ".skops": "_sklearn", ".keras": "_keras"}
 
 
 def load(path: str | Path) -> Model:
-    """Read a model file (``.pt``, ``.pth``, ``.safetensors``, ``.npz``).
+    """Read a model file: ``.pt``, ``.pth``, ``.safetensors``, ``.npz`` here; ``.onnx``
+    (:mod:`~jaxnn_nonconv.models._onnx`), ``.nnet`` (:mod:`~jaxnn_nonconv.models._nnet`),
+    ``.skops`` (:mod:`~jaxnn_nonconv.models._sklearn`), ``.keras``
+    (:mod:`~jaxnn_nonconv.models._keras`).
 
     Raises:
       ModelError: missing or unreadable file, unknown suffix, or an unsupported network.
@@ -441,11 +549,18 @@ def load(path: str | Path) -> Model:
         return _load_safetensors(path)
     if suffix == ".npz":
         return _load_npz(path)
+    if suffix in _OTHER_FORMATS:  # optional packages, imported only for their files
+        import importlib
+
+        module = importlib.import_module(f"jaxnn_nonconv.models.{_OTHER_FORMATS[suffix]}")
+        return module.load_file(path)
     raise ModelError(f"{path}: unknown model file type {suffix!r}; use {', '.join(FILE_SUFFIXES)}")
 
 
 def save_npz(path: str | Path, model: Any) -> None:
-    """Write any supported model as ``W0, b0, W1, b1, ...`` (the ``.npz`` layout :func:`load` reads).
+    """Write any supported model as ``W0, b0, W1, b1, ...`` and ``activation = "relu"`` (the
+    ``.npz`` layout :func:`load` reads). A model with an input map is refused (the ``.npz`` has no
+    place for it).
 
     >>> import tempfile, os
     >>> m = build([("0", np.ones((3, 2)), np.zeros(3)), ("1", np.ones((1, 3)), np.zeros(1))], "x")
@@ -455,7 +570,9 @@ def save_npz(path: str | Path, model: Any) -> None:
     (2, 3, 1)
     """
     m = from_object(model)
-    arrays = {}
+    if m.input_map is not None:
+        raise ModelError("this model has an input normalization, which a .npz cannot hold")
+    arrays: dict[str, Any] = {"activation": np.array("relu")}
     for k, (w, b) in enumerate(m.params):
         arrays[f"W{k}"], arrays[f"b{k}"] = w, b
     np.savez(path, **arrays)
