@@ -14,6 +14,7 @@ from jaxnn_nonconv.cli import _models as cli_model
 from jaxnn_nonconv.cli._common import EXIT_USAGE, _Parser
 from jaxnn_nonconv.cli._estimate import _add_estimate
 from jaxnn_nonconv.cli._experiments import _add_report, _add_run
+from jaxnn_nonconv.cli._export import add_export
 from jaxnn_nonconv.cli._train import _add_train
 from jaxnn_nonconv.experiments import config
 
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         add(sub)
     for add in (cli_model.add_check, cli_model.add_advise):  # your own network and data
         add(sub)
+    add_export(sub)  # a run directory as one table
     return parser
 
 

@@ -54,6 +54,25 @@ def add_check(sub) -> None:
         help="with --data: clip the box to the [q, 1-q] quantiles (default 0: min/max)",
     )
     add_detector_flags(p)
+    x = p.add_argument_group("per-neuron results")
+    x.add_argument(
+        "--network-units",
+        action="store_true",
+        help="the domain is in the network's input units: skip a .nnet file's input "
+        "normalization or an ONNX input offset (VNN-COMP properties are in these units)",
+    )
+    x.add_argument(
+        "--complete",
+        action="store_true",
+        help="decide the still undecided neurons by one mixed-integer program each (SciPy's "
+        "HiGHS; nets of at most 2000 hidden neurons)",
+    )
+    x.add_argument(
+        "--complete-time",
+        type=float,
+        default=5.0,
+        help="with --complete: seconds per neuron (default 5)",
+    )
     p.add_argument(
         "--json",
         action="store_true",
@@ -122,18 +141,33 @@ def _domains(args, dim: int, source: str) -> list:
 
 
 def cmd_check(args) -> int:
+    import dataclasses
+    import math
+
     from jaxnn_nonconv import models
 
     setup_jax(False)  # float64 weights are checked in float64 by models.check itself
+    if not (math.isfinite(args.complete_time) and args.complete_time > 0):
+        raise config.ConfigError(f"--complete-time must be a number > 0, got {args.complete_time}")
     results = []
     try:
         files = _model_files(args.model)
         for path in files:
             model = models.load(path)
+            if args.network_units and model.input_map is not None:
+                note = f"{model.input_map.text.split(':')[0]} skipped (--network-units)"
+                model = dataclasses.replace(model, input_map=None, notes=(note,))
             dim = model.arch[0]
             settings = _check_detector_args(args, dim)
             for dom in _domains(args, dim, path):
-                results.append((path, models.check(model, dom, settings=settings)))
+                r = models.check(
+                    model,
+                    dom,
+                    settings=settings,
+                    complete=args.complete,
+                    complete_time=args.complete_time,
+                )
+                results.append((path, r))
     except models.ModelError as e:
         raise config.ConfigError(str(e)) from None
     if len(results) == 1 and len(files) == 1 and args.vnnlib is None:

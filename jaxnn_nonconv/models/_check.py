@@ -43,7 +43,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxnn_nonconv import detector
-from jaxnn_nonconv.models import _domain as domain_lib, _loaders as loaders
+from jaxnn_nonconv.models import (
+    _domain as domain_lib,
+    _formats as formats,
+    _loaders as loaders,
+    _neurons as neurons,
+)
 
 MAX_WITNESSES = 2**16  # data points used as active witnesses (a fixed subset beyond this)
 
@@ -60,6 +65,10 @@ class LayerCheck:
     unknown: tuple[int, ...]
     permanent: tuple[int, ...]  # subset of inactive that no gradient training can revive
     active_fraction: tuple[float, ...] | None = None  # per neuron, on the data (None: no data)
+    lower: tuple[float, ...] = ()  # per neuron, certified bounds of the pre-activation on the box
+    upper: tuple[float, ...] = ()
+    witness: tuple[tuple[float, ...] | None, ...] = ()  # per neuron: an input where it is > 0
+    always_active: tuple[int, ...] = ()  # certified > 0 on the whole box (stable ReLUs)
 
     @property
     def never_fired(self) -> tuple[int, ...] | None:
@@ -77,11 +86,18 @@ class LayerCheck:
             "active": list(self.active),
             "unknown": list(self.unknown),
             "permanent": list(self.permanent),
+            "always_active": list(self.always_active),
+            "bounds": [[_finite(a), _finite(b)] for a, b in zip(self.lower, self.upper)],
+            "witness": [None if w is None else list(w) for w in self.witness],
         }
         if self.active_fraction is not None:
             out["never_fired"] = list(self.never_fired)
             out["active_fraction"] = list(self.active_fraction)
         return out
+
+
+def _finite(v: float) -> float | None:
+    return float(v) if np.isfinite(v) else None  # JSON: never NaN or inf
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +115,7 @@ class CheckResult:
     dtype: str
     detector: dict[str, Any]
     notes: tuple[str, ...] = ()
+    constant_on_data: bool | None = None  # the network's output is one value on every data point
 
     def to_dict(self) -> dict[str, Any]:
         """Keys ``layers``, ``constant``, ``frozen_parameter_fraction``, ``domain`` (the contract),
@@ -114,6 +131,7 @@ class CheckResult:
             "model": {"arch": list(self.arch), "source": self.source, "dtype": self.dtype},
             "detector": self.detector,
             "notes": list(self.notes),
+            "constant_on_data": self.constant_on_data,
         }
 
 
@@ -194,6 +212,9 @@ def check(
     *,
     settings: detector.DetectorSettings | None = None,
     max_witnesses: int = MAX_WITNESSES,
+    per_neuron: bool = True,
+    complete: bool = False,
+    complete_time: float = 5.0,
 ) -> CheckResult:
     """Certify the dead, alive and undecided neurons of ``model`` on ``domain``.
 
@@ -206,6 +227,12 @@ def check(
         :func:`jaxnn_nonconv.detector.classify_neurons`; ``n_probe`` the size of the detector's
         fixed random sample of the box.
       max_witnesses: data points inside the box used as active witnesses.
+      per_neuron: also compute each neuron's certified bounds, a float-verified witness for the
+        active ones and the always-active ones (:mod:`jaxnn_nonconv.models._neurons`); its
+        witness search and grid bounds can only add certificates to the detector's.
+      complete: with ``per_neuron``, decide what is still undecided by a mixed-integer program
+        per neuron (:mod:`jaxnn_nonconv.models._milp`; nets of at most 2000 hidden neurons),
+        ``complete_time`` seconds each.
 
     Returns:
       A :class:`CheckResult`. Float64 weights are checked in float64 (x64 is enabled for the
@@ -222,7 +249,7 @@ def check(
     >>> r.frozen_parameters, r.num_parameters  # neuron 0: weight, bias, outgoing weight
     (3, 10)
     """
-    m = loaders.from_object(model)
+    m = formats.from_object(model)
     dom = _as_domain(domain, m.arch[0])
     settings = (settings or detector.DetectorSettings()).resolved(dom.dim)
     dtype = np.dtype(m.dtype)
@@ -240,8 +267,20 @@ def check(
             params, jnp.asarray(lo), jnp.asarray(hi), jnp.asarray(sample), probe=jnp.asarray(probe)
         )
         st = jax.tree.map(np.asarray, st)
-        frac = None if dom.points is None else domain_lib.active_fraction(params, net_dom.points)
+        frac, on_data = None, None
+        if dom.points is not None:
+            frac = domain_lib.active_fraction(params, net_dom.points)
+            on_data = neurons.constant_on(params, net_dom.points)
+        if per_neuron:
+            info = neurons.analyse(params, lo, hi, probe)
+            if complete:
+                info = neurons.complete(params, lo, hi, st, info, complete_time)
+            st, per = neurons.merge(st, info)
+        else:
+            per = [{} for _ in st.inactive]
     permanent, n_frozen = permanent_and_frozen(m.params, st.inactive, st.sign_dead)
+    if m.input_map is not None and per_neuron:
+        notes.append("witnesses are given in the network's input units")
     layers = []
     for k, (ina, act) in enumerate(zip(st.inactive, st.active)):
         layers.append(
@@ -254,6 +293,7 @@ def check(
                 unknown=tuple(np.flatnonzero(~ina & ~act).tolist()),
                 permanent=tuple(np.flatnonzero(permanent[k]).tolist()),
                 active_fraction=None if frac is None else tuple(frac[k].tolist()),
+                **per[k],
             )
         )
     if any(len(layer.inactive) == layer.width for layer in layers):
@@ -269,6 +309,8 @@ def check(
         "n_probe": used["n_probe"],
         "witnesses": int(witnesses.shape[0]),
         "overflow": bool(st.overflow),
+        "per_neuron": per_neuron,
+        "complete": bool(complete and per_neuron),
     }
     return CheckResult(
         layers=tuple(layers),
@@ -282,6 +324,7 @@ def check(
         dtype=str(dtype),
         detector=used,
         notes=tuple(notes),
+        constant_on_data=on_data,
     )
 
 

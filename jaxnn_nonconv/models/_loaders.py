@@ -14,11 +14,10 @@ Sources:
 * Python objects (:func:`from_object`): the project's own params, a Flax ``Dense`` parameter dict
   (``kernel`` is ``(in, out)``, transposed here), an Equinox ``eqx.nn.MLP``, a PyTorch module
   (``nn.Sequential`` of ``Linear`` / ``ReLU``, nested ``Sequential``, ``Flatten``, ``Identity`` and
-  ``Dropout`` allowed), a ``state_dict``-like mapping, a scikit-learn ``MLPRegressor`` /
-  ``MLPClassifier`` or an ``onnx.ModelProto``.
-* other files, each in its own module: ONNX (:mod:`~jaxnn_nonconv.models._onnx`), ``.nnet``
-  (:mod:`~jaxnn_nonconv.models._nnet`), ``.skops`` (:mod:`~jaxnn_nonconv.models._sklearn`),
-  Keras 3 ``.keras`` (:mod:`~jaxnn_nonconv.models._keras`).
+  ``Dropout`` allowed) or a ``state_dict``-like mapping.
+* other formats, each in its own module, all behind :mod:`~jaxnn_nonconv.models._formats`
+  (``models.load`` and ``models.from_object``): ONNX, ``.nnet``, scikit-learn and ``.skops``,
+  Keras 3 ``.keras``.
 
 A ``.npz`` may carry its activation (a string array ``activation``); without one, and for a
 state dict, the model's :attr:`Model.notes` say that ReLU was assumed.
@@ -43,16 +42,7 @@ import numpy as np
 from jaxnn_nonconv.errors import ModelError
 
 Pairs = tuple[tuple[np.ndarray, np.ndarray], ...]
-FILE_SUFFIXES: tuple[str, ...] = (
-    ".pt",
-    ".pth",
-    ".safetensors",
-    ".npz",
-    ".onnx",
-    ".nnet",
-    ".skops",
-    ".keras",
-)
+FILE_SUFFIXES: tuple[str, ...] = (".pt", ".pth", ".safetensors", ".npz")
 RELU_ASSUMED = "the file stores no activation: ReLU was assumed"
 # Activations whose derivative is nonzero everywhere (or almost): no neuron can be dead.
 _NEVER_DEAD = (
@@ -435,14 +425,6 @@ def from_object(obj: Any) -> Model:
         return load(obj)
     kind = type(obj)
     mod = kind.__module__ or ""
-    if mod.startswith("sklearn"):
-        from jaxnn_nonconv.models import _sklearn
-
-        return _sklearn.from_sklearn(obj)
-    if mod.startswith("onnx"):
-        from jaxnn_nonconv.models import _onnx
-
-        return _onnx.from_onnx(obj)
     if mod.startswith("torch"):
         return from_torch_module(obj)
     if mod.startswith("equinox") or (hasattr(obj, "layers") and hasattr(obj, "activation")):
@@ -484,7 +466,7 @@ def _load_torch(path: Path) -> Model:
                 break
     if not isinstance(obj, Mapping):
         raise ModelError(f"{path}: holds a {type(obj).__name__}, expected a state_dict")
-    return from_state_dict(obj, "state_dict")
+    return dataclasses.replace(from_state_dict(obj, "state_dict"), notes=(RELU_ASSUMED,))
 
 
 def _load_safetensors(path: Path) -> Model:
@@ -498,7 +480,8 @@ def _load_safetensors(path: Path) -> Model:
         state = load_file(path)
     except Exception as e:
         raise ModelError(f"{path}: not a readable safetensors file ({_one_line(e)})") from None
-    return from_state_dict(state, "safetensors", sort=True)
+    model = from_state_dict(state, "safetensors", sort=True)
+    return dataclasses.replace(model, notes=(RELU_ASSUMED,))
 
 
 def _load_npz(path: Path) -> Model:
@@ -527,14 +510,9 @@ def _load_npz(path: Path) -> Model:
     return dataclasses.replace(build(layers, "npz"), notes=notes)
 
 
-_OTHER_FORMATS = {".onnx": "_onnx", ".nnet": "_nnet", ".skops": "_sklearn", ".keras": "_keras"}
-
-
 def load(path: str | Path) -> Model:
-    """Read a model file: ``.pt``, ``.pth``, ``.safetensors``, ``.npz`` here; ``.onnx``
-    (:mod:`~jaxnn_nonconv.models._onnx`), ``.nnet`` (:mod:`~jaxnn_nonconv.models._nnet`),
-    ``.skops`` (:mod:`~jaxnn_nonconv.models._sklearn`), ``.keras``
-    (:mod:`~jaxnn_nonconv.models._keras`).
+    """Read a model file: ``.pt``, ``.pth``, ``.safetensors``, ``.npz`` (every format:
+    :func:`jaxnn_nonconv.models.load`).
 
     Raises:
       ModelError: missing or unreadable file, unknown suffix, or an unsupported network.
@@ -549,11 +527,6 @@ def load(path: str | Path) -> Model:
         return _load_safetensors(path)
     if suffix == ".npz":
         return _load_npz(path)
-    if suffix in _OTHER_FORMATS:  # optional packages, imported only for their files
-        import importlib
-
-        module = importlib.import_module(f"jaxnn_nonconv.models.{_OTHER_FORMATS[suffix]}")
-        return module.load_file(path)
     raise ModelError(f"{path}: unknown model file type {suffix!r}; use {', '.join(FILE_SUFFIXES)}")
 
 
