@@ -14,6 +14,7 @@ from jaxnn_nonconv.cli import _models as cli_model
 from jaxnn_nonconv.cli._common import EXIT_USAGE, _Parser
 from jaxnn_nonconv.cli._estimate import _add_estimate
 from jaxnn_nonconv.cli._experiments import _add_report, _add_run
+from jaxnn_nonconv.cli._export import add_export
 from jaxnn_nonconv.cli._train import _add_train
 from jaxnn_nonconv.experiments import config
 
@@ -41,12 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
         add(sub)
     for add in (cli_model.add_check, cli_model.add_advise):  # your own network and data
         add(sub)
+    add_export(sub)  # a run directory as one table
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 2 bad input)."""
     parser = build_parser()
+    args = None
     try:
         args = parser.parse_args(argv)
         return args.func(args)
@@ -62,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         if not oom:
             raise
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        message = f"out of memory ({first}); use a smaller --chunk-size"
+        hint = getattr(args, "oom_hint", None)  # a hint that names flags the command has
+        if hint is None:
+            hint = "use a smaller --chunk-size" if hasattr(args, "chunk_size") else "use less"
+        message = f"out of memory ({first}); {hint}"
     message = " ".join(message.split())  # exactly one line, whatever the message holds
     print(f"{parser.prog}: error: {message}", file=sys.stderr)
     return EXIT_USAGE

@@ -1,8 +1,9 @@
 """The ``check`` and ``advise`` subcommands of ``jaxnn-nonconv`` (your own network and data).
 
-``jaxnn-nonconv check MODEL (--box ... | --data FILE) [--json]`` certifies the dead neurons of a
-model file (:mod:`jaxnn_nonconv.models`) on a box or a data set's box
-(:mod:`jaxnn_nonconv.models`); ``jaxnn-nonconv advise --arch ... --box ...`` ranks the init
+``jaxnn-nonconv check MODEL... (--box ... | --data FILE | --vnnlib FILE) [--json]`` certifies the
+dead neurons of model files (several, or directories of them, in one run) on a box, a data set's
+box or the boxes of a VNN-LIB property (:mod:`jaxnn_nonconv.models`); ``jaxnn-nonconv advise --arch
+... --box ...`` ranks the init
 families (:mod:`jaxnn_nonconv.models`). Bad input becomes a
 :class:`~jaxnn_nonconv.errors.ConfigError`: one line on stderr and exit code 2.
 """
@@ -25,15 +26,24 @@ def _check_detector_args(args, dim: int) -> detector.DetectorSettings:
 def add_check(sub) -> None:
     p = sub.add_parser(
         "check",
-        help="certify the dead / alive / undecided neurons of your model on your domain",
+        help="certify the dead / alive / undecided neurons of your model(s) on your domain",
         description="Certify which hidden neurons of a ReLU MLP are inactive on the whole input "
         "domain (dead: zero gradient, they never train again), which are certainly active, and "
-        "which are undecided.",
+        "which are undecided. Several model files (or directories of them) are checked in one "
+        "run, compiled once per architecture.",
     )
-    p.add_argument("model", help="model file: .pt/.pth (state_dict), .safetensors or .npz")
+    p.add_argument(
+        "model",
+        nargs="+",
+        help="model files or directories: .pt/.pth (state_dict), .safetensors, .npz, .onnx, "
+        ".nnet, .skops, .keras",
+    )
     g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--box", help="input box a:b (every coordinate) or a1:b1,a2:b2,...")
+    g.add_argument("--box", help="input box a:b (every coordinate) or a1:b1,a2:b2,... (a <= b)")
     g.add_argument("--data", help="data file .csv/.npy/.npz of shape (n, d): its bounding box")
+    g.add_argument(
+        "--vnnlib", help="VNN-LIB property: its input box (a disjunction: each box in turn)"
+    )
     p.add_argument(
         "--pad", type=float, default=0.0, help="with --data: widen by this fraction of the range"
     )
@@ -44,12 +54,38 @@ def add_check(sub) -> None:
         help="with --data: clip the box to the [q, 1-q] quantiles (default 0: min/max)",
     )
     add_detector_flags(p)
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    p.set_defaults(func=cmd_check)
+    x = p.add_argument_group("per-neuron results")
+    x.add_argument(
+        "--network-units",
+        action="store_true",
+        help="the domain is in the network's input units: skip a .nnet file's input "
+        "normalization or an ONNX input offset (VNN-COMP properties are in these units)",
+    )
+    x.add_argument(
+        "--complete",
+        action="store_true",
+        help="decide the still undecided neurons by one mixed-integer program each (SciPy's "
+        "HiGHS; nets of at most 2000 hidden neurons)",
+    )
+    x.add_argument(
+        "--complete-time",
+        type=float,
+        default=5.0,
+        help="with --complete: seconds per neuron (default 5)",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print machine-readable JSON (a list when several models or boxes are checked)",
+    )
+    p.set_defaults(
+        func=cmd_check,
+        oom_hint="use a smaller --grid, --mode crown, or a smaller --sample-size",
+    )
 
 
 def _box_of(text: str, dim: int):
-    box = config.parse_box(text)
+    box = config.parse_box(text, allow_point=True)
     if len(box) == 1 and "," not in text:
         box = box * dim
     if len(box) != dim:
@@ -59,30 +95,90 @@ def _box_of(text: str, dim: int):
     return box
 
 
+def _model_files(paths: list[str]) -> list[str]:
+    """The given files, and the model files of the given directories (sorted by name)."""
+    from pathlib import Path
+
+    from jaxnn_nonconv import models
+
+    files = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            found = sorted(
+                str(f) for f in path.iterdir() if f.suffix.lower() in models.FILE_SUFFIXES
+            )
+            if not found:
+                raise config.ConfigError(
+                    f"{path}: no model files ({', '.join(models.FILE_SUFFIXES)})"
+                )
+            files.extend(found)
+        else:
+            files.append(text)
+    return files
+
+
+def _domains(args, dim: int, source: str) -> list:
+    from jaxnn_nonconv import models
+
+    if args.box is not None:
+        if args.pad or args.quantile:
+            raise config.ConfigError("--pad and --quantile apply to --data only")
+        return [models.from_box(_box_of(args.box, dim))]
+    if args.vnnlib is not None:
+        doms = models.read_vnnlib(args.vnnlib)
+        if doms[0].dim != dim:
+            raise config.ConfigError(
+                f"{args.vnnlib}: the property has {doms[0].dim} input(s) but {source} has {dim}"
+            )
+        return doms
+    x = models.load_data(args.data)
+    if x.shape[1] != dim:
+        raise config.ConfigError(
+            f"{args.data}: data has {x.shape[1]} column(s) but the model's input dimension is {dim}"
+        )
+    return [models.from_data(x, pad=args.pad, quantile=args.quantile, source=args.data)]
+
+
 def cmd_check(args) -> int:
+    import dataclasses
+    import math
+
     from jaxnn_nonconv import models
 
     setup_jax(False)  # float64 weights are checked in float64 by models.check itself
+    if not (math.isfinite(args.complete_time) and args.complete_time > 0):
+        raise config.ConfigError(f"--complete-time must be a number > 0, got {args.complete_time}")
+    results = []
     try:
-        model = models.load(args.model)
-        dim = model.arch[0]
-        if args.box is not None:
-            if args.pad or args.quantile:
-                raise config.ConfigError("--pad and --quantile apply to --data only")
-            dom = models.from_box(_box_of(args.box, dim))
-        else:
-            x = models.load_data(args.data)
-            if x.shape[1] != dim:
-                raise config.ConfigError(
-                    f"{args.data}: data has {x.shape[1]} column(s) but the model's input "
-                    f"dimension is {dim}"
+        files = _model_files(args.model)
+        for path in files:
+            model = models.load(path)
+            if args.network_units and model.input_map is not None:
+                note = f"{model.input_map.text.split(':')[0]} skipped (--network-units)"
+                model = dataclasses.replace(model, input_map=None, notes=(note,))
+            dim = model.arch[0]
+            settings = _check_detector_args(args, dim)
+            for dom in _domains(args, dim, path):
+                r = models.check(
+                    model,
+                    dom,
+                    settings=settings,
+                    complete=args.complete,
+                    complete_time=args.complete_time,
                 )
-            dom = models.from_data(x, pad=args.pad, quantile=args.quantile, source=args.data)
-        settings = _check_detector_args(args, dim)
-        result = models.check(model, dom, settings=settings)
+                results.append((path, r))
     except models.ModelError as e:
         raise config.ConfigError(str(e)) from None
-    return emit(result, args.json, models.print_result)
+    if len(results) == 1 and len(files) == 1 and args.vnnlib is None:
+        return emit(results[0][1], args.json, models.print_result)
+    listed = [{"file": path, **r.to_dict()} for path, r in results]
+
+    def tables(_):
+        for path, r in results:
+            models.print_result(r, title_prefix=f"{path}: ")
+
+    return emit(listed, args.json, tables)
 
 
 def add_advise(sub) -> None:
@@ -100,7 +196,7 @@ def add_advise(sub) -> None:
     )
     add_detector_flags(p)
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    p.set_defaults(func=cmd_advise)
+    p.set_defaults(func=cmd_advise, oom_hint="use fewer --trials, a smaller --grid or --mode crown")
 
 
 def cmd_advise(args) -> int:

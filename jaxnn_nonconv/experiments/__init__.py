@@ -7,6 +7,8 @@
 * :mod:`~jaxnn_nonconv.experiments._splitting`: splitting sweeps inside experiments.
 * :mod:`store <jaxnn_nonconv.experiments._store>`: the crash-safe results directory (atomic
   chunk files, a manifest, a lock), knowing nothing of training.
+* :mod:`~jaxnn_nonconv.experiments._export`: a run directory as one table, one row per trial
+  (:func:`load_trials`, :func:`export`).
 * :mod:`~jaxnn_nonconv.experiments._trials`: :func:`run_trials`, the resumable trial loop that
   fills a store chunk by chunk.
 * :mod:`report <jaxnn_nonconv.experiments.report>`: tables and figures from stored results.
@@ -14,6 +16,7 @@
 
 from jaxnn_nonconv.experiments import _config as config, _store as store, report as report
 from jaxnn_nonconv.experiments._config import RunOptions as RunOptions
+from jaxnn_nonconv.experiments._export import export as export, load_trials as load_trials
 from jaxnn_nonconv.experiments._spec import (
     KINDS as KINDS,
     LEVELS_DIR as LEVELS_DIR,
@@ -31,7 +34,9 @@ __all__ = [
     "Experiment",
     "RunOptions",
     "config",
+    "export",
     "load",
+    "load_trials",
     "report",
     "run_experiment",
     "run_trials",

@@ -118,8 +118,11 @@ def check_name(kind: str, value: str, valid) -> str:
     return value
 
 
-def parse_box(text: str) -> problems.Box:
+def parse_box(text: str, *, allow_point: bool = False) -> problems.Box:
     """Parse ``a:b`` (every coordinate, dimension taken from the architecture) or ``a1:b1,a2:b2``.
+
+    ``allow_point``: accept zero-width coordinates ``a:a`` (a fixed input, as in a verification
+    property; ``check`` and ``advise``); training boxes need ``a < b``.
 
     >>> parse_box("0:2")
     ((0.0, 2.0),)
@@ -139,8 +142,9 @@ def parse_box(text: str) -> problems.Box:
             ) from None
         if not (math.isfinite(a) and math.isfinite(b)):
             raise ConfigError(f"box {text!r}: bounds must be finite")
-        if not a < b:
-            raise ConfigError(f"box {text!r}: need a < b in every 'a:b' (empty or reversed box)")
+        if not (a < b or (allow_point and a == b)):
+            need = "a <= b" if allow_point else "a < b"
+            raise ConfigError(f"box {text!r}: need {need} in every 'a:b' (empty or reversed box)")
         box.append((a, b))
     return tuple(box)
 

@@ -43,7 +43,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxnn_nonconv import detector
-from jaxnn_nonconv.models import _domain as domain_lib, _loaders as loaders
+from jaxnn_nonconv.models import (
+    _domain as domain_lib,
+    _formats as formats,
+    _loaders as loaders,
+    _neurons as neurons,
+)
 
 MAX_WITNESSES = 2**16  # data points used as active witnesses (a fixed subset beyond this)
 
@@ -60,6 +65,10 @@ class LayerCheck:
     unknown: tuple[int, ...]
     permanent: tuple[int, ...]  # subset of inactive that no gradient training can revive
     active_fraction: tuple[float, ...] | None = None  # per neuron, on the data (None: no data)
+    lower: tuple[float, ...] = ()  # per neuron, certified bounds of the pre-activation on the box
+    upper: tuple[float, ...] = ()
+    witness: tuple[tuple[float, ...] | None, ...] = ()  # per neuron: an input where it is > 0
+    always_active: tuple[int, ...] = ()  # certified > 0 on the whole box (stable ReLUs)
 
     @property
     def never_fired(self) -> tuple[int, ...] | None:
@@ -77,11 +86,18 @@ class LayerCheck:
             "active": list(self.active),
             "unknown": list(self.unknown),
             "permanent": list(self.permanent),
+            "always_active": list(self.always_active),
+            "bounds": [[_finite(a), _finite(b)] for a, b in zip(self.lower, self.upper)],
+            "witness": [None if w is None else list(w) for w in self.witness],
         }
         if self.active_fraction is not None:
             out["never_fired"] = list(self.never_fired)
             out["active_fraction"] = list(self.active_fraction)
         return out
+
+
+def _finite(v: float) -> float | None:
+    return float(v) if np.isfinite(v) else None  # JSON: never NaN or inf
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,10 +114,13 @@ class CheckResult:
     source: str
     dtype: str
     detector: dict[str, Any]
+    notes: tuple[str, ...] = ()
+    constant_on_data: bool | None = None  # the network's output is one value on every data point
 
     def to_dict(self) -> dict[str, Any]:
         """Keys ``layers``, ``constant``, ``frozen_parameter_fraction``, ``domain`` (the contract),
-        plus ``frozen_parameters``, ``num_parameters``, ``model`` and ``detector``."""
+        plus ``frozen_parameters``, ``num_parameters``, ``model``, ``detector`` and ``notes``
+        (what was assumed or mapped: an activation, an input normalization)."""
         return {
             "layers": [layer.to_dict() for layer in self.layers],
             "constant": self.constant,
@@ -111,6 +130,8 @@ class CheckResult:
             "domain": self.domain.to_dict(),
             "model": {"arch": list(self.arch), "source": self.source, "dtype": self.dtype},
             "detector": self.detector,
+            "notes": list(self.notes),
+            "constant_on_data": self.constant_on_data,
         }
 
 
@@ -164,6 +185,19 @@ def _as_domain(dom, dim: int) -> domain_lib.Domain:
     return dom
 
 
+def _network_domain(m: loaders.Model, dom: domain_lib.Domain, notes: list) -> domain_lib.Domain:
+    """The domain in the network's input units (the model's input map applied, rounded outward)."""
+    if m.input_map is None:
+        return dom
+    lo, hi = m.input_map.box(dom.lo, dom.hi)
+    notes.append(
+        "checked on the network's input box "
+        + ", ".join(f"[{a:.6g}, {b:.6g}]" for a, b in zip(lo, hi))
+    )
+    points = None if dom.points is None else m.input_map.points(dom.points)
+    return dataclasses.replace(dom, lo=lo, hi=hi, points=points)
+
+
 def _witnesses(dom: domain_lib.Domain, limit: int) -> np.ndarray:
     pts = dom.inside()
     if pts.shape[0] > limit:  # a fixed subset: witnesses only ever add certificates
@@ -178,6 +212,9 @@ def check(
     *,
     settings: detector.DetectorSettings | None = None,
     max_witnesses: int = MAX_WITNESSES,
+    per_neuron: bool = True,
+    complete: bool = False,
+    complete_time: float = 5.0,
 ) -> CheckResult:
     """Certify the dead, alive and undecided neurons of ``model`` on ``domain``.
 
@@ -190,6 +227,12 @@ def check(
         :func:`jaxnn_nonconv.detector.classify_neurons`; ``n_probe`` the size of the detector's
         fixed random sample of the box.
       max_witnesses: data points inside the box used as active witnesses.
+      per_neuron: also compute each neuron's certified bounds, a float-verified witness for the
+        active ones and the always-active ones (:mod:`jaxnn_nonconv.models._neurons`); its
+        witness search and grid bounds can only add certificates to the detector's.
+      complete: with ``per_neuron``, decide what is still undecided by a mixed-integer program
+        per neuron (:mod:`jaxnn_nonconv.models._milp`; nets of at most 2000 hidden neurons),
+        ``complete_time`` seconds each.
 
     Returns:
       A :class:`CheckResult`. Float64 weights are checked in float64 (x64 is enabled for the
@@ -206,15 +249,17 @@ def check(
     >>> r.frozen_parameters, r.num_parameters  # neuron 0: weight, bias, outgoing weight
     (3, 10)
     """
-    m = loaders.from_object(model)
+    m = formats.from_object(model)
     dom = _as_domain(domain, m.arch[0])
     settings = (settings or detector.DetectorSettings()).resolved(dom.dim)
     dtype = np.dtype(m.dtype)
+    notes = list(m.notes)
+    net_dom = _network_domain(m, dom, notes)
     x64 = jax.enable_x64(True) if dtype == np.float64 else contextlib.nullcontext()
     with x64:
-        lo, hi = domain_lib.cast_outward(dom.lo, dom.hi, dtype)
+        lo, hi = domain_lib.cast_outward(net_dom.lo, net_dom.hi, dtype)
         sample = detector.sample_points(lo, hi, settings.n_probe).astype(dtype)
-        witnesses = _witnesses(dom, max_witnesses)
+        witnesses = _witnesses(net_dom, max_witnesses)
         probe = np.concatenate([detector.probe_points(lo, hi), witnesses]).astype(dtype)
         params = tuple((jnp.asarray(w, dtype), jnp.asarray(b, dtype)) for w, b in m.params)
         classify = _compiled_classify(settings)
@@ -222,8 +267,20 @@ def check(
             params, jnp.asarray(lo), jnp.asarray(hi), jnp.asarray(sample), probe=jnp.asarray(probe)
         )
         st = jax.tree.map(np.asarray, st)
-        frac = None if dom.points is None else domain_lib.active_fraction(params, dom.points)
+        frac, on_data = None, None
+        if dom.points is not None:
+            frac = domain_lib.active_fraction(params, net_dom.points)
+            on_data = neurons.constant_on(params, net_dom.points)
+        if per_neuron:
+            info = neurons.analyse(params, lo, hi, probe)
+            if complete:
+                info = neurons.complete(params, lo, hi, st, info, complete_time)
+            st, per = neurons.merge(st, info)
+        else:
+            per = [{} for _ in st.inactive]
     permanent, n_frozen = permanent_and_frozen(m.params, st.inactive, st.sign_dead)
+    if m.input_map is not None and per_neuron:
+        notes.append("witnesses are given in the network's input units")
     layers = []
     for k, (ina, act) in enumerate(zip(st.inactive, st.active)):
         layers.append(
@@ -236,6 +293,7 @@ def check(
                 unknown=tuple(np.flatnonzero(~ina & ~act).tolist()),
                 permanent=tuple(np.flatnonzero(permanent[k]).tolist()),
                 active_fraction=None if frac is None else tuple(frac[k].tolist()),
+                **per[k],
             )
         )
     if any(len(layer.inactive) == layer.width for layer in layers):
@@ -251,6 +309,8 @@ def check(
         "n_probe": used["n_probe"],
         "witnesses": int(witnesses.shape[0]),
         "overflow": bool(st.overflow),
+        "per_neuron": per_neuron,
+        "complete": bool(complete and per_neuron),
     }
     return CheckResult(
         layers=tuple(layers),
@@ -263,6 +323,8 @@ def check(
         source=m.source,
         dtype=str(dtype),
         detector=used,
+        notes=tuple(notes),
+        constant_on_data=on_data,
     )
 
 
@@ -273,8 +335,9 @@ def _indices(ix: tuple[int, ...], limit: int = 12) -> str:
     return shown + (f", … (+{len(ix) - limit})" if len(ix) > limit else "")
 
 
-def print_result(result: CheckResult, console: Any = None) -> None:
-    """Rich table of a :class:`CheckResult`: one row per hidden layer."""
+def print_result(result: CheckResult, console: Any = None, title_prefix: str = "") -> None:
+    """Rich table of a :class:`CheckResult`: one row per hidden layer (``title_prefix``: e.g. the
+    file name when several models are checked), then the result's notes."""
     from rich.console import Console
     from rich.table import Table
 
@@ -285,7 +348,7 @@ def print_result(result: CheckResult, console: Any = None) -> None:
     data = result.layers and result.layers[0].active_fraction is not None
     constant = {True: "yes", False: "no", None: "undecided"}[result.constant]
     t = Table(
-        title=f"{result.source} model {result.arch} on {box}",
+        title=f"{title_prefix}{result.source} model {result.arch} on {box}",
         caption=f"constant on the domain: {constant}; frozen parameters: "
         f"{result.frozen_parameters}/{result.num_parameters} "
         f"({result.frozen_parameter_fraction:.2%}); detector {result.detector['mode']}",
@@ -310,4 +373,7 @@ def print_result(result: CheckResult, console: Any = None) -> None:
             row.append(str(len(layer.never_fired)))
         row.append(_indices(layer.inactive))
         t.add_row(*row)
-    (console or Console()).print(t)
+    console = console or Console()
+    console.print(t)
+    for note in result.notes:  # below the table: what was assumed or mapped
+        console.print(f"note: {note}", markup=False, highlight=False)

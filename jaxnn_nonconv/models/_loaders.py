@@ -15,6 +15,12 @@ Sources:
   (``kernel`` is ``(in, out)``, transposed here), an Equinox ``eqx.nn.MLP``, a PyTorch module
   (``nn.Sequential`` of ``Linear`` / ``ReLU``, nested ``Sequential``, ``Flatten``, ``Identity`` and
   ``Dropout`` allowed) or a ``state_dict``-like mapping.
+* other formats, each in its own module, all behind :mod:`~jaxnn_nonconv.models._formats`
+  (``models.load`` and ``models.from_object``): ONNX, ``.nnet``, scikit-learn and ``.skops``,
+  Keras 3 ``.keras``.
+
+A ``.npz`` may carry its activation (a string array ``activation``); without one, and for a
+state dict, the model's :attr:`Model.notes` say that ReLU was assumed.
 
 PyTorch, safetensors, Flax and Equinox are optional and imported only when a source needs them.
 Anything else (convolutions, normalization layers, other activations, shapes that do not chain,
@@ -37,6 +43,7 @@ from jaxnn_nonconv.errors import ModelError
 
 Pairs = tuple[tuple[np.ndarray, np.ndarray], ...]
 FILE_SUFFIXES: tuple[str, ...] = (".pt", ".pth", ".safetensors", ".npz")
+RELU_ASSUMED = "the file stores no activation: ReLU was assumed"
 # Activations whose derivative is nonzero everywhere (or almost): no neuron can be dead.
 _NEVER_DEAD = (
     "leakyrelu",
@@ -53,11 +60,51 @@ _NEVER_DEAD = (
     "sigmoid",
     "prelu",
     "rrelu",
+    "logistic",
 )
+_IDENTITY = ("identity", "linear")
 
 
 class NoDeadNeurons(ModelError):
     """The network's activation has a nonzero derivative (almost) everywhere: nothing can be dead."""
+
+
+@dataclasses.dataclass(frozen=True)
+class InputMap:
+    """A per-coordinate map from the user's inputs to the network's: ``(clip(x, lo, hi) - shift)
+    / scale`` (a ``.nnet`` file's normalization, an ONNX ``Sub`` before the first layer).
+
+    Attributes:
+      shift, scale: ``(d,)`` float64, ``scale > 0``.
+      lo, hi: ``(d,)`` float64 clip bounds (``-inf`` / ``inf``: no clipping).
+      text: one line for the output (where it came from, what it does).
+    """
+
+    shift: np.ndarray
+    scale: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    text: str
+
+    def box(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The image of the box ``[lo, hi]`` (float64), rounded outward by one float64 ulp per
+        operation, so it contains every value the map takes on the box. The map is monotone in
+        each coordinate (``scale > 0``), so the image is the box of the images of the ends.
+
+        >>> m = InputMap(np.array([1.0]), np.array([2.0]), np.array([-np.inf]), np.array([2.0]), "")
+        >>> [float(v) for v in np.concatenate(m.box(np.array([0.0]), np.array([5.0])))]
+        [-0.5000000000000001, 0.5000000000000001]
+        """
+        a = np.clip(np.asarray(lo, np.float64), self.lo, self.hi)
+        b = np.clip(np.asarray(hi, np.float64), self.lo, self.hi)
+        down, up = -np.inf, np.inf
+        a = np.nextafter(np.nextafter(a - self.shift, down) / self.scale, down)
+        b = np.nextafter(np.nextafter(b - self.shift, up) / self.scale, up)
+        return a, b
+
+    def points(self, x: np.ndarray) -> np.ndarray:
+        """``(n, d)`` points mapped (float64)."""
+        return (np.clip(x, self.lo, self.hi) - self.shift) / self.scale
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,11 +116,16 @@ class Model:
         pair is the (affine) output layer.
       layer_names: one name per pair, as in the source (``"0"``, ``"Dense_1"``, ``"layers[2]"``).
       source: where it came from (``"state_dict"``, ``"safetensors"``, ``"npz"``, ``"flax"``, ...).
+      notes: lines the output must show (an assumed activation, an input normalization).
+      input_map: the map from the user's inputs to the network's (``None``: the identity); the
+        domain is given in the user's units and mapped by :meth:`InputMap.box`.
     """
 
     params: Pairs
     layer_names: tuple[str, ...]
     source: str
+    notes: tuple[str, ...] = ()
+    input_map: InputMap | None = None
 
     @property
     def arch(self) -> tuple[int, ...]:
@@ -251,6 +303,31 @@ def _activation_name(fn: Any) -> str:
     return str(name or type(fn).__name__).lower()
 
 
+def check_activation_name(name: str, where: str) -> None:
+    """Accept ``relu``; refuse anything else with a one-line message.
+
+    Raises:
+      NoDeadNeurons: an activation with a nonzero derivative (almost) everywhere (tanh, leaky
+        ReLU, identity, ...): no neuron can be dead.
+      ModelError: any other activation.
+
+    >>> check_activation_name("relu", "x")
+    >>> check_activation_name("tanh", "the hidden activation")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    jaxnn_nonconv.models._loaders.NoDeadNeurons: the hidden activation is tanh: ...
+    """
+    name = name.lower()
+    if name == "relu":
+        return
+    if name in _NEVER_DEAD or name.replace("_", "") in _NEVER_DEAD or name in _IDENTITY:
+        raise NoDeadNeurons(
+            f"{where} is {name}: its derivative is nonzero (almost) everywhere, so no neuron "
+            "can be dead; the dead-neuron check applies to ReLU networks"
+        )
+    raise ModelError(f"{where} is {name!r}: only ReLU activations are supported")
+
+
 def _check_activation(fn: Any, where: str) -> None:
     import jax
 
@@ -389,7 +466,7 @@ def _load_torch(path: Path) -> Model:
                 break
     if not isinstance(obj, Mapping):
         raise ModelError(f"{path}: holds a {type(obj).__name__}, expected a state_dict")
-    return from_state_dict(obj, "state_dict")
+    return dataclasses.replace(from_state_dict(obj, "state_dict"), notes=(RELU_ASSUMED,))
 
 
 def _load_safetensors(path: Path) -> Model:
@@ -403,7 +480,8 @@ def _load_safetensors(path: Path) -> Model:
         state = load_file(path)
     except Exception as e:
         raise ModelError(f"{path}: not a readable safetensors file ({_one_line(e)})") from None
-    return from_state_dict(state, "safetensors", sort=True)
+    model = from_state_dict(state, "safetensors", sort=True)
+    return dataclasses.replace(model, notes=(RELU_ASSUMED,))
 
 
 def _load_npz(path: Path) -> Model:
@@ -413,6 +491,7 @@ def _load_npz(path: Path) -> Model:
     except Exception as e:
         raise ModelError(f"{path}: not a readable .npz file ({_one_line(e)})") from None
     ws = {int(k[1:]): k for k in arrays if re.fullmatch(r"W\d+", k)}
+    activation = arrays.pop("activation", None)
     other = sorted(k for k in arrays if not re.fullmatch(r"[Wb]\d+", k))
     if other:
         raise ModelError(f"{path}: unexpected array(s) {other}; expected W0, b0, W1, b1, ...")
@@ -421,12 +500,19 @@ def _load_npz(path: Path) -> Model:
     for k in arrays:
         if k.startswith("b") and int(k[1:]) not in ws:
             raise ModelError(f"layer {k[1:]}: bias {k} has no weight W{k[1:]}")
+    notes: tuple[str, ...] = (RELU_ASSUMED,)
+    if activation is not None:
+        if activation.dtype.kind != "U" or activation.ndim != 0:
+            raise ModelError(f"{path}: 'activation' must be a string, got {activation.dtype}")
+        check_activation_name(str(activation), "the stored activation")
+        notes = ()
     layers = [(str(k), arrays[f"W{k}"], arrays.get(f"b{k}")) for k in range(len(ws))]
-    return build(layers, "npz")
+    return dataclasses.replace(build(layers, "npz"), notes=notes)
 
 
 def load(path: str | Path) -> Model:
-    """Read a model file (``.pt``, ``.pth``, ``.safetensors``, ``.npz``).
+    """Read a model file: ``.pt``, ``.pth``, ``.safetensors``, ``.npz`` (every format:
+    :func:`jaxnn_nonconv.models.load`).
 
     Raises:
       ModelError: missing or unreadable file, unknown suffix, or an unsupported network.
@@ -445,7 +531,9 @@ def load(path: str | Path) -> Model:
 
 
 def save_npz(path: str | Path, model: Any) -> None:
-    """Write any supported model as ``W0, b0, W1, b1, ...`` (the ``.npz`` layout :func:`load` reads).
+    """Write any supported model as ``W0, b0, W1, b1, ...`` and ``activation = "relu"`` (the
+    ``.npz`` layout :func:`load` reads). A model with an input map is refused (the ``.npz`` has no
+    place for it).
 
     >>> import tempfile, os
     >>> m = build([("0", np.ones((3, 2)), np.zeros(3)), ("1", np.ones((1, 3)), np.zeros(1))], "x")
@@ -455,7 +543,9 @@ def save_npz(path: str | Path, model: Any) -> None:
     (2, 3, 1)
     """
     m = from_object(model)
-    arrays = {}
+    if m.input_map is not None:
+        raise ModelError("this model has an input normalization, which a .npz cannot hold")
+    arrays: dict[str, Any] = {"activation": np.array("relu")}
     for k, (w, b) in enumerate(m.params):
         arrays[f"W{k}"], arrays[f"b{k}"] = w, b
     np.savez(path, **arrays)

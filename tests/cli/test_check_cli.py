@@ -88,8 +88,10 @@ def write_bad_files(tmp, params) -> dict[str, tuple]:
     bad["object npz"] = (tmp / "obj.npz", "not a readable .npz")
     np.savez(tmp / "names.npz", kernel=np.ones((2, 2)))
     bad["npz names"] = (tmp / "names.npz", "expected W0, b0")
+    (tmp / "m.h5").write_bytes(b"x")
+    bad["suffix"] = (tmp / "m.h5", "unknown model file type")
     (tmp / "m.onnx").write_bytes(b"x")
-    bad["suffix"] = (tmp / "m.onnx", "unknown model file type")
+    bad["onnx"] = (tmp / "m.onnx", "not a readable ONNX file")
     bad["missing"] = (tmp / "nope.pt", "no such file")
     return bad
 
@@ -116,7 +118,7 @@ def test_bad_data_and_box_exit_2(tmp_path, capsys):
         (["--data", tmp_path / "nope.csv"], "no such file"),
         (["--box", "0:1,0:1"], "box has 2 coordinate(s)"),
         (["--box", "1:0"], "reversed"),
-        ([], "one of the arguments --box --data is required"),
+        ([], "one of the arguments --box --data --vnnlib is required"),
         (["--box", "0:1", "--pad", "0.1"], "--pad and --quantile apply to --data only"),
         (["--data", tmp_path / "two.npy", "--box", "0:1"], "not allowed with"),
     ]
