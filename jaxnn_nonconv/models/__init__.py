@@ -13,6 +13,8 @@
 * :mod:`~jaxnn_nonconv.models._check`: certified dead / alive / unknown neurons of one network.
 * :mod:`~jaxnn_nonconv.models._neurons`: per-neuron bounds, float-verified witnesses, stably
   active neurons, constant output on the data.
+* :mod:`~jaxnn_nonconv.models._milp`: exact completion of undecided neurons by a mixed-integer
+  program per neuron, certificates only beyond the solver's tolerances.
 * :mod:`~jaxnn_nonconv.models._monitor`: dead-neuron counts inside JAX/Optax and PyTorch loops.
 * :mod:`~jaxnn_nonconv.models._advise`: init families ranked by P(dead neuron at init).
 """

@@ -21,7 +21,9 @@ A solver's answer is used only in two ways:
   ``> 0``: a witness like any other.
 
 Anything else (a time-out without a good enough bound, a solver failure) leaves the neuron
-undecided.
+undecided. Layers are done in order, and each solved neuron's upper bound becomes
+``min(U, bound + margin)`` for the programs of later layers (fewer binaries, smaller big-M): the
+bound tightening of Tjeng et al., with the same margin.
 """
 
 from __future__ import annotations
@@ -163,10 +165,14 @@ def complete(params, lo, hi, lower, upper, undecided, *, time_limit=TIME_LIMIT, 
     """
     inactive = [np.zeros_like(u) for u in undecided]
     witness: list[dict[int, np.ndarray]] = [{} for _ in undecided]
+    upper = [np.array(u, np.float64) for u in upper]  # tightened layer by layer below
+    box_max = np.maximum(np.abs(lo), np.abs(hi))
     for k in range(1, len(undecided)):
         for j in np.flatnonzero(undecided[k]):
             bound, x = max_preactivation(params, lo, hi, lower, upper, k, int(j), time_limit)
-            slack = margin(params, np.maximum(np.abs(lo), np.abs(hi)), lower, upper, k, int(j))
+            slack = margin(params, box_max, lower, upper, k, int(j))
+            if np.isfinite(bound):  # a tighter upper bound (margin included) for later layers
+                upper[k][j] = min(upper[k][j], bound + slack)
             if bound <= -slack:
                 inactive[k][j] = True
             elif x is not None and forward is not None:

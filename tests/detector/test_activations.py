@@ -19,9 +19,9 @@ from tests import helpers
 
 
 def test_frozen_certificates_are_sound_on_a_dense_grid():
-    arch, box = (1, 2048, 1), (-0.5, 1.5)
+    arch, box = (1, 1024, 1), (-0.5, 1.5)
     lo, hi = jnp.array([box[0]], jnp.float32), jnp.array([box[1]], jnp.float32)
-    grid = jnp.concatenate([jnp.linspace(box[0], box[1], 4001, dtype=jnp.float32), lo, hi])
+    grid = jnp.concatenate([jnp.linspace(box[0], box[1], 2001, dtype=jnp.float32), lo, hi])
     n_frozen = n_moving = 0
     for seed in range(1):
         params = nets.init_params(jax.random.key(seed), arch, "normal", scale=1.5)
@@ -51,10 +51,10 @@ def test_saturated_exactly_at_one_is_certified_only_with_margin():
 
 CASES = [
     ("normal", (-1.0, 2.0), False),
-    ("he_uniform", (-0.5, 1.0), False),
     ("he_uniform", (-3.0, -0.5), True),
 ]
-SLOW_CASES = [
+SLOW_CASES = [  # the fast CASES cover the normal and uniform forms, with and without bias
+    ("he_uniform", (-0.5, 1.0), False),
     ("normal", (0.0, 1.0), False),
     ("pytorch", (0.5, 2.0), False),
     ("normal", (0.5, 2.0), True),

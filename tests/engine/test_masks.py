@@ -109,10 +109,11 @@ def test_new_activations_match_torch(activation):
             np.testing.assert_allclose(got, ref, rtol=1e-11, atol=1e-13)
 
 
+@pytest.mark.slow
 def test_engine_trials_keep_frozen_groups():
-    """Through ``engine.run`` (float32, online SGD): ``W1, W2, b2`` bit-identical to the init, the
-    recorded gradient norm is that of ``b1`` alone, and ``trainable`` with every group is the
-    unmasked run, bit for bit."""
+    """Through ``engine.run`` (float32, online SGD): ``W1, W2, b2`` bit-identical to the init,
+    ``b1`` trained; ``trainable`` naming every group is the unmasked config. Slow: the fast
+    ``test_six_settings_torch`` checks frozen groups bit for bit through ``engine.run`` too."""
     cfg = engine.TrainConfig(
         arch=(1, 5, 1), steps=30, batch_size=8, eval_size=64, trainable=("b1",)
     ).validate()

@@ -104,8 +104,10 @@ def _torch_trial(cfg, key, theta0):
 
 
 @pytest.mark.usefixtures("torch_float64")
-@pytest.mark.parametrize("setting", list(SETTINGS))
+@pytest.mark.parametrize("setting", [pytest.param("1", marks=pytest.mark.slow), "2"])
 def test_settings_1_and_2_match_pytorch(setting):
+    """Setting 2 runs by default (clip, two trained groups); setting 1 is ``slow`` (its ReLU
+    bias-only masks are also covered by ``test_masks.test_masked_fit_matches_torch...``)."""
     cfg = _config(setting)
     with jax.enable_x64(True):
         res = engine.run(cfg, M, seed=3, chunk_size=M)

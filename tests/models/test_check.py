@@ -251,9 +251,12 @@ def test_high_dimensional_input_and_data_witnesses():
     dom = models.from_data(x)
     assert dom.box == tuple([(-1.0, 1.0)] * d)
     assert_constructed(models.check(params, dom))
-    r_box = models.check(params, dom.box, settings=detector.DetectorSettings(mode="ibp"))
+    ibp = detector.DetectorSettings(mode="ibp")
+    r_box = models.check(params, dom.box, settings=ibp, per_neuron=False)
     assert list(r_box.layers[1].inactive) == INACTIVE[1]
     assert 4 not in r_box.layers[1].active
+    # The per-neuron witness search (on by default) finds that corner by local ascent.
+    assert 4 in models.check(params, dom.box, settings=ibp).layers[1].active
     r_crown = models.check(params, dom.box)
     assert list(r_crown.layers[1].inactive) == INACTIVE[1]
     assert 4 in r_crown.layers[1].active
