@@ -7,6 +7,8 @@
   (:func:`estimate_at_init`, :class:`InitSummary`) and their table.
 * :mod:`~jaxnn_nonconv.estimation._criteria`: P(failure) of trained nets by each criterion
   (:func:`failure_after_training`, :class:`FailureEstimate`).
+* :mod:`~jaxnn_nonconv.estimation._on_data`: inactivity on a data set's points, per trial
+  (:func:`counts_on_data`) and at initialization (:func:`data_at_init`).
 * :mod:`~jaxnn_nonconv.estimation._training`: :func:`train_failure`: train M networks and
   answer how likely training failed, by each criterion.
 * :mod:`levels <jaxnn_nonconv.estimation._levels>`: the risk levels ``R_k`` of a ``d = 1``
@@ -32,6 +34,10 @@ from jaxnn_nonconv.estimation._init_summary import (
     print_summary as print_summary,
     summarize as summarize,
 )
+from jaxnn_nonconv.estimation._on_data import (
+    counts_on_data as counts_on_data,
+    data_at_init as data_at_init,
+)
 from jaxnn_nonconv.estimation._training import (
     TrainFailure as TrainFailure,
     print_train as print_train,
@@ -46,6 +52,8 @@ __all__ = [
     "TrainFailure",
     "counts_at_init",
     "counts_of_params",
+    "counts_on_data",
+    "data_at_init",
     "default_chunk",
     "estimate_at_init",
     "failure_after_training",
