@@ -37,6 +37,7 @@ from jaxnn_nonconv.estimation._init_summary import (
 from jaxnn_nonconv.estimation._on_data import (
     counts_on_data as counts_on_data,
     data_at_init as data_at_init,
+    print_summary_on_data as print_summary_on_data,
 )
 from jaxnn_nonconv.estimation._training import (
     TrainFailure as TrainFailure,
@@ -60,6 +61,7 @@ __all__ = [
     "iter_init_counts",
     "levels",
     "print_summary",
+    "print_summary_on_data",
     "print_train",
     "summarize",
     "train_failure",

@@ -143,3 +143,44 @@ def data_at_init(
             bound=th["first_layer_p"],
         ).to_dict(),
     }
+
+
+_ROWS = {
+    "any_inactive": ("P(some neuron dead on the data)", "P(no neuron dead on the data)"),
+    "constant_network": ("P(net constant on the data)", "P(net not constant on the data)"),
+    "first_layer_neuron_inactive": (
+        "P(a first-layer neuron dead on the data)",
+        "P(a first-layer neuron alive on the data)",
+    ),
+}
+
+
+def print_summary_on_data(summary: dict[str, Any], console: Any = None) -> None:
+    """``estimate --data``: the box table of :func:`print_summary`, then the data's own table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from jaxnn_nonconv.estimation._init_summary import print_summary
+    from jaxnn_nonconv.stats import table_row
+
+    console = console or Console()
+    print_summary(summary, console)
+    on = summary["on_data"]
+    d = summary["data"]
+    t = Table(
+        title=f"Dead on the data at initialization: {d['source']}, {on['n_points']} points "
+        f"({summary['trials']} initializations)",
+        caption="inactive on every data point, certified in floats; theory: the bounds on the "
+        "data's bounding box (equal for the first layer in d = 1)",
+    )
+    t.add_column("event")
+    t.add_column("measured (interval)", justify="right")
+    t.add_column("theory", justify="right")
+    for name, labels in _ROWS.items():
+        e = on[name]
+        theory_value = e.get("theory")
+        if theory_value is not None:
+            t.add_row(*table_row(labels, e, theory_value))
+        else:
+            t.add_row(*table_row(labels, e, e.get("bound"), ">= "))
+    console.print(t)

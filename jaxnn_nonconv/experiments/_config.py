@@ -435,7 +435,7 @@ def with_line(error: ConfigError, path, text: str) -> ConfigError:
     return ConfigError(f"{where}: {message}")
 
 
-def load(path: str | Path, tables: tuple[str, ...] = ("train", "run")) -> tuple[dict, str]:
+def load(path: str | Path, tables: tuple[str, ...] = ("train", "run", "data")) -> tuple[dict, str]:
     """Read a TOML config and check its top-level tables; return ``(data, text)``."""
     data, text = read_toml(path)
     for table, value in data.items():
@@ -452,9 +452,12 @@ def load(path: str | Path, tables: tuple[str, ...] = ("train", "run")) -> tuple[
 
 
 def load_train(path: str | Path):
-    """``(TrainConfig, RunOptions)`` from a TOML file with ``[train]`` and ``[run]`` tables."""
+    """``(TrainConfig, RunOptions)`` from a TOML file with ``[train]``, ``[run]`` and an optional
+    ``[data]`` table."""
     data, text = load(path)
     try:
-        return build(data.get("train", {}), data.get("run", {}))
+        table = data.get("data")
+        ds = None if table is None else data_from(table, Path(path).parent)
+        return build(data.get("train", {}), data.get("run", {}), data=ds)
     except ConfigError as e:
         raise with_line(e, path, text) from None

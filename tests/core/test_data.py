@@ -63,7 +63,11 @@ def test_content_equality_and_hash(files):
     ("rows", "kw", "needle"),
     [
         ([["1", "x", "2", "3"], ["1", "2", "3", "4"]], {}, "column 'b' is not numeric"),
-        ([["1", "nan", "2", "3"], ["1", "2", "3", "4"]], {}, "NaN value in data at row 0, column 'b'"),
+        (
+            [["1", "nan", "2", "3"], ["1", "2", "3", "4"]],
+            {},
+            "NaN value in data at row 0, column 'b'",
+        ),
         ([["1", "2", "inf", "3"], ["1", "2", "3", "4"]], {}, "infinite value in data at row 0"),
         ([["1", "", "2", "3"], ["1", "2", "3", "4"]], {}, "missing value at row 0, column 'b'"),
         ([["1", "2", "3", "4"]], {}, "need at least 2 training rows, got 1"),

@@ -45,7 +45,10 @@ def test_risks_equal_numpy_on_the_saved_parameters(runs):
     r = runs[2]
     np.testing.assert_array_equal(r["risk"], r["empirical_risk"])
     for i in range(5):
-        for theta, key in ((r["params0"][i], "empirical_risk0"), (r["params"][i], "empirical_risk")):
+        for theta, key in (
+            (r["params0"][i], "empirical_risk0"),
+            (r["params"][i], "empirical_risk"),
+        ):
             assert r[key][i] == pytest.approx(_numpy_risk(theta, DS.x, DS.y), rel=1e-5)
         assert r["test_risk"][i] == pytest.approx(
             _numpy_risk(r["params"][i], DS.x_test, DS.y_test), rel=1e-5
