@@ -11,11 +11,13 @@
   (:func:`counts_on_data`) and at initialization (:func:`data_at_init`).
 * :mod:`~jaxnn_nonconv.estimation._training`: :func:`train_failure`: train M networks and
   answer how likely training failed, by each criterion.
+* :mod:`empirical_levels <jaxnn_nonconv.estimation._empirical_levels>`: the minimum empirical
+  risk of ``[1, H, 1]`` nets on ``n`` points, bracketed, and P(not reaching it).
 * :mod:`levels <jaxnn_nonconv.estimation._levels>`: the risk levels ``R_k`` of a ``d = 1``
   problem and the level a trained net reached.
 """
 
-from jaxnn_nonconv.estimation import _levels as levels
+from jaxnn_nonconv.estimation import _empirical_levels as empirical_levels, _levels as levels
 from jaxnn_nonconv.estimation._counting import (
     DEFAULT_CHUNK as DEFAULT_CHUNK,
     counts_at_init as counts_at_init,
@@ -56,6 +58,7 @@ __all__ = [
     "counts_on_data",
     "data_at_init",
     "default_chunk",
+    "empirical_levels",
     "estimate_at_init",
     "failure_after_training",
     "iter_init_counts",
