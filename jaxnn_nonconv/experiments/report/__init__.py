@@ -4,6 +4,8 @@
   summary table and each experiment's figures.
 * :mod:`~jaxnn_nonconv.experiments.report._levels`: exact risks against the risk levels ``R_k``.
 * :mod:`~jaxnn_nonconv.experiments.report._rare`: figures and rows of a splitting sweep.
+* :mod:`~jaxnn_nonconv.experiments.report._data_driven`: P(not reaching the empirical minimum)
+  of ``[1, H, 1]`` nets on ``n`` points (the ``data_driven`` kind).
 """
 
 from jaxnn_nonconv.experiments.report._report import (

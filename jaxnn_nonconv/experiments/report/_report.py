@@ -27,9 +27,13 @@ from typing import Any
 import numpy as np
 
 from jaxnn_nonconv import engine, stats
-from jaxnn_nonconv.core import problems
+from jaxnn_nonconv.core import data as datasets, problems
 from jaxnn_nonconv.experiments import _spec as experiments, _store as store
-from jaxnn_nonconv.experiments.report import _levels as report_levels, _rare as report_rare
+from jaxnn_nonconv.experiments.report import (
+    _data_driven as report_data,
+    _levels as report_levels,
+    _rare as report_rare,
+)
 from jaxnn_nonconv.stats import theory
 
 FORMATS = ("png", "svg")
@@ -128,7 +132,10 @@ def _trained_stats(c: dict, best: float, tol: float) -> dict[str, Any]:
     n = len(ok)
     risk = c["risk"]
     fail = ~ok | ~(risk <= best + tol)
-    levels = problems.reference_levels(c["cfg"].problem)
+    if c["cfg"].data is not None:  # the data's empirical levels (no target function)
+        levels = problems.Levels(**datasets.levels(c["cfg"].data))
+    else:
+        levels = problems.reference_levels(c["cfg"].problem)
     risk_ok = risk[ok]
     return {
         "diverged": int((~ok).sum()),
@@ -574,4 +581,5 @@ _FIGURES = {
     "critical_points": _fig_critical_points,
     "depth_width": _fig_depth_width,
     "a_priori": _fig_a_priori,
+    "data_driven": report_data.fig_data_driven,
 }
