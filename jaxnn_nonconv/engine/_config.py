@@ -125,6 +125,12 @@ class TrainConfig:
             "box": [list(ab) for ab in self.problem.box],
             "noise": self.problem.noise,
         }
+        dist = self.problem.distribution
+        if dist is not None:
+            out["problem"]["distribution"] = {
+                "law": type(dist).__name__,
+                **dataclasses.asdict(dist),
+            }
         out["arch"] = list(self.arch)
         out["hyper"] = dict(self.hyper)
         out["schedule_kw"] = dict(self.schedule_kw)
