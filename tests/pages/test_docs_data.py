@@ -11,6 +11,9 @@ import pytest
 from tests.helpers import run_page
 
 pytest.importorskip("sklearn")
+# Minutes on 2 cores (it trains three settings and compiles the detectors); the fast tests of the
+# same properties are tests/cli/test_data_cli.py and tests/estimation/test_on_data.py.
+pytestmark = pytest.mark.slow
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "data.md"
 
