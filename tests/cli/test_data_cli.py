@@ -77,7 +77,10 @@ def test_a_config_file_data_table_is_the_flags(folder, trained):
     assert out["failure"] == trained[0]["failure"]
 
 
+@pytest.mark.slow
 def test_estimate_and_advise_on_the_data(folder):
+    """Slow (compiles the box detectors of two commands); the fast test of the same numbers is
+    tests/estimation/test_on_data.py::test_first_layer_on_the_data_is_the_closed_form_on_min_max."""
     out = helpers.cli_json(
         [
             "estimate",

@@ -69,7 +69,10 @@ def test_bad_laws_are_refused(law, needle):
         problems.Problem("x^2", ((0.0, 1.0),), distribution=law).validate()
 
 
+@pytest.mark.slow
 def test_training_draws_from_the_law():
+    """Slow (compiles a training run); the law's sampling itself is checked by
+    test_piecewise_polynomial_samples_follow_its_cdf."""
     cfg = engine.TrainConfig(
         arch=(1, 4, 1), problem=problems.Problem("x^2", distribution=TENT), steps=5, eval_size=64
     )
