@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from jaxnn_nonconv import detector
+from jaxnn_nonconv.core import data as datasets
 from jaxnn_nonconv.experiments import config
 
 EXIT_USAGE = 2
@@ -78,18 +79,55 @@ def _add_setting_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--trainable", help="parameter groups that train, e.g. b1 or b1,W2 (default: all)"
     )
+    add_data_flags(p)
     r = p.add_argument_group("run")
     r.add_argument("--trials", type=int, help="number of independent networks M (default 1000)")
     r.add_argument("--seed", type=int, help="trial i uses fold_in(key(seed), i) (default 0)")
     r.add_argument("--chunk-size", type=int, help="trials per compiled call (default 1024)")
 
 
+_DATA_FLAGS = {
+    "path": "data",
+    "features": "features",
+    "target_column": "target_column",
+    "test_fraction": "test_fraction",
+    "test_path": "test_data",
+}
+
+
+def add_data_flags(p: argparse.ArgumentParser, test: bool = True) -> None:
+    """``--data FILE``, ``--features a,b,c``, ``--target-column y`` and (with ``test``)
+    ``--test-fraction F`` / ``--test-data FILE``: the ``[data]`` table of a config file."""
+    g = p.add_argument_group("data set shared by all trials (the [data] table; docs/data.md)")
+    g.add_argument("--data", help="training data: .npy, .npz, .csv with a header, .parquet")
+    g.add_argument("--features", help="input columns, e.g. age,bmi (default: all but the target)")
+    g.add_argument("--target-column", help="the target column (default: the last one)")
+    if test:
+        g.add_argument("--test-fraction", type=float, help="hold out this fraction as test set")
+        g.add_argument("--test-data", help="test file with the training file's columns")
+
+
+def data_values(args, table: dict | None = None) -> dict | None:
+    """The ``[data]`` table overridden by the data flags, or ``None`` when neither gives data."""
+    values = dict(table or {})
+    for key, flag in _DATA_FLAGS.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            values[key] = value
+    if not values:
+        return None
+    if "path" not in values:
+        raise config.ConfigError("--features, --target-column and --test-* need --data FILE")
+    return values
+
+
 def _setting_from_args(args) -> tuple:
     """``(TrainConfig, RunOptions)`` from an optional ``--config`` file overridden by flags."""
-    train_values, run_values = {}, {}
+    train_values, run_values, data_table, base = {}, {}, None, None
     if getattr(args, "config", None):
-        data, text = config.load(args.config)
+        data, text = config.load(args.config, tables=("train", "run", "data"))
         train_values, run_values = dict(data.get("train", {})), dict(data.get("run", {}))
+        data_table, base = data.get("data"), Path(args.config).parent
     flagged = set()  # keys whose value came from a flag, not from the file
     for key in config.TRAIN_KEYS:
         value = getattr(args, key, None)
@@ -105,7 +143,13 @@ def _setting_from_args(args) -> tuple:
             run_values[key] = value
             flagged.add(key)
     try:
-        return config.build(train_values, run_values)
+        dv = data_values(args, data_table)
+        if dv is not None and "path" in (data_table or {}) and getattr(args, "data", None):
+            base = None  # a --data flag is relative to the working directory
+        dataset = None if dv is None else config.data_from(dv, base)
+        return config.build(train_values, run_values, data=dataset)
+    except datasets.DataError:
+        raise  # about the data file, not the config file's lines
     except config.ConfigError as e:
         # Point into the file only when the error is about the file's values: a bad --lr must not
         # be reported at the line of the file's (valid, overridden) learning_rate.

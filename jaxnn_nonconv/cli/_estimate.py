@@ -12,6 +12,7 @@ from jaxnn_nonconv.cli._common import (
     _chunk_size,
     _precision,
     _setting_from_args,
+    add_data_flags,
     add_detector_flags,
     detector_settings,
     emit,
@@ -42,6 +43,7 @@ def _add_estimate(sub) -> None:
         help="trials per compiled call (default: a power of two from 256 to 16384 that holds "
         "the trials)",
     )
+    add_data_flags(p, test=False)
     d = add_detector_flags(p)
     d.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
     _add_precision_flags(
@@ -75,6 +77,8 @@ def cmd_estimate(args) -> int:
             "--rel-error / --ci-width work with --method mc only; with splitting, raise --trials "
             "(particles) or --replicates instead"
         )
+    if cfg.data is not None and (args.method == "splitting" or precision is not None):
+        raise config.ConfigError("--data works with --method mc and a fixed --trials")
     if args.method == "splitting" or args.replicates is not None:
         return _estimate_splitting(args, cfg, opts)
     setup_jax(cfg.dtype == "float64", args)
@@ -91,6 +95,17 @@ def cmd_estimate(args) -> int:
         settings=settings,
         precision=precision,
     )
+    if cfg.data is not None:  # the data as the domain, next to its bounding box
+        on_data = estimation.data_at_init(
+            cfg,
+            opts.trials,
+            cfg.data.x,
+            seed=opts.seed,
+            chunk_size=chunk,
+            confidence=args.confidence,
+        )
+        out = {**summary.to_dict(), "data": cfg.data.to_dict(), "on_data": on_data}
+        return emit(out, args.json, estimation.print_summary_on_data)
     return emit(summary, args.json, estimation.print_summary)
 
 

@@ -187,7 +187,15 @@ def add_advise(sub) -> None:
         help="rank init families by P(dead neuron at init), P(constant net), restarts needed",
     )
     p.add_argument("--arch", required=True, help="widths, e.g. 10,64,64,1")
-    p.add_argument("--box", required=True, help="input box a:b or a1:b1,a2:b2,...")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--box", help="input box a:b or a1:b1,a2:b2,...")
+    g.add_argument(
+        "--data",
+        help="data file (.npy, .npz, .csv with a header, .parquet): rank by P(some neuron dead "
+        "on the data); the box is the data's bounding box",
+    )
+    p.add_argument("--features", help="with --data: input columns (default: all but the target)")
+    p.add_argument("--target-column", help="with --data: the target column (default: the last)")
     p.add_argument("--trials", type=int, default=2000, help="initializations per family")
     p.add_argument("--seed", type=int, default=0, help="trial i uses fold_in(key(seed), i)")
     p.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
@@ -205,7 +213,25 @@ def cmd_advise(args) -> int:
 
     setup_jax(False)
     arch = config.parse_arch(args.arch)
-    box = _box_of(args.box, arch[0])
+    points = None
+    if args.data is None:
+        if args.features is not None or args.target_column is not None:
+            raise config.ConfigError("--features and --target-column need --data FILE")
+        box = _box_of(args.box, arch[0])
+    else:
+        ds = config.data_from(
+            {
+                "path": args.data,
+                **({} if args.features is None else {"features": args.features}),
+                **({} if args.target_column is None else {"target_column": args.target_column}),
+            }
+        )
+        if ds.dim != arch[0]:
+            raise config.ConfigError(
+                f"{args.data}: {ds.dim} feature column(s) but the architecture's input "
+                f"dimension is {arch[0]}"
+            )
+        box, points = ds.box(), ds.x
     if not 1 <= args.trials <= config.MAX_TRIALS:
         raise config.ConfigError(f"--trials must be in [1, {config.MAX_TRIALS}]")
     if not 0 <= args.seed < config.SEED_BOUND:
@@ -225,5 +251,6 @@ def cmd_advise(args) -> int:
         confidence=args.confidence,
         families=families,
         settings=settings,
+        points=points,
     )
     return emit(out, args.json, models.print_advice)

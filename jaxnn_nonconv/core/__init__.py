@@ -6,18 +6,25 @@ Pure functions on pytrees; nothing here knows about training loops, detectors or
   vector (docs/theory.md sec. 1), stacks of equal-shape layers (``LayerStacks``).
 * :mod:`inits <jaxnn_nonconv.core._inits>`: random initializations of fully connected layers.
 * :mod:`problems <jaxnn_nonconv.core._problems>`: targets, input boxes, reference risk levels.
+* :mod:`distributions <jaxnn_nonconv.core._distributions>`: input laws beyond the uniform box
+  (normal, piecewise-polynomial density in ``d = 1``).
+* :mod:`data <jaxnn_nonconv.core._data>`: a data set shared by all trials: files, validation,
+  the train/test split, empirical levels.
 * :mod:`optim <jaxnn_nonconv.core._optim>`: the nine optimizers of the papers through Optax.
 * :mod:`rounding <jaxnn_nonconv.core._rounding>`: the float rounding bound (Higham's ``gamma_n``,
   generously) that every float-sound certificate uses.
 """
 
 from jaxnn_nonconv.core import (
+    _data as data,
+    _distributions as distributions,
     _inits as inits,
     _nets as nets,
     _optim as optim,
     _problems as problems,
     _rounding as rounding,
 )
+from jaxnn_nonconv.core._data import Dataset as Dataset
 from jaxnn_nonconv.core._nets import (
     float_dtype as float_dtype,
     from_flat as from_flat,
@@ -33,7 +40,10 @@ from jaxnn_nonconv.core._rounding import (
 )
 
 __all__ = [
+    "Dataset",
     "Problem",
+    "data",
+    "distributions",
     "float_dtype",
     "from_flat",
     "init_params",

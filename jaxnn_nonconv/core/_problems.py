@@ -19,6 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import integrate
 
+from jaxnn_nonconv.core import _distributions as distributions
+
 # g(x, xp): one coordinate's target, written once for numpy and jax.numpy (xp).
 _TARGETS: dict[str, Callable[[Any, Any], Any]] = {
     "x^2": lambda x, xp: x * x,
@@ -43,11 +45,14 @@ class Problem:
       target: a name from :data:`TARGETS`, or a jnp function ``(batch, d) -> (batch,)``.
       box: one ``(a_j, b_j)`` per input coordinate, ``a_j < b_j``.
       noise: standard deviation of additive Gaussian noise on ``Y``.
+      distribution: the law of ``X`` (:mod:`jaxnn_nonconv.core.distributions`), ``None`` for
+        uniform on the box; a piecewise-polynomial density sets the box to its support.
     """
 
     target: str | Callable[[jax.Array], jax.Array] = "x^2"
     box: Box = ((0.0, 1.0),)
     noise: float = 0.0
+    distribution: Any = None
 
     @property
     def dim(self) -> int:
@@ -56,6 +61,14 @@ class Problem:
     def validate(self) -> Problem:
         """Check the fields; return a copy with a normalized box. Raises ``ValueError``."""
         box = tuple((float(a), float(b)) for a, b in self.box)
+        dist = self.distribution
+        if isinstance(dist, distributions.PiecewisePolynomial):
+            dist = dist.validate()
+            box = dist.box
+        elif dist is not None:
+            if not isinstance(dist, distributions.Normal):
+                raise ValueError(f"unknown input distribution {dist!r}")
+            dist = dist.validate(box)
         if not box:
             raise ValueError("box must have at least one coordinate")
         for j, (a, b) in enumerate(box):
@@ -74,7 +87,7 @@ class Problem:
             raise ValueError(f"target must be a name or a callable, got {self.target!r}")
         if not (math.isfinite(self.noise) and self.noise >= 0):
             raise ValueError(f"noise must be a finite number >= 0, got {self.noise}")
-        return dataclasses.replace(self, box=box)
+        return dataclasses.replace(self, box=box, distribution=dist)
 
 
 def target_fn(problem: Problem) -> Callable[[jax.Array], jax.Array]:
@@ -111,7 +124,11 @@ def sample(key: jax.Array, problem: Problem, n: int, dtype=None) -> tuple[jax.Ar
     ((5, 1), (5,), True)
     """
     kx, kn = jax.random.split(key)
-    x = sample_x(kx, problem.box, n, dtype)
+    if problem.distribution is None:
+        x = sample_x(kx, problem.box, n, dtype)
+    else:
+        dt = jax.dtypes.canonicalize_dtype(jnp.float64) if dtype is None else dtype
+        x = problem.distribution.sample(kx, n, dt)
     y = target_fn(problem)(x).astype(x.dtype)
     if problem.noise:
         y = y + problem.noise * jax.random.normal(kn, (n,), x.dtype)
@@ -158,10 +175,13 @@ def reference_levels(problem: Problem, n_mc: int = 2**22, seed: int = 0) -> Leve
     if isinstance(problem.target, str):
         g = _TARGETS[problem.target]
         const = affine = 0.0
-        for a, b in problem.box:
-            mean_g, mean_g2, cov = _moments_1d(g, a, b)
+        for j, (a, b) in enumerate(problem.box):
+            if problem.distribution is None:
+                mean_g, mean_g2, cov = _moments_1d(g, a, b)
+                var_x = (b - a) ** 2 / 12
+            else:  # the law's own moments (docs/data.md)
+                mean_g, mean_g2, cov, var_x = problem.distribution.moments(g, j)
             var_g = mean_g2 - mean_g**2
-            var_x = (b - a) ** 2 / 12
             const += var_g
             affine += var_g - cov**2 / var_x
         # Cancellation can leave -1e-17 for targets that are exactly affine.

@@ -19,6 +19,8 @@ whole box; when unsure the status is unknown and estimates are bracketed (docs/d
 * :mod:`~jaxnn_nonconv.detector._vertices`: the exact layer-2 maximum in ``d = 2`` by vertex
   enumeration.
 * :mod:`~jaxnn_nonconv.detector._bab`: branch and bound on sub-boxes, on a fixed budget.
+* :mod:`~jaxnn_nonconv.detector._on_data`: neurons inactive on every point of a data set
+  (:func:`classify_on_data`, :class:`DataCounts`), sound in floats.
 * :mod:`~jaxnn_nonconv.detector._refine`: the ``d > 1`` modes ``exact`` and ``crown`` (the two
   modules above, stage by stage).
 
@@ -57,6 +59,11 @@ from jaxnn_nonconv.detector._intervals import (
     sign_dead as sign_dead,
 )
 from jaxnn_nonconv.detector._linear_bounds import crown_bounds as crown_bounds
+from jaxnn_nonconv.detector._on_data import (
+    DataCounts as DataCounts,
+    classify_on_data as classify_on_data,
+    data_bounds as data_bounds,
+)
 from jaxnn_nonconv.detector._refine import classify_deep as classify_deep
 from jaxnn_nonconv.detector._settings import (
     DEFAULT_MAX_POINTS as DEFAULT_MAX_POINTS,
@@ -72,13 +79,16 @@ __all__ = [
     "MODES",
     "PROBE_SEED",
     "Counts",
+    "DataCounts",
     "DetectorSettings",
     "Status",
     "capacities",
     "classify_deep",
     "classify_neurons",
+    "classify_on_data",
     "counts",
     "crown_bounds",
+    "data_bounds",
     "decide",
     "default_grid",
     "detect_flat",

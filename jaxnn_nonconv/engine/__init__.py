@@ -10,6 +10,8 @@ Kernels apart from drivers, as in BlackJAX:
 * :mod:`~jaxnn_nonconv.engine._driver`: :func:`iter_chunks` and :func:`run`: trials in chunks of
   one fixed, padded shape over the local devices, so trial ``i``'s result is bit-identical
   whatever the number of trials, the resume point or the device count.
+* :mod:`~jaxnn_nonconv.engine._data_train`: training on a data set shared by every trial
+  (:func:`make_data_train`): epochs of minibatches, each epoch shuffled from the trial's key.
 * :mod:`distributed <jaxnn_nonconv.engine._distributed>`: many processes, one run
   (``jax.distributed``): which chunks are mine, gathering them, leader-first steps.
 """
@@ -19,6 +21,10 @@ from jaxnn_nonconv.engine._config import (
     DTYPES as DTYPES,
     TrainConfig as TrainConfig,
     check_count as check_count,
+)
+from jaxnn_nonconv.engine._data_train import (
+    epoch_shape as epoch_shape,
+    make_data_train as make_data_train,
 )
 from jaxnn_nonconv.engine._driver import (
     DEFAULT_CHUNK as DEFAULT_CHUNK,
@@ -51,10 +57,12 @@ __all__ = [
     "check_dtype_enabled",
     "clear_compiled",
     "distributed",
+    "epoch_shape",
     "fit",
     "init_trial_params",
     "init_trial_stacks",
     "iter_chunks",
+    "make_data_train",
     "make_trial",
     "mse",
     "progress_iter",

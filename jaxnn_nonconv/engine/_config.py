@@ -13,7 +13,7 @@ import math
 
 import jax.numpy as jnp
 
-from jaxnn_nonconv.core import inits, nets, optim, problems
+from jaxnn_nonconv.core import data as datasets, inits, nets, optim, problems
 
 DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 
@@ -42,6 +42,12 @@ class TrainConfig:
       trainable: the parameter groups that train (``("b1",)``, ``("W2", "b1")``; groups ``W1, b1,
         W2, b2, ...`` numbered by layer from 1, :func:`jaxnn_nonconv.core.optim.check_trainable`);
         ``None`` (default): all. The others stay bit-identical to their initial values.
+      data: a :class:`~jaxnn_nonconv.core.data.Dataset` shared by every trial, or ``None``. With
+        data, training minimizes its empirical risk in epochs of minibatches of ``batch_size``
+        (each epoch a permutation drawn from the trial's key; full batch when ``batch_size >= n``);
+        ``risk0`` and ``risk`` are the empirical risks, the box is the data's bounding box, the
+        target is unknown (``problem.target`` is :func:`~jaxnn_nonconv.core.data.no_target`) and
+        ``data_size``, ``eval_size`` and ``noise`` do not apply (docs/data.md).
     """
 
     arch: tuple[int, ...] = (1, 32, 1)
@@ -63,11 +69,24 @@ class TrainConfig:
     dtype: str = "float32"
     diverge_threshold: float = 1e6
     trainable: tuple[str, ...] | None = None
+    data: datasets.Dataset | None = None
 
     def validate(self) -> TrainConfig:
         """Check every field once, at the edge; return a normalized copy. Raises ``ValueError``."""
         arch = nets.check_arch(self.arch)
-        problem = self.problem.validate()
+        problem = self.problem
+        if self.data is not None:
+            if not isinstance(self.data, datasets.Dataset):
+                raise ValueError(f"data must be a Dataset, got {type(self.data).__name__}")
+            if self.data_size is not None:
+                raise ValueError("data_size does not apply to a data set (its n points are used)")
+            if self.data.dim != arch[0]:
+                raise ValueError(
+                    f"the data has {self.data.dim} feature(s) but the architecture's input "
+                    f"dimension is {arch[0]}"
+                )
+            problem = problems.Problem(datasets.no_target, self.data.box())
+        problem = problem.validate()
         if problem.dim != arch[0]:
             raise ValueError(
                 f"box has {problem.dim} coordinate(s) but the architecture's input dimension is "
@@ -106,13 +125,22 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         """JSON-friendly view (a callable target is shown by its name)."""
-        out = dataclasses.asdict(self)
+        out = dataclasses.asdict(dataclasses.replace(self, data=None))
+        out.pop("data")
+        if self.data is not None:
+            out["data"] = self.data.to_dict()
         target = self.problem.target
         out["problem"] = {
             "target": target if isinstance(target, str) else getattr(target, "__name__", "custom"),
             "box": [list(ab) for ab in self.problem.box],
             "noise": self.problem.noise,
         }
+        dist = self.problem.distribution
+        if dist is not None:
+            out["problem"]["distribution"] = {
+                "law": type(dist).__name__,
+                **dataclasses.asdict(dist),
+            }
         out["arch"] = list(self.arch)
         out["hyper"] = dict(self.hyper)
         out["schedule_kw"] = dict(self.schedule_kw)

@@ -21,6 +21,7 @@ import numpy as np
 from jaxnn_nonconv.core import nets
 from jaxnn_nonconv.engine import _distributed as distributed
 from jaxnn_nonconv.engine._config import DTYPES, TrainConfig, check_count
+from jaxnn_nonconv.engine._data_train import compiled_data_chunk
 from jaxnn_nonconv.engine._kernel import (
     _trial_parts,
     block_limit,
@@ -55,6 +56,8 @@ def _compiled_chunk(cfg: TrainConfig, chunk_size: int) -> Callable:
     (a ``[1, 1, 1]`` net); one program per chunk keeps a trial's arithmetic independent of the
     device count.
     """
+    if cfg.data is not None:  # a data set shared by all trials (engine._data_train)
+        return compiled_data_chunk(cfg, chunk_size)
     parts = _trial_parts(cfg, block_limit(chunk_size, cfg.batch_size))
 
     def predict(params, x):
@@ -175,7 +178,8 @@ def _iter_chunks(
             pending.append((c, lr, fn(key, idx.astype(np.uint32), lr.astype(lr_dtype))))
         for c, lr, out in pending:
             n_real = min(chunk_size, n_trials - c * chunk_size)
-            res = {k: np.asarray(v)[:n_real] for k, v in out._asdict().items()}
+            fields = out if isinstance(out, dict) else out._asdict()  # dict: a data config
+            res = {k: np.asarray(v)[:n_real] for k, v in fields.items()}
             res["trial"] = np.arange(c * chunk_size, c * chunk_size + n_real)
             res["learning_rate"] = lr[:n_real]
             yield c, res

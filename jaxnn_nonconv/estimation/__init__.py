@@ -9,13 +9,17 @@
   saturated) at initialization (:func:`first_layer_frozen_estimate`).
 * :mod:`~jaxnn_nonconv.estimation._criteria`: P(failure) of trained nets by each criterion
   (:func:`failure_after_training`, :class:`FailureEstimate`).
+* :mod:`~jaxnn_nonconv.estimation._on_data`: inactivity on a data set's points, per trial
+  (:func:`counts_on_data`) and at initialization (:func:`data_at_init`).
 * :mod:`~jaxnn_nonconv.estimation._training`: :func:`train_failure`: train M networks and
   answer how likely training failed, by each criterion.
+* :mod:`empirical_levels <jaxnn_nonconv.estimation._empirical_levels>`: the minimum empirical
+  risk of ``[1, H, 1]`` nets on ``n`` points, bracketed, and P(not reaching it).
 * :mod:`levels <jaxnn_nonconv.estimation._levels>`: the risk levels ``R_k`` of a ``d = 1``
   problem and the level a trained net reached.
 """
 
-from jaxnn_nonconv.estimation import _levels as levels
+from jaxnn_nonconv.estimation import _empirical_levels as empirical_levels, _levels as levels
 from jaxnn_nonconv.estimation._counting import (
     DEFAULT_CHUNK as DEFAULT_CHUNK,
     counts_at_init as counts_at_init,
@@ -38,6 +42,11 @@ from jaxnn_nonconv.estimation._init_summary import (
     print_summary as print_summary,
     summarize as summarize,
 )
+from jaxnn_nonconv.estimation._on_data import (
+    counts_on_data as counts_on_data,
+    data_at_init as data_at_init,
+    print_summary_on_data as print_summary_on_data,
+)
 from jaxnn_nonconv.estimation._training import (
     TrainFailure as TrainFailure,
     print_train as print_train,
@@ -52,7 +61,10 @@ __all__ = [
     "TrainFailure",
     "counts_at_init",
     "counts_of_params",
+    "counts_on_data",
+    "data_at_init",
     "default_chunk",
+    "empirical_levels",
     "estimate_at_init",
     "failure_after_training",
     "first_layer_frozen_counts",
@@ -60,6 +72,7 @@ __all__ = [
     "iter_init_counts",
     "levels",
     "print_summary",
+    "print_summary_on_data",
     "print_train",
     "summarize",
     "train_failure",

@@ -18,6 +18,7 @@ from jaxnn_nonconv import detector, engine
 from jaxnn_nonconv.core import nets
 from jaxnn_nonconv.estimation import _levels as risk_levels
 from jaxnn_nonconv.estimation._counting import DEFAULT_CHUNK, counts_of_params
+from jaxnn_nonconv.estimation._on_data import counts_on_data
 from jaxnn_nonconv.exact import risk as exact_risk
 from jaxnn_nonconv.stats import (
     DEFAULT_CONFIDENCE,
@@ -108,6 +109,32 @@ def failure_flags(
     }
 
 
+DATA_CRITERIA = ("inactive_on_data_at_init", "inactive_on_data_at_end", "constant_on_data_at_end")
+
+
+def data_flags(
+    end: Mapping[str, np.ndarray], init: Mapping[str, np.ndarray], diverged: np.ndarray
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``(certain, possible)`` flags of the data criteria from per-trial inactivity on the data
+    (:func:`jaxnn_nonconv.estimation.counts_on_data` of the final and initial nets): some neuron
+    inactive on every training point at init / at the end, some layer inactive on every point at
+    the end (the net is constant on the data). A diverged trial fails the two at the end."""
+    diverged = np.asarray(diverged, bool)
+
+    def some(c, fails):
+        lo = (np.asarray(c["inactive"]).sum(1) > 0) | fails
+        return lo, ((np.asarray(c["inactive"]) + np.asarray(c["unknown"])).sum(1) > 0) | fails
+
+    return {
+        "inactive_on_data_at_init": some(init, np.zeros_like(diverged)),
+        "inactive_on_data_at_end": some(end, diverged),
+        "constant_on_data_at_end": (
+            np.asarray(end["dead_layer"], bool) | diverged,
+            np.asarray(end["dead_layer_possible"], bool) | diverged,
+        ),
+    }
+
+
 def failure_of_flags(
     flags: Mapping[str, tuple[np.ndarray, np.ndarray]],
     risk: np.ndarray,
@@ -130,6 +157,11 @@ def failure_of_flags(
         "constant_at_end": th["constant_network_lower_bound"],
         "risk_gap": None,
         "inactive_at_init": th["any_inactive_lower_bound"],
+        # The data lie in the box (cfg.problem.box is their bounding box): a neuron or layer
+        # inactive on the box is inactive on the data, so the box's lower bounds hold.
+        "inactive_on_data_at_init": th["any_inactive_lower_bound"],
+        "inactive_on_data_at_end": th["any_inactive_lower_bound"],
+        "constant_on_data_at_end": th["constant_network_lower_bound"],
         # A net with an inactive first-layer neuron cannot reach R_H when the levels strictly
         # decrease (arXiv 2402.05155 sec. 3.6), so the same bound holds for not_global.
         "not_global": th["any_inactive_lower_bound"],
@@ -171,6 +203,8 @@ def failure_after_training(
       ``not_global`` (with ``levels`` ``R_0..R_H`` and exact risks): exact risk above
       ``R_H + level_tol min(R_(H-1) - R_H, R_H)`` (:func:`jaxnn_nonconv.estimation.levels.classify_levels`); a
       trial whose exact risk overflowed is counted only in the upper end of the bracket.
+      With a data set (``cfg.data``), also ``inactive_on_data_at_init``,
+      ``inactive_on_data_at_end`` and ``constant_on_data_at_end`` (:func:`data_flags`).
       For ``leaky_relu`` and ``softplus`` nets the three inactive-based criteria are ``not
       applicable``: their entries have ``estimate: None`` and the reason in ``not_applicable``.
 
@@ -213,6 +247,12 @@ def failure_after_training(
         exact = np.asarray(exact, np.float64)
         risk = np.where(np.isfinite(exact), exact, risk)
     flags = failure_flags(end, init, risk, result["diverged"], tol)
+    if cfg.data is not None:  # inactive on every training point (docs/data.md)
+        on = {
+            w: counts_on_data(t, cfg.arch, cfg.data.x, chunk_size=chunk_size)
+            for w, t in (("end", theta), ("init", np.asarray(result["params0"])))
+        }
+        flags.update(data_flags(on["end"], on["init"], result["diverged"]))
     level_tol_h = None
     if levels is not None and exact is not None:
         flags["not_global"] = not_global_flags(exact, result["diverged"], levels, level_tol)
@@ -245,7 +285,12 @@ def not_applicable_failure(
     na = ProbabilityEstimate(None, None, None, None, None, m, confidence)
     na = na.with_extra(not_applicable=reason)
     return dataclasses.replace(
-        out, criteria={**out.criteria, **dict.fromkeys(INACTIVE_CRITERIA, na)}
+        out,
+        criteria={
+            **out.criteria,
+            **dict.fromkeys(INACTIVE_CRITERIA, na),
+            **dict.fromkeys(DATA_CRITERIA if cfg.data is not None else (), na),
+        },
     )
 
 

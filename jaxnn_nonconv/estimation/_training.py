@@ -19,9 +19,13 @@ from typing import Any
 import numpy as np
 
 from jaxnn_nonconv import detector, engine
-from jaxnn_nonconv.core import problems
+from jaxnn_nonconv.core import data as datasets, problems
 from jaxnn_nonconv.engine import distributed
-from jaxnn_nonconv.estimation import _counting as counting, _criteria as criteria
+from jaxnn_nonconv.estimation import (
+    _counting as counting,
+    _criteria as criteria,
+    _on_data as on_data,
+)
 from jaxnn_nonconv.exact import risk as exact_risk
 from jaxnn_nonconv.stats import (
     DEFAULT_CONFIDENCE,
@@ -40,6 +44,18 @@ CRITERIA = {
     "inactive_at_end": ("P(some neuron inactive at the end)", "P(no inactive neuron at the end)"),
     "constant_at_end": ("P(network constant at the end)", "P(network not constant at the end)"),
     "inactive_at_init": ("P(some neuron inactive at init)", "P(no inactive neuron at init)"),
+    "inactive_on_data_at_init": (
+        "P(some neuron dead on the data at init)",
+        "P(no neuron dead on the data at init)",
+    ),
+    "inactive_on_data_at_end": (
+        "P(some neuron dead on the data at the end)",
+        "P(no neuron dead on the data at the end)",
+    ),
+    "constant_on_data_at_end": (
+        "P(network constant on the data at the end)",
+        "P(network not constant on the data at the end)",
+    ),
 }
 
 
@@ -64,6 +80,9 @@ class TrainFailure:
       fraction_at_or_below_constant_level: of the non-diverged trials (``None`` if none).
       meta: ``config``, ``trials``, ``seed``, ``chunk_size``, ``wall_s`` (and ``precision``).
       result: per-trial arrays of :func:`jaxnn_nonconv.engine.run`, only when asked for.
+      empirical_risk, test_risk: with a data set, quantiles of the final empirical risk (the
+        training objective) and of the final test risk (``None`` without a test set) of the
+        non-diverged trials.
     """
 
     failure: criteria.FailureEstimate
@@ -73,6 +92,9 @@ class TrainFailure:
     meta: Mapping[str, Any]
     risk_exact: Mapping[str, float] | None = None
     result: Mapping[str, np.ndarray] | None = dataclasses.field(default=None, repr=False)
+    empirical_risk: Mapping[str, float] | None = None
+    test_risk: Mapping[str, float] | None = None
+    data: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``jaxnn-nonconv train``: run facts, ``diverged``, ``risk``, ``levels``,
@@ -80,13 +102,24 @@ class TrainFailure:
         the exact ``d = 1`` risk replaced the Monte Carlo one), ``confidence``, ``theory`` and
         ``failure``: criterion -> ``estimate``, ``bracket``, ``ci``, ``ci_wilson``, ``count``,
         ``count_bracket``, ``n``, ``bound`` (``risk_gap`` also ``tol`` and ``best_risk``);
-        ``estimate`` and ``count`` are numbers, the midpoints of their brackets."""
+        ``estimate`` and ``count`` are numbers, the midpoints of their brackets. With a data set
+        also ``empirical_risk`` and ``test_risk`` (quantiles, or ``null`` without a test set),
+        and the criteria ``inactive_on_data_at_init``, ``inactive_on_data_at_end``,
+        ``constant_on_data_at_end``."""
         f = self.failure
         return {
             **{k: to_json(v) for k, v in self.meta.items()},
             "diverged": f.diverged,
             "risk": dict(self.risk),
             **({} if self.risk_exact is None else {"risk_exact": dict(self.risk_exact)}),
+            **(
+                {
+                    "empirical_risk": dict(self.empirical_risk or {}),
+                    "test_risk": None if self.test_risk is None else dict(self.test_risk),
+                }
+                if self.data
+                else {}
+            ),
             "levels": dict(self.levels),
             "fraction_at_or_below_constant_level": self.fraction_at_or_below_constant_level,
             "best_risk": f.best_risk,
@@ -104,9 +137,12 @@ def _counts(theta: np.ndarray, trials: np.ndarray, cfg, chunk_size: int, kw) -> 
     """Counts of a chunk's nets, padded to ``chunk_size`` rows so that one compilation serves all."""
     n = len(trials)
     rows = np.minimum(np.arange(chunk_size), n - 1)
-    out = counting.counts_of_params(
-        theta[rows], cfg.arch, cfg.problem.box, trials=trials[rows], chunk_size=chunk_size, **kw
-    )
+    if kw.get("data") is not None:  # inactivity on the training points
+        out = on_data.counts_on_data(theta[rows], cfg.arch, kw["data"], chunk_size=chunk_size)
+    else:
+        out = counting.counts_of_params(
+            theta[rows], cfg.arch, cfg.problem.box, trials=trials[rows], chunk_size=chunk_size, **kw
+        )
     return {k: v[:n] for k, v in out.items()}
 
 
@@ -157,6 +193,8 @@ def train_failure(
                 f"precision target of {precision.of!r}: not applicable to "
                 f"{cfg.activation} nets (no neuron is ever inactive)"
             )
+        if precision.of in criteria.DATA_CRITERIA and cfg.data is None:
+            raise ValueError(f"precision target of {precision.of!r}: needs a data set")
         n_trials = precision.max_trials
     th = theory.summary(cfg.arch, cfg.init, cfg.problem.box, cfg.zero_bias)
     kw = {"settings": settings}
@@ -184,6 +222,11 @@ def train_failure(
             theta = np.nan_to_num(res["params"], nan=0.0, posinf=0.0, neginf=0.0)  # diverged
             end = _counts(theta, res["trial"], cfg, chunk_size, kw)
             init = _counts(res["params0"], res["trial"], cfg, chunk_size, kw)
+            if cfg.data is not None:
+                dkw = {"data": cfg.data.x}
+                for out, t in ((end, theta), (init, res["params0"])):
+                    on = _counts(t, res["trial"], cfg, chunk_size, dkw)
+                    out.update({f"data_{k}": v for k, v in on.items()})
         else:  # leaky ReLU / softplus: no neuron is ever inactive, nothing to detect
             end = init = {}
         # The exact d = 1 risk replaces the Monte Carlo one wherever it is finite.
@@ -191,8 +234,11 @@ def train_failure(
         risk = res["risk"] if exact is None else np.where(np.isfinite(exact), exact, res["risk"])
         part = {"risk": risk, "risk_mc": res["risk"], "diverged": res["diverged"]}
         part["trial"] = res["trial"]
-        part.update({f"end_{k}": v for k, v in end.items() if k in _KEEP})
-        part.update({f"init_{k}": v for k, v in init.items() if k in _KEEP})
+        if "test_risk" in res:
+            part["test_risk"] = res["test_risk"]
+        keep = (*_KEEP, *(f"data_{k}" for k in _KEEP))
+        part.update({f"end_{k}": v for k, v in end.items() if k in keep})
+        part.update({f"init_{k}": v for k, v in init.items() if k in keep})
         if keep_result:
             results.append((c, res))
         kept.append((c, part))
@@ -206,7 +252,10 @@ def train_failure(
         fe = dataclasses.replace(fe, risk_source="exact")
     risk = np.concatenate([p["risk_mc"] for p in kept])
     diverged = np.concatenate([p["diverged"] for p in kept])
-    levels = problems.reference_levels(cfg.problem)
+    if cfg.data is not None:  # the empirical levels of the training points
+        levels = problems.Levels(**datasets.levels(cfg.data))
+    else:
+        levels = problems.reference_levels(cfg.problem)
     ok_risk = risk[~diverged]
     risk_exact = None
     if fe.risk_source == "exact":
@@ -224,7 +273,13 @@ def train_failure(
     if keep_result:
         result = distributed.merge_chunks(results)
         result["record_steps"] = engine.record_steps(cfg.steps, cfg.n_record)
+    test_q = None
+    if "test_risk" in kept[0]:
+        test_q = quantiles(np.concatenate([p["test_risk"] for p in kept])[~diverged])
     return TrainFailure(
+        data=cfg.data is not None,
+        empirical_risk=quantiles(ok_risk) if cfg.data is not None else None,
+        test_risk=test_q,
         failure=fe,
         risk=quantiles(ok_risk),
         risk_exact=risk_exact,
@@ -247,6 +302,12 @@ def _estimate(cfg, kept: list[dict], tol, th, confidence) -> criteria.FailureEst
     end = {k: cat[f"end_{k}"] for k in _KEEP}
     init = {k: cat[f"init_{k}"] for k in _KEEP}
     flags = criteria.failure_flags(end, init, cat["risk"], cat["diverged"], tol)
+    if "end_data_inactive" in kept[0]:
+        dend, dinit = (
+            {k: np.concatenate([p[f"{w}_data_{k}"] for p in kept]) for k in _KEEP}
+            for w in ("end", "init")
+        )
+        flags.update(criteria.data_flags(dend, dinit, cat["diverged"]))
     return criteria.failure_of_flags(flags, cat["risk"], cat["diverged"], tol, th, confidence)
 
 
@@ -257,11 +318,13 @@ def print_train(summary: TrainFailure | Mapping[str, Any], console: Any = None) 
 
     s = summary.to_dict() if hasattr(summary, "to_dict") else summary
     c = s["config"]
+    on_data = "data" in c  # a data set: empirical risks and levels
+    what = f"data {c['data']['source']}" if on_data else f"target {c['problem']['target']}"
     stop = s.get("precision", {}).get("stopped")
     t = Table(
         title="How likely did training fail?\n"
         f"{s['trials']} trained nets {c['arch']}, {c['init']} init, {c['optimizer']} "
-        f"lr={c['learning_rate']}, {c['steps']} steps, target {c['problem']['target']}",
+        f"lr={c['learning_rate']}, {c['steps']} steps, {what}",
         caption=f"{s['confidence']:.0%} Clopper-Pearson intervals; a probability above 1/2 is shown "
         f"through its complement; a diverged trial counts as a failure; "
         f"tol = {s['failure']['risk_gap']['tol']:g}; {s['wall_s']:.2f} s"
@@ -274,14 +337,18 @@ def print_train(summary: TrainFailure | Mapping[str, Any], console: Any = None) 
         labels = CRITERIA.get(name, (f"P({name})", f"P(not {name})"))
         t.add_row(*table_row(labels, entry, entry.get("bound"), ">= "))
     t.add_section()
+    risk_name = "final empirical risk" if on_data else "final risk"
     for k, v in s["risk"].items():
-        t.add_row(f"final risk {k}", f"{v:.6g}", "")
+        t.add_row(f"{risk_name} {k}", f"{v:.6g}", "")
+    for k, v in (s.get("test_risk") or {}).items():
+        t.add_row(f"final test risk {k}", f"{v:.6g}", "")
     for k in ("min", "median") if "risk_exact" in s else ():
         t.add_row(f"final exact risk {k}", f"{s['risk_exact'][k]:.6g}", "")
     t.add_row("best final risk found", f"{s['best_risk']:.6g}", "")
-    t.add_row("best constant risk Var f(X)", "", f"{s['levels']['constant']:.6g}")
+    var = "Var y" if on_data else "Var f(X)"
+    t.add_row(f"best constant risk {var}", "", f"{s['levels']['constant']:.6g}")
     t.add_row("best affine risk", "", f"{s['levels']['affine']:.6g}")
     frac = s["fraction_at_or_below_constant_level"]
-    t.add_row("fraction at or below Var f(X)", "n/a" if frac is None else format_value(frac), "")
+    t.add_row(f"fraction at or below {var}", "n/a" if frac is None else format_value(frac), "")
     t.add_row("diverged trials", str(s["diverged"]), "")
     (console or Console()).print(t)

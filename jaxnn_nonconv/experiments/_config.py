@@ -18,12 +18,19 @@ A TOML config has two tables; every key is optional::
     trials = 1000
     seed = 0
     chunk_size = 1024
+
+    [data]                  # optional: train on a data set (docs/data.md) instead of a target
+    path = "diabetes.csv"   # .npy, .npz, .csv with a header, .parquet; relative to this file
+    target_column = "target"
+    features = ["age", "bmi"]   # default: every other column
+    test_fraction = 0.2     # or test_path = "test.csv"
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import math
 import numbers
 import re
@@ -33,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from jaxnn_nonconv import engine
-from jaxnn_nonconv.core import inits, nets, optim, problems
+from jaxnn_nonconv.core import data as datasets, inits, nets, optim, problems
 from jaxnn_nonconv.errors import ConfigError
 
 
@@ -56,7 +63,9 @@ SEED_BOUND = 2**32
 
 PROBLEM_KEYS = ("target", "box", "noise")
 TRAIN_KEYS = (
-    tuple(f.name for f in dataclasses.fields(engine.TrainConfig) if f.name != "problem")
+    tuple(
+        f.name for f in dataclasses.fields(engine.TrainConfig) if f.name not in ("problem", "data")
+    )
     + PROBLEM_KEYS
 )
 RUN_KEYS = tuple(f.name for f in dataclasses.fields(RunOptions))
@@ -194,16 +203,93 @@ def _box_for(box, dim: int) -> problems.Box:
     return parsed
 
 
-def build(values: Mapping[str, Any], run: Mapping[str, Any] | None = None):
+DATA_KEYS = ("path", "features", "target_column", "test_fraction", "test_path")
+# The train/test split of --test-fraction is the same for every run: its own fixed seed.
+SPLIT_SEED = 0
+
+
+def data_from(values: Mapping[str, Any], base: str | Path | None = None) -> datasets.Dataset:
+    """A :class:`~jaxnn_nonconv.core.data.Dataset` from a ``[data]`` table (or the flags
+    ``--data``, ``--features``, ``--target-column``, ``--test-fraction``, ``--test-data``).
+
+    Relative paths are taken from ``base`` (the config file's folder). ``features`` is a list of
+    column names or one comma-separated string. Raises :class:`ConfigError` (one line).
+    """
+    for key in values:
+        if key not in DATA_KEYS:
+            raise ConfigError(f"unknown key {key!r}{suggest(key, DATA_KEYS)} in [data]")
+    if "path" not in values:
+        raise ConfigError("[data] needs a path (a .npy, .npz, .csv or .parquet file)")
+    features = values.get("features")
+    if isinstance(features, str):
+        features = [f.strip() for f in features.split(",") if f.strip()]
+    if features is not None and not (
+        isinstance(features, list) and all(isinstance(f, (str, int)) for f in features)
+    ):
+        raise ConfigError(f"features must be a list of column names, got {features!r}")
+    target = values.get("target_column")
+    fraction = values.get("test_fraction")
+    if fraction is not None and values.get("test_path") is not None:
+        raise ConfigError(
+            "give test_fraction or test_path (--test-fraction or --test-data), not both"
+        )
+    if fraction is not None and (not _is_number(fraction) or not 0 < fraction < 1):
+        raise ConfigError(f"test_fraction must be a number in (0, 1), got {fraction!r}")
+
+    def where(p):
+        p = Path(str(p))
+        return p if p.is_absolute() or base is None else Path(base) / p
+
+    test = values.get("test_path")
+    return _load_data(
+        where(values["path"]),
+        None if features is None else tuple(str(f) for f in features),
+        None if target is None else str(target),
+        None if test is None else where(test),
+        fraction,
+    )
+
+
+def _load_data(path, features, target, test, fraction) -> datasets.Dataset:
+    key = tuple(
+        None if p is None else (str(p), p.stat().st_mtime_ns if p.is_file() else None)
+        for p in (path, test)
+    )
+    return _load_data_cached(key, features, target, fraction)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_data_cached(key, features, target, fraction) -> datasets.Dataset:
+    """Read once per file version: a sweep builds one config per cell from the same file."""
+    path, test = (None if k is None else k[0] for k in key)
+    ds = datasets.load(path, features=features, target=target, test=test)
+    return ds if fraction is None else datasets.split(ds, fraction, SPLIT_SEED)
+
+
+def build(
+    values: Mapping[str, Any],
+    run: Mapping[str, Any] | None = None,
+    data: datasets.Dataset | None = None,
+):
     """Build ``(TrainConfig, RunOptions)`` from plain key/value mappings (TOML tables or flags).
 
-    Raises :class:`ConfigError` with a message naming the offending key.
+    Raises :class:`ConfigError` with a message naming the offending key. With ``data`` (a
+    :class:`~jaxnn_nonconv.core.data.Dataset`) the box, target and noise come from the data and
+    may not be given.
 
     >>> cfg, opts = build({"arch": [1, 8, 1], "box": "0:1", "optimizer": "adam"}, {"trials": 10})
     >>> cfg.arch, cfg.problem.box, cfg.optimizer, opts.trials
     ((1, 8, 1), ((0.0, 1.0),), 'adam', 10)
     """
     values = dict(values)
+    if data is not None:
+        for key in ("box", "target", "noise", "data_size"):
+            if key in values:
+                raise ConfigError(
+                    f"{key} does not apply to a data set (the box is the data's bounding box, "
+                    "the target its target column, the data size its rows)"
+                )
+        values["box"] = [list(ab) for ab in data.box()]
     for key in values:
         if key in RUN_KEYS:
             raise ConfigError(f"unknown key {key!r}: it is a run option, not a [train] key")
@@ -223,6 +309,11 @@ def build(values: Mapping[str, Any], run: Mapping[str, Any] | None = None):
     default = engine.TrainConfig()
     arch = values.get("arch", default.arch)
     arch = parse_arch(arch) if isinstance(arch, str) else _checked_arch(arch)
+    if data is not None and data.dim != arch[0]:
+        raise ConfigError(
+            f"the data has {data.dim} feature column(s) but the architecture's input dimension "
+            f"is {arch[0]}"
+        )
     box = _box_for(values.get("box", "0:2"), arch[0])
     problem = problems.Problem(
         values.get("target", default.problem.target), box, values.get("noise", 0.0)
@@ -237,7 +328,7 @@ def build(values: Mapping[str, Any], run: Mapping[str, Any] | None = None):
         fields["trainable"] = parse_trainable(fields["trainable"])
     fields["arch"] = arch
     try:
-        cfg = dataclasses.replace(default, problem=problem, **fields).validate()
+        cfg = dataclasses.replace(default, problem=problem, data=data, **fields).validate()
     except (TypeError, ValueError) as e:
         raise ConfigError(str(e)) from None
     return cfg, run_options(run or {})
@@ -375,7 +466,7 @@ def with_line(error: ConfigError, path, text: str) -> ConfigError:
     return ConfigError(f"{where}: {message}")
 
 
-def load(path: str | Path, tables: tuple[str, ...] = ("train", "run")) -> tuple[dict, str]:
+def load(path: str | Path, tables: tuple[str, ...] = ("train", "run", "data")) -> tuple[dict, str]:
     """Read a TOML config and check its top-level tables; return ``(data, text)``."""
     data, text = read_toml(path)
     for table, value in data.items():
@@ -392,9 +483,12 @@ def load(path: str | Path, tables: tuple[str, ...] = ("train", "run")) -> tuple[
 
 
 def load_train(path: str | Path):
-    """``(TrainConfig, RunOptions)`` from a TOML file with ``[train]`` and ``[run]`` tables."""
+    """``(TrainConfig, RunOptions)`` from a TOML file with ``[train]``, ``[run]`` and an optional
+    ``[data]`` table."""
     data, text = load(path)
     try:
-        return build(data.get("train", {}), data.get("run", {}))
+        table = data.get("data")
+        ds = None if table is None else data_from(table, Path(path).parent)
+        return build(data.get("train", {}), data.get("run", {}), data=ds)
     except ConfigError as e:
         raise with_line(e, path, text) from None

@@ -12,7 +12,11 @@ GD with online SGD. An optional ``levels`` inline table in ``[experiment]`` (fie
 :func:`run_experiment` compute the risk levels ``R_0..R_H`` of every shallow ``d = 1`` problem into
 ``DIR/levels``; every ``d = 1`` cell stores exact risks (``risk_exact``, ``risk0_exact``) next to
 the Monte Carlo ones. An optional ``splitting`` table adds a
-rare-event sweep (:mod:`jaxnn_nonconv.experiments`).
+rare-event sweep (:mod:`jaxnn_nonconv.experiments`). An optional ``[data]`` table (keys of
+:func:`jaxnn_nonconv.experiments.config.data_from`, paths relative to the file) trains every cell
+on a data set, and the sweep key ``data`` (a list of inline ``[data]`` tables) sweeps over data
+sets; such cells also store their inactivity on the data (``init_data_*``, ``end_data_*``) and
+their chunks ``empirical_risk``.
 
 :func:`run_experiment` trains every cell (resumably, through
 :mod:`jaxnn_nonconv.experiments.store`), certifies inactive neurons at initialization and at the
@@ -55,6 +59,7 @@ KINDS = (
     "depth_width",
     "a_priori",
     "six_settings",
+    "data_driven",
 )
 # Kinds that only look at initialization (a dead layer at init stays dead: no training needed).
 _INIT_ONLY = frozenset({"depth_width"})
@@ -69,7 +74,7 @@ _EXPERIMENT_KEYS = (
     "levels",
     "splitting",
 )
-_SWEEP_EXTRA = ("width", "depth", "setting")
+_SWEEP_EXTRA = ("width", "depth", "setting", "data")
 LEVELS_DIR = "levels"  # cache of risk levels inside a run directory
 
 
@@ -90,6 +95,8 @@ class Experiment:
     levels: dict[str, Any] | None = None  # LevelSettings fields: compute R_k (d = 1 shallow cells)
     # Splitting sweep (module experiments_rare); not in to_dict: never changes the config hash.
     splitting: dict[str, Any] | None = None
+    data: dict[str, Any] | None = None  # the [data] table
+    data_dir: str = "."  # the folder its relative paths start from (the file's)
 
     @property
     def detector_settings(self) -> detector.DetectorSettings:
@@ -114,7 +121,11 @@ class Experiment:
             width = cell.get("width", arch[1] if len(arch) > 2 else 1)
             depth = cell.get("depth", len(arch) - 2)
             values["arch"] = (arch[0], *([width] * depth), 1)
-        cfg, _ = config.build(values)
+        table = None
+        if self.data is not None or "data" in cell:
+            table = {**(self.data or {}), **cell.get("data", {})}
+        ds = None if table is None else config.data_from(table, self.data_dir)
+        cfg, _ = config.build(values, data=ds)
         return cfg
 
     def to_dict(self) -> dict:
@@ -130,6 +141,7 @@ class Experiment:
             "tolerance": self.tolerance,
             "max_points": self.max_points,
             "levels": self.levels,
+            **({} if self.data is None else {"data": self.data, "data_dir": self.data_dir}),
         }
 
 
@@ -139,9 +151,12 @@ def load(path: str | Path, full: bool = False) -> Experiment:
     Raises :class:`~jaxnn_nonconv.errors.ConfigError` naming the file, line and key.
     """
     path = Path(path)
-    data, text = config.load(path, tables=("experiment", "train", "sweep", "full"))
+    data, text = config.load(path, tables=("experiment", "train", "sweep", "full", "data"))
     try:
         exp = _from_tables(path.stem, data, full)
+        if "data" in data:
+            exp = dataclasses.replace(exp, data=dict(data["data"]))
+        exp = dataclasses.replace(exp, data_dir=str(path.parent))
         for cell in exp.cells() + experiments_rare.cells(exp):  # validate every cell now
             cfg = exp.cell_config(cell)
             if reason := detector.not_applicable(cfg.activation, cfg.arch):
@@ -173,8 +188,8 @@ def _from_tables(name: str, data: dict, full: bool) -> Experiment:
             raise config.ConfigError(f"unknown key {key!r}{config.suggest(key, valid)} in [sweep]")
         if not isinstance(values, list) or not values:
             raise config.ConfigError(f"sweep key {key!r} must be a non-empty list")
-        if key == "setting" and not all(isinstance(v, dict) for v in values):
-            raise config.ConfigError("sweep key 'setting' must be a list of inline tables")
+        if key in ("setting", "data") and not all(isinstance(v, dict) for v in values):
+            raise config.ConfigError(f"sweep key {key!r} must be a list of inline tables")
     opts = config.run_options({k: meta[k] for k in ("trials", "seed", "chunk_size") if k in meta})
     tolerance = meta.get("tolerance", 1e-3)
     if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance >= 0):
@@ -386,5 +401,8 @@ def _detect_trained(
             theta, cfg.arch, cfg.problem.box, trials=res["trial"], settings=settings
         )
         out.update({f"{when}_{k}": v for k, v in counts.items() if k != "trial"})
+        if cfg.data is not None:  # inactive on every training point
+            on = estimation.counts_on_data(theta, cfg.arch, cfg.data.x)
+            out.update({f"{when}_data_{k}": v for k, v in on.items()})
     out.update(exact_risk.add_exact(cfg, res))  # risk0_exact, risk_exact (d = 1)
     return out

@@ -24,6 +24,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from jaxnn_nonconv import detector, engine, estimation
 from jaxnn_nonconv.core import inits, problems
 
@@ -78,6 +80,7 @@ def advise(
     dtype: str = "float32",
     chunk_size: int = estimation.DEFAULT_CHUNK,
     settings: detector.DetectorSettings | None = None,
+    points: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Rank init families by P(dead neuron at init), P(constant net) and restarts needed.
 
@@ -93,6 +96,10 @@ def advise(
       chunk_size: trials per compiled call.
       settings: the detector's :class:`~jaxnn_nonconv.detector.DetectorSettings` (default
         ``DetectorSettings()``; see ``estimate``).
+      points: ``(n, d)`` data points (``advise --data``): each row also gets
+        ``any_inactive_on_data`` and ``constant_on_data`` (the same initializations, dead on
+        every point, :func:`jaxnn_nonconv.estimation.data_at_init`), rows are ranked by them
+        first, and ``restarts`` counts initializations with no neuron dead on the data.
 
     Returns:
       JSON-friendly dict: ``arch``, ``box``, ``trials``, ``seed``, ``confidence``, ``wall_s`` and
@@ -124,7 +131,18 @@ def advise(
             chunk_size=min(chunk_size, trials),  # per-trial results do not depend on it
             settings=settings,
         )
-        lo, hi = anyi["bracket"]
+        on = None
+        if points is not None:
+            on = estimation.data_at_init(
+                cfg,
+                trials,
+                points,
+                seed=seed,
+                confidence=confidence,
+                chunk_size=min(chunk_size, trials),
+            )
+        ranked = anyi if on is None else on["any_inactive"]
+        lo, hi = ranked["bracket"]
         k_lo, k_hi = restarts_needed(lo, success), restarts_needed(hi, success)
         rows.append(
             {
@@ -134,17 +152,30 @@ def advise(
                 "constant_network": _entry(const),
                 "restarts": {
                     # the value at the midpoint, as every point value (docs/api.md)
-                    "estimate": restarts_needed(anyi["estimate"], success),
+                    "estimate": restarts_needed(ranked["estimate"], success),
                     "bracket": [k_lo, k_hi],
                     "interval": [
-                        restarts_needed(anyi["ci"][0], success),
-                        restarts_needed(anyi["ci"][1], success),
+                        restarts_needed(ranked["ci"][0], success),
+                        restarts_needed(ranked["ci"][1], success),
                     ],
                 },
+                **(
+                    {}
+                    if on is None
+                    else {
+                        "any_inactive_on_data": _entry(on["any_inactive"]),
+                        "constant_on_data": _entry(on["constant_network"]),
+                    }
+                ),
             }
         )
     rows.sort(
         key=lambda r: (
+            *(
+                (r["any_inactive_on_data"]["bracket"][1], r["constant_on_data"]["bracket"][1])
+                if points is not None
+                else ()
+            ),
             r["any_inactive"]["bracket"][1],
             r["constant_network"]["bracket"][1],
             r["any_inactive"]["bracket"][0],
@@ -160,6 +191,7 @@ def advise(
         "confidence": confidence,
         "success": success,
         "rows": rows,
+        **({} if points is None else {"n_points": int(np.asarray(points).shape[0])}),
         "wall_s": time.perf_counter() - t0,
     }
 
@@ -196,13 +228,20 @@ def print_advice(out: dict[str, Any], console: Any = None) -> None:
         caption=f"{out['confidence']:.0%} Clopper-Pearson intervals in parentheses; "
         f"K: initializations for a {out['success']:.0%} chance of one with no dead neuron",
     )
-    for col in ("rank", "init", "P(some neuron dead)", "P(constant net)", "K restarts"):
+    data = "n_points" in out
+    cols = ["rank", "init", "P(some neuron dead)", "P(constant net)", "K restarts"]
+    if data:
+        cols[2:2] = ["P(some neuron dead on the data)", "P(constant on the data)"]
+        t.caption += f"; dead on the data: on all {out['n_points']} points, ranked first"
+    for col in cols:
         t.add_column(col, justify="left" if col == "init" else "right")
     for r in out["rows"]:
         name = r["init"] + (", zero bias" if r["zero_bias"] else "")
+        on = [_fmt(r["any_inactive_on_data"]), _fmt(r["constant_on_data"])] if data else []
         t.add_row(
             str(r["rank"]),
             name,
+            *on,
             _fmt(r["any_inactive"]),
             _fmt(r["constant_network"]),
             _fmt_k(r["restarts"]),

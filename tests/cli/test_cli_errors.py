@@ -220,7 +220,7 @@ def test_unknown_name_without_close_match(capsys, no_training):
             4,
             "unknown table [runn]; did you mean 'run'?",
         ),
-        ("[train]\nsteps = 3\n[plot]\n", 3, "unknown table [plot] (valid: train, run)"),
+        ("[train]\nsteps = 3\n[plot]\n", 3, "unknown table [plot] (valid: train, run, data)"),
         ('[train]\noptimizer = "adma"\n', 2, "did you mean 'adam'?"),
         ("[train]\narch = [1, 4, 1]\nlearning_rate = -1\n", 3, "learning_rate must be a finite"),
         ('[train]\narch = [1, 0, 1]\nbox = "0:1"\n', 2, "every layer width must be a positive"),
@@ -273,7 +273,7 @@ def test_unknown_name_without_close_match(capsys, no_training):
         # A key in the wrong table says where it belongs.
         ("[train]\narch = [1, 4, 1]\ntrials = 5\n", 3, "unknown key 'trials': it is a run option"),
         ("[run]\ntrials = 3\nsteps = 4\n", 3, "unknown key 'steps' in [run]: it is a [train] key"),
-        ("steps = 3\n", 1, "unknown table [steps] (valid: train, run)"),
+        ("steps = 3\n", 1, "unknown table [steps] (valid: train, run, data)"),
         ("[train]\nlearning_rate = 0.1\n[train]\n", 3, "malformed TOML"),
     ],
 )

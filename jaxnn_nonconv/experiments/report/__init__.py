@@ -6,6 +6,8 @@
 * :mod:`~jaxnn_nonconv.experiments.report._six`: the six settings of 2212.13111: figures per
   setting and each run classified against the levels (at ``R_H``, good band, bad critical value).
 * :mod:`~jaxnn_nonconv.experiments.report._rare`: figures and rows of a splitting sweep.
+* :mod:`~jaxnn_nonconv.experiments.report._data_driven`: P(not reaching the empirical minimum)
+  of ``[1, H, 1]`` nets on ``n`` points (the ``data_driven`` kind).
 """
 
 from jaxnn_nonconv.experiments.report._report import (

@@ -27,9 +27,10 @@ from typing import Any
 import numpy as np
 
 from jaxnn_nonconv import engine, stats
-from jaxnn_nonconv.core import problems
+from jaxnn_nonconv.core import data as datasets, problems
 from jaxnn_nonconv.experiments import _spec as experiments, _store as store
 from jaxnn_nonconv.experiments.report import (
+    _data_driven as report_data,
     _levels as report_levels,
     _rare as report_rare,
     _six as report_six,
@@ -132,7 +133,10 @@ def _trained_stats(c: dict, best: float, tol: float) -> dict[str, Any]:
     n = len(ok)
     risk = c["risk"]
     fail = ~ok | ~(risk <= best + tol)
-    levels = problems.reference_levels(c["cfg"].problem)
+    if c["cfg"].data is not None:  # the data's empirical levels (no target function)
+        levels = problems.Levels(**datasets.levels(c["cfg"].data))
+    else:
+        levels = problems.reference_levels(c["cfg"].problem)
     risk_ok = risk[ok]
     return {
         "diverged": int((~ok).sum()),
@@ -579,4 +583,5 @@ _FIGURES = {
     "depth_width": _fig_depth_width,
     "a_priori": _fig_a_priori,
     "six_settings": report_six.fig_six_settings,
+    "data_driven": report_data.fig_data_driven,
 }
