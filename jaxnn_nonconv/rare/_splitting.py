@@ -30,9 +30,10 @@ Certificates (per drawn neuron, three-valued as in :mod:`jaxnn_nonconv.detector`
   :mod:`jaxnn_nonconv.exact.pieces`). Maxima within a rounding margin of 0 (``MARGIN_ULPS / 2``
   times the generous dot-product bound :func:`jaxnn_nonconv.core.rounding_gamma`, i.e.
   ``MARGIN_ULPS (n + 2) eps``, times the sum of absolute terms at the vertex times the layer
-  index: a heuristic margin, not a proof) are ``unknown``. The margin is per vertex, so an exact
-  0 (a zero-bias net at ``x = 0``: value and scale 0) is decided, not a tie. When a particle's curve needs more than ``max_points``
-  vertices it falls back to the certified bounds below.
+  index: a heuristic margin, not a proof) are ``unknown``. The margin is per vertex (a box
+  corner's image: its own scale; a crossing: the curve's largest), so an exact 0 (a zero-bias
+  net at the corner ``x = 0``: value and scale 0) is decided, not a tie. When a particle's curve
+  needs more than ``max_points`` vertices it falls back to the certified bounds below.
 * ``d > 1`` (and overflow): inactive when the interval bound (IBP on ``cells`` sub-boxes, widened
   by the float rounding of every dot product) is ``<= 0`` or the neuron is sign-dead; active when
   its pre-activation is ``> 0`` at a fixed probe point; otherwise unknown. Layer 1 is exact in any

@@ -52,7 +52,7 @@ def test_zero_bias_d1_is_decided_and_exact(arch, init, box):
     st = jax.jit(classify)(batch)
     undecided = wrong = total = 0
     for i in range(keys.shape[0]):
-        params = jax.tree.map(lambda v: np.asarray(v[i]), batch)
+        params = [(np.asarray(w[i]), np.asarray(b[i])) for w, b in batch]
         at_a, at_b = (_rational_preactivations(params, Fraction(v)) for v in box)
         for k in range(len(arch) - 2):
             truth = np.array([za <= 0 and zb <= 0 for za, zb in zip(at_a[k], at_b[k])])
