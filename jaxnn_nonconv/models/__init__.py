@@ -15,6 +15,7 @@ from jaxnn_nonconv.models._advise import (
     advise as advise,
     print_advice as print_advice,
     restarts_needed as restarts_needed,
+    shared_ranks as shared_ranks,
 )
 from jaxnn_nonconv.models._check import (
     CheckResult as CheckResult,
@@ -66,5 +67,6 @@ __all__ = [
     "print_advice",
     "print_result",
     "restarts_needed",
+    "shared_ranks",
     "save_npz",
 ]
