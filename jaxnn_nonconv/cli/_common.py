@@ -42,7 +42,12 @@ def setup_jax(float64: bool, args=None) -> None:
     if args is not None and hasattr(args, "num_processes"):
         from jaxnn_nonconv.engine import distributed
 
-        distributed.initialize(args.coordinator, args.num_processes, args.process_id)
+        distributed.initialize(
+            args.coordinator,
+            args.num_processes,
+            args.process_id,
+            timeout=getattr(args, "peer_timeout", distributed.PEER_TIMEOUT),
+        )
     if float64:
         jax.config.update("jax_enable_x64", True)
     cache = os.environ.get("JAXNN_NONCONV_CACHE", str(Path.home() / ".cache" / "jaxnn_nonconv"))

@@ -67,6 +67,6 @@ __all__ = [
     "print_advice",
     "print_result",
     "restarts_needed",
-    "shared_ranks",
     "save_npz",
+    "shared_ranks",
 ]

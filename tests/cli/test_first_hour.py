@@ -120,3 +120,23 @@ def test_sklearn_orientation_hint(tmp_path):
     np.savez(path, W0=np.ones((2, 16)), b0=np.zeros(16), W1=np.ones((16, 1)), b1=np.zeros(1))
     with pytest.raises(ModelError, match=r"transposed.*\(in, out\) = \(2, 16\).*transpose W"):
         models.load(path)
+
+
+def test_missing_peer_says_whom_and_gives_up():
+    # Process 1 of 2 whose coordinator (process 0) never starts: it waited forever, silently.
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "jaxnn_nonconv.cli", "estimate", "--arch", "1,2,1"]
+    cmd += ["--coordinator", f"127.0.0.1:{port}", "--num-processes", "2", "--process-id", "1"]
+    proc = subprocess.run(
+        [*cmd, "--peer-timeout", "2"], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert "waiting up to 2 s for process(es) 0" in lines[0]
+    assert lines[-1].startswith("jaxnn-nonconv: error: gave up after 2 s") and len(lines) == 2
