@@ -333,7 +333,7 @@ def _grow_cell(st: store.ResultStore, i: int, cfg, exp: Experiment, precision, p
 def _cell_estimate(det: dict[str, np.ndarray], of: str) -> ProbabilityEstimate:
     """The certified estimate ``of`` (a name in :data:`PRECISION_OF`) from a cell's detection."""
     when = of.rsplit("_", 1)[1]
-    if of.startswith("any_inactive"):
+    if of.startswith("inactive"):
         k = (det[f"{when}_inactive"].sum(1) > 0).sum()
     else:
         k = det[f"{when}_dead_layer"].sum()
