@@ -6,11 +6,11 @@ import argparse
 import dataclasses
 import datetime
 import importlib.util
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from jaxnn_nonconv import stats
 from jaxnn_nonconv.bench._machine import _loadavg, machine_info, peak_flops, probe, roofline
 from jaxnn_nonconv.bench._measure import measure, measure_in_subprocess, now, run_worker
 from jaxnn_nonconv.bench._report import _describe, format_report, plot, summarize
@@ -283,11 +283,11 @@ def main_from_args(args) -> int:
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+        (out / "bench.json").write_text(stats.dumps_json(report, indent=2) + "\n")
         paths = plot(report, out / "bench")
         log(f"wrote {out / 'bench.json'}, {', '.join(str(p) for p in paths)}")
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(stats.dumps_json(report, indent=2))
     else:
         print(format_report(report))
     return 1 if any("error" in r for r in report["results"]) else 0

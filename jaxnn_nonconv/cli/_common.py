@@ -9,7 +9,6 @@ code 2; results go through :func:`emit` (JSON or a table, printed by process 0 o
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from jaxnn_nonconv import detector
-from jaxnn_nonconv.core import data as datasets
+from jaxnn_nonconv.core import data as datasets, inits, nets, optim, problems
 from jaxnn_nonconv.experiments import config
 
 EXIT_USAGE = 2
@@ -43,7 +42,12 @@ def setup_jax(float64: bool, args=None) -> None:
     if args is not None and hasattr(args, "num_processes"):
         from jaxnn_nonconv.engine import distributed
 
-        distributed.initialize(args.coordinator, args.num_processes, args.process_id)
+        distributed.initialize(
+            args.coordinator,
+            args.num_processes,
+            args.process_id,
+            timeout=getattr(args, "peer_timeout", distributed.PEER_TIMEOUT),
+        )
     if float64:
         jax.config.update("jax_enable_x64", True)
     cache = os.environ.get("JAXNN_NONCONV_CACHE", str(Path.home() / ".cache" / "jaxnn_nonconv"))
@@ -52,10 +56,15 @@ def setup_jax(float64: bool, args=None) -> None:
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
 
 
+def one_of(names) -> str:
+    """``"one of a, b, c"``: every valid value of a flag, for its ``--help``."""
+    return "one of " + ", ".join(names)
+
+
 def _add_init_flags(g) -> None:
     """The network and its initialization: shared by ``train`` and ``estimate``."""
     g.add_argument("--arch", help="widths, e.g. 1,32,1 (default 1,32,1)")
-    g.add_argument("--init", help="initialization family (default pytorch)")
+    g.add_argument("--init", help=f"initialization family: {one_of(inits.INITS)} (default pytorch)")
     g.add_argument("--zero-bias", action="store_true", default=None, help="all biases zero")
     g.add_argument("--init-scale", type=float, help="multiplies the init's standard deviation")
 
@@ -64,13 +73,13 @@ def _add_setting_flags(p: argparse.ArgumentParser) -> None:
     """Flags that mirror the ``[train]`` keys of a TOML config; unset flags keep the file's value."""
     g = p.add_argument_group("training setting (override the config file)")
     _add_init_flags(g)
-    g.add_argument("--activation", help="relu, leaky_relu, softplus, clip or repu:P (default relu)")
-    g.add_argument("--target", help="target function, e.g. 'x^2' (default)")
+    g.add_argument("--activation", help=f"{one_of(nets.ACTIVATION_NAMES)} (default relu)")
+    g.add_argument("--target", help=f"target function: {one_of(problems.TARGETS)} (default x^2)")
     g.add_argument("--box", help="input box a:b or a1:b1,a2:b2,... (default 0:2; --box=-1:1)")
     g.add_argument("--noise", type=float, help="std of additive label noise (default 0)")
-    g.add_argument("--optimizer", help="sgd, momentum, nesterov, adagrad, rmsprop, adam, ...")
+    g.add_argument("--optimizer", help=f"{one_of(optim.OPTIMIZERS)} (default sgd)")
     g.add_argument("--lr", dest="learning_rate", type=float, help="learning rate (default 0.01)")
-    g.add_argument("--schedule", help="constant, power, step or cosine")
+    g.add_argument("--schedule", help=f"{one_of(optim.SCHEDULES)} (default constant)")
     g.add_argument("--steps", type=int, help="optimizer steps (default 1000)")
     g.add_argument("--batch-size", type=int, help="samples per step (default 64)")
     g.add_argument("--data-size", type=int, help="fixed data set size (ERM); default: online")
@@ -158,6 +167,18 @@ def _setting_from_args(args) -> tuple:
         raise
 
 
+def require_hidden(arch, command: str) -> None:
+    """Refuse an architecture without a hidden layer (``--arch 1,1``) for the commands that count
+    inactive neurons: such a net is affine and has no ReLU neuron, so "inactive" and "constant on
+    the box" are not defined (``train`` still accepts it: a linear model trains)."""
+    if len(arch) < 3:
+        widths = ",".join(str(v) for v in arch)
+        raise config.ConfigError(
+            f"{command} counts inactive ReLU neurons, but --arch {widths} has no hidden layer "
+            f"(an affine net); give hidden widths, e.g. --arch {arch[0]},32,1"
+        )
+
+
 def _chunk_size(args, opts, n_trials: int, largest: int, smallest: int) -> int:
     """The chunk size given by flag or config file, else the smallest power of two in
     ``[smallest, largest]`` that holds ``n_trials`` (a fixed ladder of shapes: 10 trials must not
@@ -214,8 +235,9 @@ def detector_settings(args) -> detector.DetectorSettings:
     )
 
 
-def _add_precision_flags(p, of: tuple[str, ...], default_max: int) -> None:
-    """``--rel-error``/``--ci-width`` with ``--max-trials`` and ``--precision-of``."""
+def _add_precision_flags(p, of: tuple[str, ...], default_max: int, deprecated=()) -> None:
+    """``--rel-error``/``--ci-width`` with ``--max-trials`` and ``--precision-of`` (``deprecated``:
+    old names still accepted, not listed in ``--help``)."""
     g = p.add_argument_group("precision target (instead of a fixed number of trials)")
     x = g.add_mutually_exclusive_group()
     x.add_argument(
@@ -232,7 +254,8 @@ def _add_precision_flags(p, of: tuple[str, ...], default_max: int) -> None:
     )
     g.add_argument(
         "--precision-of",
-        choices=of,
+        choices=(*of, *deprecated),
+        metavar="{" + ",".join(of) + "}",
         default=of[0],
         help=f"the estimate the target applies to (default {of[0]})",
     )
@@ -279,8 +302,9 @@ def emit(result, as_json: bool, table: Callable[[Any], None]) -> int:
     if not _is_leader():
         return 0
     if as_json:
-        data = result.to_dict() if hasattr(result, "to_dict") else result
-        print(json.dumps(data, indent=2))
+        from jaxnn_nonconv.stats import dumps_json
+
+        print(dumps_json(result, indent=2))  # NaN/inf as null: a diverged run stays valid JSON
     else:
         table(result)
     return 0

@@ -16,6 +16,7 @@ from jaxnn_nonconv.cli._common import (
     add_detector_flags,
     detector_settings,
     emit,
+    require_hidden,
     setup_jax,
 )
 from jaxnn_nonconv.experiments import config
@@ -65,6 +66,7 @@ def _add_estimate(sub) -> None:
 
 def cmd_estimate(args) -> int:
     cfg, opts = _setting_from_args(args)
+    require_hidden(cfg.arch, "estimate")
     _check_confidence(args)
     precision = _precision(args)
     n = precision.max_trials if precision else opts.trials

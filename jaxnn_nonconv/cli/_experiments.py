@@ -5,7 +5,6 @@ and figures, nothing re-run).
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 
 from jaxnn_nonconv.cli._common import (
@@ -30,11 +29,14 @@ def _add_run(sub) -> None:
         type=int,
         help="trials per cell (default: the config's); more than stored grows the run",
     )
-    from jaxnn_nonconv.experiments import PRECISION_OF
+    from jaxnn_nonconv.experiments import DEPRECATED_PRECISION_OF, PRECISION_OF
 
-    _add_precision_flags(p, PRECISION_OF, 10**5)
+    _add_precision_flags(p, PRECISION_OF, 10**5, tuple(DEPRECATED_PRECISION_OF))
     _add_distributed_flags(p)
     p.set_defaults(func=cmd_run)
+
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
 
 
 def cmd_run(args) -> int:
@@ -48,7 +50,19 @@ def cmd_run(args) -> int:
     precision = _precision(args)
     float64 = any(exp.cell_config(cell).dtype == "float64" for cell in exp.cells())
     setup_jax(float64, args)
-    out = experiments.run_experiment(exp, args.out, overwrite=args.overwrite, precision=precision)
+    try:
+        out = experiments.run_experiment(
+            exp, args.out, overwrite=args.overwrite, precision=precision
+        )
+    except KeyboardInterrupt:
+        # Ctrl-C: every finished chunk is already on disk (written atomically), so say how to go
+        # on instead of printing a traceback; 130 = 128 + SIGINT, the shell's convention.
+        print(
+            f"interrupted: the finished chunks are kept in {args.out}; run the same command "
+            "again to resume",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     if not args.no_report and _is_leader():
         _print_report(out, json_output=False)
     return 0
@@ -74,6 +88,8 @@ def _print_report(out_dir, json_output: bool) -> None:
     if summary["warning"]:
         print(f"warning: {summary['warning']}", file=sys.stderr)
     if json_output:
-        print(json.dumps(summary, indent=2, default=report.jsonable))
+        from jaxnn_nonconv.stats import dumps_json
+
+        print(dumps_json(summary, indent=2))
         return
     report.print_summary(summary)

@@ -11,7 +11,15 @@ families (:mod:`jaxnn_nonconv.models`). Bad input becomes a
 from __future__ import annotations
 
 from jaxnn_nonconv import detector
-from jaxnn_nonconv.cli._common import add_detector_flags, detector_settings, emit, setup_jax
+from jaxnn_nonconv.cli._common import (
+    add_detector_flags,
+    detector_settings,
+    emit,
+    one_of,
+    require_hidden,
+    setup_jax,
+)
+from jaxnn_nonconv.core import inits
 from jaxnn_nonconv.experiments import config
 
 
@@ -185,6 +193,11 @@ def add_advise(sub) -> None:
     p = sub.add_parser(
         "advise",
         help="rank init families by P(dead neuron at init), P(constant net), restarts needed",
+        description="Rank initialization families for your architecture and input box: for "
+        "each family (with and without bias), the probability that some neuron is dead at "
+        "initialization, that the whole network is constant on the box, and how many restarts "
+        "make at least one run free of dead neurons with 95% probability. Exactly equal "
+        "estimates share a rank.",
     )
     p.add_argument("--arch", required=True, help="widths, e.g. 10,64,64,1")
     g = p.add_mutually_exclusive_group(required=True)
@@ -200,7 +213,9 @@ def add_advise(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="trial i uses fold_in(key(seed), i)")
     p.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
     p.add_argument(
-        "--inits", help="comma-separated init families (default: all, each with and without bias)"
+        "--inits",
+        help="comma-separated init families, each "
+        f"{one_of(inits.INITS)} (default: all, each with and without bias)",
     )
     add_detector_flags(p)
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
@@ -213,6 +228,7 @@ def cmd_advise(args) -> int:
 
     setup_jax(False)
     arch = config.parse_arch(args.arch)
+    require_hidden(arch, "advise")
     points = None
     if args.data is None:
         if args.features is not None or args.target_column is not None:

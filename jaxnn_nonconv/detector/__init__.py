@@ -51,6 +51,7 @@ from jaxnn_nonconv.detector._first_layer import (
 from jaxnn_nonconv.detector._intervals import (
     DEFAULT_PROBES as DEFAULT_PROBES,
     PROBE_SEED as PROBE_SEED,
+    dead_inputs_closure as dead_inputs_closure,
     default_grid as default_grid,
     grid_cells as grid_cells,
     ibp_upper as ibp_upper,
@@ -89,6 +90,7 @@ __all__ = [
     "counts",
     "crown_bounds",
     "data_bounds",
+    "dead_inputs_closure",
     "decide",
     "default_grid",
     "detect_flat",

@@ -56,6 +56,7 @@ from jaxnn_nonconv.detector._first_layer import (
 )
 from jaxnn_nonconv.detector._intervals import (
     _sign_dead_rows,
+    dead_inputs_closure,
     ibp_upper,
     probe_points,
     sample_points,
@@ -267,7 +268,8 @@ def classify_neurons(
         for k in range(1, len(hidden)):
             inactive.append((ups[k] <= 0) | dead_sign[k])
             active.append(witnessed[k])
-    return Status(tuple(inactive), tuple(active), dead_sign, empirical, overflow)
+    inactive = dead_inputs_closure(params, tuple(inactive))
+    return Status(inactive, tuple(active), dead_sign, empirical, overflow)
 
 
 def exact_1d_blocks(
@@ -429,6 +431,7 @@ def _make_detector(
         if deep_nd and detect_nd.uses_bab(mode, len(params_batch) - 1):
             # Branch and bound only on the networks with undecided neurons (see detect_nd).
             ins, act = detect_nd.refine(params_batch, st.inactive, st.active, lo, hi)
+            ins = jax.vmap(dead_inputs_closure)(params_batch, ins)  # newly decided inputs
             st = st._replace(inactive=ins, active=act)
         return jax.vmap(counts)(st, trials)
 

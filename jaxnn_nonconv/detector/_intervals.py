@@ -46,6 +46,39 @@ def sign_dead(params: nets.Params) -> tuple[jax.Array, ...]:
     return (jnp.zeros(hidden[0][1].shape, bool), *(_sign_dead_rows(w, b) for w, b in hidden[1:]))
 
 
+def dead_inputs_closure(params: nets.Params, inactive) -> tuple[jax.Array, ...]:
+    """``inactive`` widened by the exact sign argument on the live inputs, layer by layer: a neuron
+    of layer ``k >= 2`` whose bias is ``<= 0`` and whose weights are ``<= 0`` on every input that
+    is not certified inactive is inactive.
+
+    Exact in floating point, whatever the order of the sums: an inactive input outputs exactly 0
+    (``relu`` of a value ``<= 0``), so every product is ``<= 0`` or exactly 0, and a float sum of
+    such terms and the bias is ``<= 0``. This decides exact zeros that no bound can: e.g. a
+    zero-bias layer-2 neuron that is exactly 0 on the part of the box where every first-layer
+    neuron is off (its maximum, 0, is attained on a whole region, and any rounding margin would
+    leave it undecided). ``sign_dead`` is the case of no inactive input.
+
+    Args:
+      params: one network.
+      inactive: per hidden layer, ``(l_k,)`` bool certificates (sound).
+
+    Returns:
+      The widened certificates, same shapes.
+
+    >>> params = ((jnp.array([[1.0], [-1.0]]), jnp.zeros(2)),
+    ...           (jnp.array([[-1.0, 2.0]]), jnp.zeros(1)),
+    ...           (jnp.ones((1, 1)), jnp.zeros(1)))  # on [0, 1]: neuron 2 of layer 1 is off
+    >>> out = dead_inputs_closure(params, (jnp.array([False, True]), jnp.array([False])))
+    >>> out[1].tolist()
+    [True]
+    """
+    out = [inactive[0]]
+    for (w, b), ins in zip(params[1:-1], inactive[1:], strict=True):
+        live_nonpos = jnp.all((w <= 0) | out[-1][None, :], axis=1) & (b <= 0)
+        out.append(ins | live_nonpos)
+    return tuple(out)
+
+
 def _sign_dead_rows(w: jax.Array, b: jax.Array) -> jax.Array:
     """Neurons (last axis of ``b``) whose incoming weights and bias are all ``<= 0``; ``w`` and
     ``b`` may carry leading axes (a run of layers)."""

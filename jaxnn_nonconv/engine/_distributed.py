@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
@@ -28,6 +29,7 @@ from jaxnn_nonconv.errors import ConfigError
 
 T = TypeVar("T")
 DISABLE_ENV = "JAXNN_NONCONV_NO_DISTRIBUTED"
+PEER_TIMEOUT = 300.0  # seconds to wait for the other processes (--peer-timeout)
 
 
 def add_flags(parser) -> None:
@@ -38,6 +40,14 @@ def add_flags(parser) -> None:
     g.add_argument("--coordinator", metavar="HOST:PORT", help="address of process 0's coordinator")
     g.add_argument("--num-processes", type=int, metavar="N", help="number of processes")
     g.add_argument("--process-id", type=int, metavar="I", help="this process, 0..N-1")
+    g.add_argument(
+        "--peer-timeout",
+        type=float,
+        metavar="SECONDS",
+        default=PEER_TIMEOUT,
+        help="give up (exit 2) when the other processes have not all connected after this "
+        f"long (default {PEER_TIMEOUT:g})",
+    )
 
 
 def _auto_detected(environ: Mapping[str, str]) -> bool:
@@ -88,14 +98,19 @@ def check_flags(coordinator, num_processes, process_id) -> tuple | None:
     return str(coordinator), num_processes, process_id
 
 
-def initialize(coordinator=None, num_processes=None, process_id=None, environ=None) -> bool:
+def initialize(
+    coordinator=None, num_processes=None, process_id=None, environ=None, timeout=PEER_TIMEOUT
+) -> bool:
     """Start ``jax.distributed`` from the flags, or from the environment when JAX can detect it.
 
     Must run before any JAX array exists. Returns whether the runtime was started. Set
-    ``JAXNN_NONCONV_NO_DISTRIBUTED=1`` to keep a process alone inside a Slurm step.
+    ``JAXNN_NONCONV_NO_DISTRIBUTED=1`` to keep a process alone inside a Slurm step. While it waits
+    for the other processes it says so on stderr; when they have not all connected after
+    ``timeout`` seconds it prints one line and exits with code 2 (JAX itself would abort the
+    process with a C++ stack trace, or wait for its own longer timeout).
 
     Raises:
-      ConfigError: the flags are inconsistent.
+      ConfigError: the flags are inconsistent, or ``timeout`` is not positive.
     """
     import jax
 
@@ -103,23 +118,64 @@ def initialize(coordinator=None, num_processes=None, process_id=None, environ=No
     environ = os.environ if environ is None else environ
     if flags is None and not _auto_detected(environ):
         return False
+    if not timeout > 0:
+        raise ConfigError(f"--peer-timeout must be a positive number of seconds, got {timeout}")
     if jax.distributed.is_initialized():
         return True
-    if flags is None:
-        jax.distributed.initialize()
-    elif flags[1] > 1:
-        jax.distributed.initialize(flags[0], num_processes=flags[1], process_id=flags[2])
-    else:
+    if flags is not None and flags[1] == 1:
         return False
-    _connect_quietly()
+    if flags is None:
+        whom = "the other processes of this job (detected from the environment)"
+    else:
+        others = ", ".join(str(i) for i in range(flags[1]) if i != flags[2])
+        whom = f"process(es) {others} at {flags[0]} (process 0 runs the coordinator there)"
+    print(
+        f"process {'?' if flags is None else flags[2]}: waiting up to {timeout:g} s for {whom}",
+        file=sys.stderr,
+        flush=True,
+    )
+    watchdog = _watchdog(timeout, whom)
+    try:
+        jax_timeout = int(timeout) + 60  # ours fires first, with a readable message
+        if flags is None:
+            jax.distributed.initialize(initialization_timeout=jax_timeout)
+        else:
+            jax.distributed.initialize(
+                flags[0],
+                num_processes=flags[1],
+                process_id=flags[2],
+                initialization_timeout=jax_timeout,
+            )
+        _connect_quietly()
+    finally:
+        watchdog.cancel()
     return True
+
+
+def _watchdog(timeout: float, whom: str):
+    """A daemon timer that, after ``timeout`` seconds, prints one line and ends the process with
+    exit code 2: the wait is inside JAX's C++ runtime, which a Python exception cannot interrupt."""
+    import threading
+
+    def give_up():
+        print(
+            f"jaxnn-nonconv: error: gave up after {timeout:g} s waiting for {whom}; start every "
+            "process with the same --coordinator and --num-processes (ids 0..N-1), or raise "
+            "--peer-timeout",
+            file=sys.stderr,
+            flush=True,
+        )
+        os._exit(2)
+
+    timer = threading.Timer(timeout, give_up)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def _connect_quietly() -> None:
     """Connect the processes' collectives now, with stdout sent to stderr meanwhile: Gloo (CPU)
     prints a line to stdout when it connects, which would break ``--json`` output."""
-    import sys
-
     sys.stdout.flush()
     saved = os.dup(1)
     try:

@@ -12,6 +12,7 @@ interval is tight enough. This is the JSON and the table of ``jaxnn-nonconv trai
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -342,9 +343,12 @@ def print_train(summary: TrainFailure | Mapping[str, Any], console: Any = None) 
         t.add_row(f"{risk_name} {k}", f"{v:.6g}", "")
     for k, v in (s.get("test_risk") or {}).items():
         t.add_row(f"final test risk {k}", f"{v:.6g}", "")
-    for k in ("min", "median") if "risk_exact" in s else ():
-        t.add_row(f"final exact risk {k}", f"{s['risk_exact'][k]:.6g}", "")
-    t.add_row("best final risk found", f"{s['best_risk']:.6g}", "")
+    for k in ("min", "median"):  # empty quantiles when every trial diverged
+        if k in s.get("risk_exact", {}):
+            t.add_row(f"final exact risk {k}", f"{s['risk_exact'][k]:.6g}", "")
+    best = s["best_risk"]
+    finite = best is not None and math.isfinite(best)
+    t.add_row("best final risk found", f"{best:.6g}" if finite else "n/a (all diverged)", "")
     var = "Var y" if on_data else "Var f(X)"
     t.add_row(f"best constant risk {var}", "", f"{s['levels']['constant']:.6g}")
     t.add_row("best affine risk", "", f"{s['levels']['affine']:.6g}")

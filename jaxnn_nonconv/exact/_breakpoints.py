@@ -18,7 +18,9 @@ linear bound keeps an exact 0, e.g. at ``x = 0`` of a zero-bias net, exact). Pro
 ``n_in`` terms plus a bias:
 
 * layer 1: ``e = 2 g (|w| |p| + |c|)`` at each end ``p`` (the real function is linear, the
-  rounding bound convex);
+  rounding bound convex), at every point, its zeros ``-c / w`` included, computed directly (not
+  interpolated): a zero bias gives the point ``x = 0`` with value and error exactly 0, so the
+  exact zeros of a zero-bias net (every pre-activation at ``x = 0``) are decided, not ties;
 * splitting a cell at an interpolated point adds the interpolation error ``8 eps_mach (|z_m| +
   |z_{m+1}|)``; a misplaced breakpoint only makes the next term larger, never wrong;
 * ReLU: ``relu`` is 1-Lipschitz, and where the chord changes sign inside the cell ``relu(chord)``
@@ -202,11 +204,20 @@ def analyze_stacks(
         mid = mid + 8 * eps_mach * jnp.maximum(e_l, e_r)
         return jnp.where(frac == 0, e_l, jnp.where(frac == 1, e_r, mid))
 
+    # Layer 1 is affine in x: its zeros are ``-c / w`` (exactly 0 for a zero bias) and its values
+    # and error bounds are computed at the new points directly, not interpolated, so an exact 0
+    # (every pre-activation of a zero-bias net at x = 0) stays exact, with error 0. Only a step
+    # whose input width is l_1 (static) can be the first; ``is_first`` (carried) says if it is.
+    root = -b0 / jnp.where(w0[:, 0] != 0, w0[:, 0], 1.0)  # used only where the sign changes
+
     def layer(carry, wb):
-        pts, z, e_l, e_r, overflow = carry
+        pts, z, e_l, e_r, overflow, is_first = carry
         w, bias = wb
         # 1. The zero crossings of ``z`` strictly inside each cell, merged into the points.
-        new_pts, i, is_cross, dropped = pieces.refine(pts, z, cap)
+        if z.shape[1] == w0.shape[0]:
+            new_pts, i, is_cross, dropped = pieces.refine(pts, z, cap, root, is_first)
+        else:
+            new_pts, i, is_cross, dropped = pieces.refine(pts, z, cap)
         overflow = overflow | dropped
         # 2. ``z`` at the new points by interpolation in their cell ``i``; the sub-cells inherit
         # the old cell's error plus the interpolation error at their ends.
@@ -226,6 +237,12 @@ def analyze_stacks(
         pos_r = jnp.where(cell[1:] == c, pos[1:], 1.0)  # q_{m+1} is the old cell's right end
         el_sub = e_at(e_l[c], e_r[c], pos[:-1, None]) + interp[:-1]
         er_sub = e_at(e_l[c], e_r[c], pos_r[:, None]) + interp[1:]
+        if z.shape[1] == w0.shape[0]:
+            z_dir = new_pts[:, None] * w0[None, :, 0] + b0[None, :]
+            e_dir = _first_error(first, new_pts[:, None])
+            z_new = jnp.where(is_first, z_dir, z_new)
+            el_sub = jnp.where(is_first, e_dir[:-1], el_sub)
+            er_sub = jnp.where(is_first, e_dir[1:], er_sub)
         # 3. ReLU: where the chord changes sign inside a cell, relu(chord) leaves the chord of the
         # relu values by at most min(|z_m|, |z_{m+1}|).
         n0, n1 = z_new[:-1], z_new[1:]
@@ -241,11 +258,11 @@ def analyze_stacks(
         el_next = _next_error(el_post, h[:-1], w, bias)
         er_next = _next_error(er_post, h[1:], w, bias)
         upper = jnp.where(overflow, jnp.inf, _cell_max(z_next, el_next, er_next))
-        carry = (new_pts, z_next, el_next, er_next, overflow)
+        carry = (new_pts, z_next, el_next, er_next, overflow, jnp.zeros((), bool))
         return carry, (jnp.max(z_next, axis=0), upper, overflow)
 
     no = jnp.zeros((), bool)
-    carry, outs = scan_stacks(layer, (pts, z, e_left, e_right, no), stacks)
+    carry, outs = scan_stacks(layer, (pts, z, e_left, e_right, no, jnp.ones((), bool)), stacks)
     head = (jnp.max(z, axis=0)[None], _cell_max(z, e_left, e_right)[None], no[None])
     blocks = [head, *outs]
     return Analysis(*(tuple(o[f] for o in blocks) for f in range(3)), points=carry[0])

@@ -123,18 +123,28 @@ class Refined(NamedTuple):
     overflow: jax.Array
 
 
-def refine(pts: jax.Array, z: jax.Array, cap: int) -> Refined:
+def refine(
+    pts: jax.Array,
+    z: jax.Array,
+    cap: int,
+    root: jax.Array | None = None,
+    use_root: jax.Array | bool = False,
+) -> Refined:
     """Insert the zero crossings of ``z`` into the sorted points ``pts``, in ``cap`` slots.
 
-    A crossing is interpolated linearly, ``x = p_m + (p_{m+1} - p_m) t``, and kept only when it
-    lies strictly inside its cell; equal crossings of a cell and repeated points (the padding)
-    are kept once. Cell ``m`` contributes ``[p_m, its sorted crossings]``, already in order, so
-    one :func:`compact` gives the sorted result.
+    A crossing is interpolated linearly, ``x = p_m + (p_{m+1} - p_m) t`` (or, where ``use_root``,
+    taken from ``root``), and kept only when it lies strictly inside its cell; equal crossings of
+    a cell and repeated points (the padding) are kept once. Cell ``m`` contributes ``[p_m, its
+    sorted crossings]``, already in order, so one :func:`compact` gives the sorted result.
 
     Args:
       pts: ``(P,)`` sorted points (repeats allowed, e.g. padding at the end).
       z: ``(P, n)`` values at ``pts`` of ``n`` functions linear between consecutive points.
       cap: static number of output slots.
+      root: ``(n,)`` optional zero of each function, computed directly (e.g. ``-c / w`` for an
+        affine ``w x + c``: exactly 0 for a zero bias, where interpolation is off by rounding).
+      use_root: ``()`` bool, use ``root`` instead of interpolating (a traced flag, so that one
+        traced step serves both cases).
 
     Returns:
       A :class:`Refined`; the kept points are the ``cap`` smallest when it overflows.
@@ -147,6 +157,8 @@ def refine(pts: jax.Array, z: jax.Array, cap: int) -> Refined:
     x0, x1 = pts[:-1, None], pts[1:, None]
     cross, t = crossings(z)
     xc = x0 + (x1 - x0) * t
+    if root is not None:
+        xc = jnp.where(use_root, root[None, :], xc)
     xs = _sort_rows(jnp.where(cross & (xc > x0) & (xc < x1), xc, jnp.inf))
     first = jnp.ones((n_cells, 1), bool)
     keep_c = jnp.isfinite(xs) & jnp.concatenate([first, xs[:, 1:] != xs[:, :-1]], axis=1)

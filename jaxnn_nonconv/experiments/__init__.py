@@ -18,6 +18,7 @@ from jaxnn_nonconv.experiments import _config as config, _store as store, report
 from jaxnn_nonconv.experiments._config import RunOptions as RunOptions
 from jaxnn_nonconv.experiments._export import export as export, load_trials as load_trials
 from jaxnn_nonconv.experiments._spec import (
+    DEPRECATED_PRECISION_OF as DEPRECATED_PRECISION_OF,
     KINDS as KINDS,
     LEVELS_DIR as LEVELS_DIR,
     PRECISION_OF as PRECISION_OF,
@@ -28,6 +29,7 @@ from jaxnn_nonconv.experiments._spec import (
 from jaxnn_nonconv.experiments._trials import run_trials as run_trials
 
 __all__ = [
+    "DEPRECATED_PRECISION_OF",
     "KINDS",
     "LEVELS_DIR",
     "PRECISION_OF",

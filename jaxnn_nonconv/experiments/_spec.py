@@ -34,6 +34,7 @@ import itertools
 import math
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -256,7 +257,15 @@ def part_name(i: int) -> str:
 
 
 # Per-cell estimates a precision target of ``run_experiment`` can apply to: name -> (when, count key).
-PRECISION_OF = ("any_inactive_end", "any_inactive_init", "constant_end", "constant_init")
+PRECISION_OF = ("inactive_at_end", "inactive_at_init", "constant_at_end", "constant_at_init")
+# The names of earlier versions, still accepted with a warning: the same quantities are now named
+# as in ``train`` (``inactive_at_end``, ...), in the flag, the report and its JSON alike.
+DEPRECATED_PRECISION_OF = {
+    "any_inactive_end": "inactive_at_end",
+    "any_inactive_init": "inactive_at_init",
+    "constant_end": "constant_at_end",
+    "constant_init": "constant_at_init",
+}
 
 
 def run_experiment(
@@ -274,6 +283,14 @@ def run_experiment(
     by chunk until its estimate meets the target or reaches ``precision.max_trials`` trials; the
     cap is then the config's ``trials``.
     """
+    if precision is not None and precision.of in DEPRECATED_PRECISION_OF:
+        new = DEPRECATED_PRECISION_OF[precision.of]
+        warnings.warn(
+            f"precision target {precision.of!r} is deprecated; use {new!r}",
+            FutureWarning,
+            stacklevel=2,
+        )
+        precision = dataclasses.replace(precision, of=new)
     if precision is not None:
         precision.check_of(PRECISION_OF, "run")
         exp = dataclasses.replace(exp, trials=precision.max_trials)
@@ -333,7 +350,7 @@ def _grow_cell(st: store.ResultStore, i: int, cfg, exp: Experiment, precision, p
 def _cell_estimate(det: dict[str, np.ndarray], of: str) -> ProbabilityEstimate:
     """The certified estimate ``of`` (a name in :data:`PRECISION_OF`) from a cell's detection."""
     when = of.rsplit("_", 1)[1]
-    if of.startswith("any_inactive"):
+    if of.startswith("inactive"):
         k = (det[f"{when}_inactive"].sum(1) > 0).sum()
     else:
         k = det[f"{when}_dead_layer"].sum()

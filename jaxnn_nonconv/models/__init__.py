@@ -25,6 +25,7 @@ from jaxnn_nonconv.models._advise import (
     advise as advise,
     print_advice as print_advice,
     restarts_needed as restarts_needed,
+    shared_ranks as shared_ranks,
 )
 from jaxnn_nonconv.models._check import (
     CheckResult as CheckResult,
@@ -91,4 +92,5 @@ __all__ = [
     "restarts_needed",
     "save_nnet",
     "save_npz",
+    "shared_ranks",
 ]

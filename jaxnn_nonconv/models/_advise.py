@@ -13,7 +13,8 @@ For an architecture and an input box, :func:`advise` measures, for every init fa
 
 The numbers are those of :func:`jaxnn_nonconv.estimation.estimate_at_init` (same trials, same keys),
 read through one small adapter, :func:`_at_init`. Rows are ranked by P(some neuron inactive), then
-P(constant). Theory: Jentzen & Riekert, arXiv 2402.05155 (shallow nets: ``1 - (1 - p)^l``);
+P(constant); rows with exactly equal estimates share a rank (:func:`shared_ranks`). Theory:
+Jentzen & Riekert, arXiv 2402.05155 (shallow nets: ``1 - (1 - p)^l``);
 Cheridito, Jentzen & Rossmannek, arXiv 2006.07075 (constant nets); RAI: Lu et al., arXiv 1903.06733.
 """
 
@@ -66,6 +67,19 @@ def _entry(e: dict) -> dict[str, Any]:
         "count": e["count"],
         "count_bracket": e["count_bracket"],
     }
+
+
+def shared_ranks(keys: list) -> list[int]:
+    """Ranks of sorted ``keys`` where equal keys share a rank ("1224" competition ranking): three
+    exactly equal estimates are one rank, not three.
+
+    >>> shared_ranks([(0.1, 0.0), (0.2, 0.0), (0.2, 0.0), (0.3, 0.0)])
+    [1, 2, 2, 4]
+    """
+    ranks = []
+    for i, key in enumerate(keys):
+        ranks.append(ranks[-1] if i and key == keys[i - 1] else i + 1)
+    return ranks
 
 
 def advise(
@@ -169,8 +183,9 @@ def advise(
                 ),
             }
         )
-    rows.sort(
-        key=lambda r: (
+
+    def order(r):
+        return (
             *(
                 (r["any_inactive_on_data"]["bracket"][1], r["constant_on_data"]["bracket"][1])
                 if points is not None
@@ -180,9 +195,10 @@ def advise(
             r["constant_network"]["bracket"][1],
             r["any_inactive"]["bracket"][0],
         )
-    )
-    for i, r in enumerate(rows):
-        r["rank"] = i + 1
+
+    rows.sort(key=order)
+    for r, rank in zip(rows, shared_ranks([order(r) for r in rows]), strict=True):
+        r["rank"] = rank
     return {
         "arch": list(arch),
         "box": [list(map(float, p)) for p in box],

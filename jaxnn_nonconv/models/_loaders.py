@@ -156,6 +156,17 @@ def _float_array(x: Any, name: str) -> np.ndarray:
     return arr.astype(np.float32)  # float16 / bfloat16 widen exactly
 
 
+def _transposed(name: str, w: np.ndarray) -> str:
+    """The message for a weight stored ``(in, out)``, as scikit-learn's ``coefs_`` and Keras
+    kernels are, instead of PyTorch's ``(out, in)``."""
+    n_in, n_out = w.shape
+    return (
+        f"layer {name!r}: weights look transposed: got (in, out) = ({n_in}, {n_out}), expected "
+        f"(out, in) = ({n_out}, {n_in}); transpose W (scikit-learn's coefs_ and Keras kernels "
+        "are stored (in, out))"
+    )
+
+
 def build(layers: Sequence[tuple[str, Any, Any]], source: str) -> Model:
     """Validate ``(name, W: (out, in), b: (out,) or None)`` triples into a :class:`Model`.
 
@@ -172,6 +183,11 @@ def build(layers: Sequence[tuple[str, Any, Any]], source: str) -> Model:
     Traceback (most recent call last):
     ...
     jaxnn_nonconv.errors.ModelError: layer '2': weight has 4 inputs but layer '0' has 3 outputs
+    >>> build([("0", np.ones((2, 16)), np.zeros(16)), ("1", np.ones((16, 1)), None)], "sk")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    jaxnn_nonconv.errors.ModelError: layer '0': weights look transposed: got (in, out) = (2, 16), ...
     """
     if len(layers) < 2:
         raise ModelError(
@@ -187,8 +203,12 @@ def build(layers: Sequence[tuple[str, Any, Any]], source: str) -> Model:
             )
         b = np.zeros(w.shape[0], w.dtype) if b is None else _float_array(b, name)
         if b.shape != (w.shape[0],):
+            if b.shape == (w.shape[1],):  # scikit-learn's coefs_ and Keras kernels are (in, out)
+                raise ModelError(_transposed(name, w))
             raise ModelError(f"layer {name!r}: bias has shape {b.shape}, expected ({w.shape[0]},)")
         if prev is not None and w.shape[1] != prev[1].shape[0]:
+            if w.shape[0] == prev[1].shape[0]:
+                raise ModelError(_transposed(name, w))
             raise ModelError(
                 f"layer {name!r}: weight has {w.shape[1]} inputs but layer {prev[0]!r} has "
                 f"{prev[1].shape[0]} outputs"

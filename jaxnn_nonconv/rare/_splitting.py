@@ -29,9 +29,11 @@ Certificates (per drawn neuron, three-valued as in :mod:`jaxnn_nonconv.detector`
   are the zero crossings of the layer's pre-activations along each edge (the shared kernel
   :mod:`jaxnn_nonconv.exact.pieces`). Maxima within a rounding margin of 0 (``MARGIN_ULPS / 2``
   times the generous dot-product bound :func:`jaxnn_nonconv.core.rounding_gamma`, i.e.
-  ``MARGIN_ULPS (n + 2) eps``, times the sum of absolute terms times the layer index: a heuristic
-  margin, not a proof) are ``unknown``. When a particle's curve needs more than ``max_points``
-  vertices it falls back to the certified bounds below.
+  ``MARGIN_ULPS (n + 2) eps``, times the sum of absolute terms at the vertex times the layer
+  index: a heuristic margin, not a proof) are ``unknown``. The margin is per vertex (a box
+  corner's image: its own scale; a crossing: the curve's largest), so an exact 0 (a zero-bias
+  net at the corner ``x = 0``: value and scale 0) is decided, not a tie. When a particle's curve
+  needs more than ``max_points`` vertices it falls back to the certified bounds below.
 * ``d > 1`` (and overflow): inactive when the interval bound (IBP on ``cells`` sub-boxes, widened
   by the float rounding of every dot product) is ``<= 0`` or the neuron is sign-dead; active when
   its pre-activation is ``> 0`` at a fixed probe point; otherwise unknown. Layer 1 is exact in any
@@ -79,6 +81,8 @@ class Particles(NamedTuple):
       pts: ``(P, l)`` post-activations of the last drawn layer at the vertices of the image curve
         (``d = 1``; padded by repeating the last vertex), ``(1, l)`` zeros when unused.
       n_pts: ``()`` int, number of vertices in ``pts``.
+      corner: ``(P,)`` bool, the vertex is the image of a corner of the box, evaluated directly
+        (its rounding is relative to its own values; a crossing's is relative to its edge's).
       exact: ``()`` bool, ``pts`` still holds every vertex (no overflow).
       probe: ``(S, l)`` post-activations at the fixed probe points (active certificates).
       cell_lo, cell_hi: ``(C, l)`` certified bounds of the post-activations on each sub-box.
@@ -88,6 +92,7 @@ class Particles(NamedTuple):
 
     pts: jax.Array
     n_pts: jax.Array
+    corner: jax.Array
     exact: jax.Array
     probe: jax.Array
     cell_lo: jax.Array
@@ -227,10 +232,14 @@ def _neuron_status(p: Particles, rows, layer, first: bool, d: int):
     dt = w.dtype
     gamma = _gamma(fan_in, dt, layer)
     # Vertices: exact maximum over the image curve (layer 1: the box's corners).
+    # A corner's image is evaluated directly, so its rounding is relative to its own values: its
+    # margin is its own scale, and a corner where the value is exactly 0 with scale 0 (x = 0 of
+    # a zero-bias net on [0, b]) is decided as the exact 0 it is. A crossing's values are
+    # interpolated along an edge, so it keeps the largest scale of the curve as its margin.
     z = p.pts @ w.T + b[None, :]  # (P, n)
-    scale = jnp.abs(p.pts) @ jnp.abs(w).T + jnp.abs(b)[None, :]
-    zmax = jnp.max(z, axis=0)
-    margin = gamma * jnp.max(scale, axis=0)
+    scale = jnp.abs(p.pts) @ jnp.abs(w).T + jnp.abs(b)[None, :]  # (P, n)
+    margin = gamma * jnp.where(p.corner[:, None], scale, jnp.max(scale, axis=0)[None, :])
+    z_up, z_low = jnp.max(z + margin, axis=0), jnp.max(z - margin, axis=0)
     exact = p.exact if (d == 1 or first) else jnp.zeros((), bool)
     # Certified bounds: IBP over the cells, widened by rounding.
     wp, wn = jnp.maximum(w, 0), jnp.minimum(w, 0)
@@ -242,10 +251,10 @@ def _neuron_status(p: Particles, rows, layer, first: bool, d: int):
     mp = gamma * (jnp.abs(p.probe) @ jnp.abs(w).T + jnp.abs(b)[None, :])
     witnessed = jnp.any(zp > mp, axis=0)
     # Overflowed values (e.g. float32 at depth) certify nothing: -inf <= -inf must not count.
-    ok_exact = (zmax <= -margin) & jnp.isfinite(margin)
+    ok_exact = (z_up <= 0) & jnp.all(jnp.isfinite(margin), axis=0)
     ok_ibp = (ibp_up <= 0) & jnp.isfinite(ibp_up)
     inactive_ = jnp.where(exact, ok_exact, ok_ibp) | sign_dead
-    active = jnp.where(exact, zmax > margin, False) | witnessed
+    active = jnp.where(exact, z_low > 0, False) | witnessed
     return inactive_, active
 
 
@@ -261,12 +270,14 @@ def _propagate(p: Particles, layer, d: int, max_points: int) -> Particles:
     lo = p.cell_lo @ wp.T + p.cell_hi @ wn.T + b[None, :] - err
     probe = jax.nn.relu(p.probe @ w.T + b[None, :])
     if d == 1:
-        pts, n_pts, fits = _propagate_curve(p.pts, p.n_pts, w, b, max_points)
+        pts, corner, n_pts, fits = _propagate_curve(p.pts, p.corner, p.n_pts, w, b, max_points)
         exact = fits & p.exact
     else:
         pts, n_pts, exact = jnp.zeros((1, w.shape[0]), dt), p.n_pts, jnp.zeros((), bool)
+        corner = p.corner[:1]
     return p._replace(
         pts=pts,
+        corner=corner,
         n_pts=n_pts,
         exact=exact,
         probe=probe,
@@ -276,19 +287,25 @@ def _propagate(p: Particles, layer, d: int, max_points: int) -> Particles:
     )
 
 
-def _compact(vals, valid, cap: int):
-    """Valid rows of ``vals: (K, l)`` in order, padded by repeating the last: ``((cap, l), count)``.
+def _compact(vals, flags, valid, cap: int):
+    """Valid rows of ``vals: (K, l)`` and ``flags: (K,)`` in order, padded by repeating the last:
+    ``((cap, l), (cap,), count)``.
 
-    No valid row gives zeros.
+    No valid row gives zeros (and False).
     """
     src, count = pieces.compact(valid, cap, vals.shape[0])  # fill: out of range
     last = src[jnp.clip(count - 1, 0, cap - 1)]
     src = jnp.where(jnp.arange(cap) >= count, last, src)
-    return vals.at[src].get(mode="fill", fill_value=0), count
+    return (
+        vals.at[src].get(mode="fill", fill_value=0),
+        flags.at[src].get(mode="fill", fill_value=False),
+        count,
+    )
 
 
-def _propagate_curve(pts, n_pts, w, b, cap: int):
-    """Vertices of the image curve after the layer ``relu(W h + b)``: ``(pts, n_pts, fits)``.
+def _propagate_curve(pts, corner, n_pts, w, b, cap: int):
+    """Vertices of the image curve after the layer ``relu(W h + b)``: ``(pts, corner, n_pts,
+    fits)`` (``corner``: :attr:`Particles.corner`; a crossing is no corner).
 
     Along edge ``j`` (from vertex ``j`` to ``j+1``) the pre-activation is linear; every neuron
     whose sign changes strictly along it adds a vertex at its zero crossing. The new vertices
@@ -315,9 +332,15 @@ def _propagate_curve(pts, n_pts, w, b, cap: int):
     room = 2 * cap  # merged below, so gather more than fits
     src, count = pieces.compact(valid, room, t_flat.shape[0] - 1)  # past the count: the end
     j, tj = edge[src], t_flat[src]
-    vals = jax.nn.relu(z0[j] + tj[:, None] * (z1[j] - z0[j]))  # (cap, l); slots >= count: end
+    # t = 0 and 1 are the edge's own vertices: their values are taken, not interpolated.
+    t_col = tj[:, None]
+    vals = jnp.where(
+        t_col == 0, z0[j], jnp.where(t_col == 1, z1[j], z0[j] + t_col * (z1[j] - z0[j]))
+    )
+    vals = jax.nn.relu(vals)  # (cap, l); slots >= count: the end
+    flags = ((tj == 0) & corner[j]) | ((src == t_flat.shape[0] - 1) & corner[n_edges])
     dup = jnp.concatenate([jnp.zeros((1,), bool), jnp.all(vals[1:] == vals[:-1], axis=1)])
-    vals, n_kept = _compact(vals, ~dup, room)
+    vals, flags, n_kept = _compact(vals, flags, ~dup, room)
     # A vertex inside a run along which only one coordinate changes, monotonically, lies on the
     # segment joining its neighbours: dropping it leaves the curve's point set unchanged (exact,
     # no tolerance). Dropping all such vertices at once is safe: consecutive ones share the
@@ -329,8 +352,8 @@ def _propagate_curve(pts, n_pts, w, b, cap: int):
     drop = inner & monotone & (jnp.sum(varying, axis=1) <= 1)
     keep = jnp.concatenate([jnp.ones((1,), bool), ~drop, jnp.ones((1,), bool)])
     keep = keep & (jnp.arange(room) < n_kept)
-    new, n_new = _compact(vals, keep, room)
-    return new[:cap], jnp.minimum(n_new, cap), (count <= room) & (n_new <= cap)
+    new, flags, n_new = _compact(vals, flags, keep, room)
+    return new[:cap], flags[:cap], jnp.minimum(n_new, cap), (count <= room) & (n_new <= cap)
 
 
 def _resample(key, alive, p: Particles) -> Particles:
@@ -415,6 +438,7 @@ def _initial(cfg: engine.TrainConfig, n: int, r: int, max_points: int, cells: in
     one = Particles(
         pts=jnp.asarray(pts, dt),
         n_pts=jnp.asarray(len(corners), jnp.int32),
+        corner=jnp.ones((pts.shape[0],), bool),
         exact=jnp.asarray(exact),
         probe=jnp.asarray(probe, dt),
         cell_lo=clo,

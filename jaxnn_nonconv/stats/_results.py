@@ -27,10 +27,12 @@ rather than as ``1 (1, 1)``.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import numpy as np
 from scipy import stats
 
 DEFAULT_CONFIDENCE = 0.95
@@ -80,6 +82,37 @@ def to_json(x):
     if hasattr(x, "to_dict"):
         return x.to_dict()
     return x
+
+
+def finite_json(x):
+    """``x`` made valid JSON: NaN and infinities become ``None`` (``null``), NumPy scalars and
+    arrays Python numbers and lists, tuples lists, objects with ``to_dict()`` their dict; recursive.
+
+    JSON has no NaN or infinity (RFC 8259 sec. 6): ``json.dumps`` would write ``NaN``, which
+    strict parsers reject, e.g. a diverged run's ``best_risk``.
+
+    >>> finite_json({"a": float("nan"), "b": (1.0, np.float32(np.inf)), "c": np.arange(2)})
+    {'a': None, 'b': [1.0, None], 'c': [0, 1]}
+    """
+    if hasattr(x, "to_dict"):
+        x = x.to_dict()
+    if isinstance(x, Mapping):
+        return {k: finite_json(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [finite_json(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return finite_json(x.tolist())
+    if isinstance(x, (np.integer, np.bool_)):
+        return x.item()
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    return x
+
+
+def dumps_json(obj, **kwargs) -> str:
+    """``json.dumps`` of :func:`finite_json` ``(obj)``, with ``allow_nan=False`` as a guard: every
+    JSON this package prints or writes goes through here."""
+    return json.dumps(finite_json(obj), allow_nan=False, **kwargs)
 
 
 class _JSONView:

@@ -103,7 +103,7 @@ def test_shallow_width_against_theory_and_mechanism(shallow, capsys):
         k = int((dead0 > 0).sum())
         lo, hi = results.proportion(k, n, confidence=0.999)["ci"]
         assert lo <= 1 - (1 - p) ** width <= hi
-        assert row["first_layer_any_inactive_init"]["estimate"] == k / n
+        assert row["first_layer_inactive_at_init"]["estimate"] == k / n
         # Dead first-layer neurons never recover (docs/theory.md sec. 3).
         assert np.all(c["end_inactive"][:, 0] >= dead0)
         ok = ~c["diverged"]
@@ -188,7 +188,7 @@ def test_depth_width_constant_nets_brute_force_and_bound(tmp_path, capsys):
         dead = c["init_dead_layer"]
         # exact d = 1 mode decides every neuron but those within float rounding of 0
         assert c["init_unknown"].sum() <= 1e-3 * len(dead) * sum(cfg.arch[1:-1])
-        assert r["constant_init"]["ci_clopper_pearson"][1] >= r["theory_constant_lower_bound"]
+        assert r["constant_at_init"]["ci_clopper_pearson"][1] >= r["theory_constant_lower_bound"]
         # Brute force on the stored trials: regenerate each initial net and evaluate it densely.
         for i in range(40):
             theta = engine.init_trial_params(cfg, engine.trial_key(exp.seed, i))
@@ -199,8 +199,8 @@ def test_depth_width_constant_nets_brute_force_and_bound(tmp_path, capsys):
                 assert np.ptp(y) > 0.0 or np.all(c["init_inactive"][i] < cfg.arch[1:-1])
     # Deeper nets of the same width are constant more often (2000 trials: a large gap).
     for width in (2, 3):
-        shallow_p = rows[(width, 1)]["constant_init"]
-        deep_p = rows[(width, 6)]["constant_init"]
+        shallow_p = rows[(width, 1)]["constant_at_init"]
+        deep_p = rows[(width, 6)]["constant_at_init"]
         assert deep_p["ci"][0] > shallow_p["ci"][1]
     k_needed = summary["extra"]["K"][0]
     assert k_needed["width"] == 2 and len(k_needed["K_measured"]) == 2

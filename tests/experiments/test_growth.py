@@ -117,7 +117,7 @@ def test_experiment_precision_target_stops_at_first_chunk_count(tmp_path):
     path = tmp_path / "exp.toml"
     path.write_text(EXP)
     exp = experiments.load(path)
-    precision = Precision("any_inactive_init", ci_width=0.3, max_trials=256)
+    precision = Precision("inactive_at_init", ci_width=0.3, max_trials=256)
     experiments.run_experiment(exp, tmp_path / "out", precision=precision, progress=False)
     st = store.ResultStore(tmp_path / "out", store.read_manifest(tmp_path / "out"))
     det = st.load("cell-000-inactive")

@@ -80,7 +80,7 @@ def test_experiment_from_python(ns):
     assert [r["width"] for r in rows] == [1, 4]
     for r in rows:
         assert r["theory_p"] == 0.3125 and r["trials"] == 64
-        assert within(1 - (1 - 0.3125) ** r["width"], r["any_inactive_init"]["ci"])
+        assert within(1 - (1 - 0.3125) ** r["width"], r["inactive_at_init"]["ci"])
 
 
 def test_reproducibility(ns):

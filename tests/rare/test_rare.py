@@ -104,13 +104,13 @@ def test_curve_propagation_matches_dense_forward():
     x = jnp.linspace(-1.0, 1.0, 20001)[:, None]
     dense = nets.hidden_preactivations(params, x)
     pts = jnp.concatenate([jnp.array([[-1.0], [1.0]]), jnp.ones((30, 1))])
-    n = jnp.int32(2)
+    n, corner = jnp.int32(2), jnp.ones((32,), bool)
     for k, (w, b) in enumerate(params[:-1]):
         z = pts @ w.T + b[None, :]
         vmax = jnp.max(jnp.where(jnp.arange(pts.shape[0])[:, None] < n, z, -jnp.inf), axis=0)
         assert np.all(np.asarray(vmax) >= np.asarray(jnp.max(dense[k], axis=0)) - 1e-5)
         assert np.allclose(vmax, jnp.max(dense[k], axis=0), atol=1e-3)
-        pts, n, fits = rare._propagate_curve(pts, n, w, b, 32)
+        pts, corner, n, fits = rare._propagate_curve(pts, corner, n, w, b, 32)
         assert bool(fits)
 
 
@@ -158,3 +158,18 @@ def test_cli_splitting(capsys):
     assert (
         cli.main(["estimate", "--arch", "1,2,1", "--method", "splitting", "--replicates", "1"]) == 2
     )
+
+
+def test_zero_bias_exact_zero_is_decided():
+    # Issue 24: with zero biases every pre-activation is exactly 0 at x = 0, the corner of [0, 1];
+    # that is an exact value, not a tie (it left half the neurons undecided). By homogeneity a
+    # neuron is active iff it is > 0 at x = 1: probability 1/2 each, so P(no inactive) = 2^-6.
+    cfg = engine.TrainConfig(
+        arch=(1, 3, 3, 1),
+        init="normal",
+        zero_bias=True,
+        problem=problems.Problem("x^2", ((0.0, 1.0),)),
+    ).validate()
+    r = rare.rare_event(cfg, "no_inactive", 256, 4, seed=4)
+    assert r.unknown_fraction < 1e-3
+    assert _covers(r, -6 * math.log10(2)), (r.log10_estimate, r.log10_ci)

@@ -118,16 +118,18 @@ def test_summary_of_a_tally_with_unknowns():
 
 
 def test_cli_estimate_with_undecided_neurons(capsys):
-    argv = "estimate --arch 1,4,2,1 --init glorot_uniform --zero-bias --box=-1:5 --trials 2000"
+    # (It used d = 1, --arch 1,4,2,1, until issue 24 decided those exact zeros; in d = 2 a
+    # zero-bias layer-2 neuron that is exactly 0 on a whole cone is still left undecided.)
+    argv = "estimate --arch 2,4,4,1 --init glorot_uniform --zero-bias --box=-1:5,-1:5 --trials 2000"
     assert cli.main([*argv.split(), "--json"]) == 0
     s = json.loads(capsys.readouterr().out)
     assert s["unknown_fraction"] > 0.01  # the setting leaves neurons undecided
     assert check_types(s) >= 1
     cfg = engine.TrainConfig(
-        arch=(1, 4, 2, 1),
+        arch=(2, 4, 4, 1),
         init="glorot_uniform",
         zero_bias=True,
-        problem=problems.Problem("x^2", ((-1.0, 5.0),)),
+        problem=problems.Problem("x^2", ((-1.0, 5.0), (-1.0, 5.0))),
     ).validate()
     c = estimation.counts_at_init(cfg, 2000)
     k_lo = int((c["inactive"].sum(1) > 0).sum())

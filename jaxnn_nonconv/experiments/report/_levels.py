@@ -117,7 +117,7 @@ def fig_risk_levels(exp, cells, rows, fig_dir: Path, formats) -> dict[str, Any]:
                     "not_global": row["not_global"]["estimate"],
                     "ci": row["not_global"]["ci"],
                     "mechanism_bound": row["mechanism_bound"],
-                    "inactive_end": row["any_inactive_end"]["estimate"],
+                    "inactive_end": row["inactive_at_end"]["estimate"],
                     "risk_gap_fail": row["fail"]["estimate"],
                     "level_counts": row["level_counts"],
                 }

@@ -8,8 +8,9 @@ Criteria, per trial (diverged trials count as failures and are excluded from ris
 
 * ``fail``: final risk above ``best + tolerance``, where ``best`` is the lowest final risk found over
   all trials of all cells with the same architecture and problem (the global minimum is unknown).
-* ``any_inactive_init`` / ``_end``: some hidden neuron certified inactive at init / at the end.
-* ``constant_init`` / ``_end``: some hidden layer entirely certified inactive (constant network).
+* ``inactive_at_init`` / ``inactive_at_end``: some hidden neuron certified inactive at init / at the end.
+* ``constant_at_init`` / ``constant_at_end``: some hidden layer entirely certified inactive
+  (constant network).
 * ``not_global`` (cells with exact risks and cached levels, :mod:`jaxnn_nonconv.experiments.report`):
   exact final risk above the level ``R_H`` plus a fraction of ``min(R_(H-1) - R_H, R_H)``.
 
@@ -19,7 +20,6 @@ Where a cell stores the exact ``d = 1`` risk ``risk_exact``, it replaces the Mon
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -108,10 +108,10 @@ def cell_stats(exp: experiments.Experiment, cells: list[dict]) -> list[dict[str,
             "depth": len(hidden),
             "optimizer": cfg.optimizer,
             "trials": n,
-            "any_inactive_init": proportion((c["init_inactive"].sum(1) > 0).sum(), n),
-            "first_layer_any_inactive_init": proportion((c["init_inactive"][:, 0] > 0).sum(), n),
-            "constant_init": proportion(c["init_dead_layer"].sum(), n),
-            "constant_init_possible": proportion(c["init_dead_layer_possible"].sum(), n),
+            "inactive_at_init": proportion((c["init_inactive"].sum(1) > 0).sum(), n),
+            "first_layer_inactive_at_init": proportion((c["init_inactive"][:, 0] > 0).sum(), n),
+            "constant_at_init": proportion(c["init_dead_layer"].sum(), n),
+            "constant_at_init_possible": proportion(c["init_dead_layer_possible"].sum(), n),
         }
         pred = theory.summary(cfg.arch, cfg.init, cfg.problem.box, cfg.zero_bias)
         row["theory_p"] = pred["first_layer_p"]
@@ -143,8 +143,8 @@ def _trained_stats(c: dict, best: float, tol: float) -> dict[str, Any]:
         "best_risk_found": best,
         "fail": proportion(fail.sum(), n),
         "success": proportion((~fail).sum(), n),
-        "any_inactive_end": proportion((ok & (c["end_inactive"].sum(1) > 0)).sum(), n),
-        "constant_end": proportion((ok & c["end_dead_layer"]).sum(), n),
+        "inactive_at_end": proportion((ok & (c["end_inactive"].sum(1) > 0)).sum(), n),
+        "constant_at_end": proportion((ok & c["end_dead_layer"]).sum(), n),
         "risk_median": float(np.median(risk_ok)) if risk_ok.size else None,
         "var_f": levels.constant,
         "at_or_below_var_f": proportion((risk_ok <= levels.constant).sum(), int(ok.sum())),
@@ -174,7 +174,7 @@ def report(out_dir: str | Path, formats=FORMATS) -> dict[str, Any]:
         "extra": figures.pop("extra", {}),
         "figures": [str(p.relative_to(out_dir)) for p in figures["paths"]],
     }
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=jsonable))
+    (out_dir / "summary.json").write_text(stats.dumps_json(summary, indent=2))
     return summary
 
 
@@ -210,8 +210,8 @@ def print_summary(summary: dict) -> None:
     for r in summary["rows"]:
         t.add_row(
             r["label"],
-            _fmt(r["any_inactive_init"]),
-            _fmt(r["constant_init"]),
+            _fmt(r["inactive_at_init"]),
+            _fmt(r["constant_at_init"]),
             _fmt_num(r["theory_p"]),
             _fmt_num(r["theory_no_inactive_bound"]),
             _fmt(r.get("success")),
@@ -221,7 +221,7 @@ def print_summary(summary: dict) -> None:
     console = Console()
     console.print(t)
     if summary["extra"]:
-        console.print_json(json.dumps(summary["extra"], default=jsonable))
+        console.print_json(stats.dumps_json(summary["extra"]))
     done = f"{summary['cells_done']}/{summary['cells_total']} cells"
     console.print(f"{done}; figures: {', '.join(summary['figures'])}")
 
@@ -299,7 +299,7 @@ def _fig_shallow_width(exp, cells, rows, fig_dir, formats):
         _errorbar(
             ax,
             [r["width"] * 0.97 for r in group],
-            [_complement(r["any_inactive_end"]) for r in group],
+            [_complement(r["inactive_at_end"]) for r in group],
             label=f"P(no inactive neuron at the end), {label}",
             ls=":",
         )
@@ -308,7 +308,7 @@ def _fig_shallow_width(exp, cells, rows, fig_dir, formats):
     _errorbar(
         ax,
         widths * 1.03,
-        [_complement(r["first_layer_any_inactive_init"]) for r in first],
+        [_complement(r["first_layer_inactive_at_init"]) for r in first],
         label="P(no inactive neuron at init), measured",
         color="k",
         ls="--",
@@ -368,7 +368,7 @@ def _fig_deep_width_depth(exp, cells, rows, fig_dir, formats):
     im = _heatmap(
         flat[0],
         next(iter(groups.values())),
-        lambda r: r["constant_init"]["estimate"],
+        lambda r: r["constant_at_init"]["estimate"],
         "P(constant net) at init",
     )
     for ax, (opt, group) in zip(flat[1:], groups.items()):
@@ -392,7 +392,7 @@ def _fit_rates(rows) -> list[dict]:
     for depth, group in sorted(_by(rows, "depth").items()):
         pts = []
         for r in group:
-            prop = _complement(r["any_inactive_init"])
+            prop = _complement(r["inactive_at_init"])
             k, n = round(prop["estimate"] * r["trials"]), r["trials"]
             if 0 < k < n:
                 pts.append((r["width"], math.log(k / n), k / (1 - k / n)))
@@ -495,8 +495,8 @@ def _fig_depth_width(exp, cells, rows, fig_dir, formats):
         depths = [r["depth"] for r in group]
         line = ax.errorbar(
             depths,
-            [r["constant_init"]["estimate"] for r in group],
-            yerr=_yerr([r["constant_init"] for r in group]),
+            [r["constant_at_init"]["estimate"] for r in group],
+            yerr=_yerr([r["constant_at_init"] for r in group]),
             marker="o",
             ms=3,
             capsize=2,
@@ -509,7 +509,7 @@ def _fig_depth_width(exp, cells, rows, fig_dir, formats):
             color=line[0].get_color(),
             lw=0.8,
         )
-        ks = [_k_needed(r["constant_init"]["estimate"]) for r in group]
+        ks = [_k_needed(r["constant_at_init"]["estimate"]) for r in group]
         ks_bound = [_k_needed(r["theory_constant_lower_bound"]) for r in group]
         ax2.plot(
             depths,
