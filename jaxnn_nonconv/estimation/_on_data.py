@@ -40,6 +40,19 @@ def _compiled(arch: tuple[int, ...], chunk_size: int):
     return jax.jit(chunk)
 
 
+@functools.lru_cache(maxsize=32)
+def _compiled_init(cfg: engine.TrainConfig, chunk_size: int):
+    """Jitted ``(base_key, indices) -> theta: (chunk, P)``: the initial nets ``engine.run`` starts
+    from (trial ``i``'s key ``fold_in(base_key, i)``, i.e. ``engine.trial_key(seed, i)``)."""
+
+    def draw(base_key, indices):
+        return jax.vmap(
+            lambda i: nets.to_flat(engine.init_trial_params(cfg, jax.random.fold_in(base_key, i)))
+        )(indices)
+
+    return jax.jit(draw)
+
+
 def counts_on_data(
     theta: np.ndarray | jax.Array, arch: Sequence[int], x: np.ndarray, *, chunk_size: int = 1024
 ) -> dict[str, np.ndarray]:
@@ -109,9 +122,14 @@ def data_at_init(
     x = np.asarray(x, np.float64)
     if x.ndim != 2 or x.shape[1] != cfg.arch[0] or x.shape[0] == 0:
         raise ValueError(f"points must be (n, {cfg.arch[0]}) with n >= 1, got {x.shape}")
-    keys = jax.vmap(lambda i: engine.trial_key(seed, i))(jnp.arange(n_trials, dtype=jnp.uint32))
-    theta = np.asarray(jax.vmap(lambda k: nets.to_flat(engine.init_trial_params(cfg, k)))(keys))
-    c = counts_on_data(theta, cfg.arch, x, chunk_size=chunk_size)
+    chunk_size = min(chunk_size, n_trials)
+    draw = _compiled_init(cfg, chunk_size)
+    parts = []
+    for lo in range(0, n_trials, chunk_size):  # one chunk of initial nets at a time
+        idx = np.arange(lo, lo + chunk_size, dtype=np.uint32)  # the last chunk padded
+        theta = np.asarray(draw(jax.random.key(seed), idx))
+        parts.append(counts_on_data(theta, cfg.arch, x, chunk_size=chunk_size))
+    c = {k: np.concatenate([p[k] for p in parts])[:n_trials] for k in parts[0]}
     lo_b, hi_b = x.min(0), x.max(0)
     # A constant column c gets (c - 1/2, c + 1/2), as Dataset.box(): a larger box, so its lower
     # bounds still hold; the first layer's closed form is exact only on the true interval.
