@@ -70,6 +70,11 @@ def add_check(sub) -> None:
         "normalization or an ONNX input offset (VNN-COMP properties are in these units)",
     )
     x.add_argument(
+        "--no-per-neuron",
+        action="store_true",
+        help="skip bounds, witnesses and always-active neurons (the detector alone; faster)",
+    )
+    x.add_argument(
         "--complete",
         action="store_true",
         help="decide the still undecided neurons by one mixed-integer program each (SciPy's "
@@ -92,8 +97,8 @@ def add_check(sub) -> None:
     )
 
 
-def _box_of(text: str, dim: int):
-    box = config.parse_box(text, allow_point=True)
+def _box_of(text: str, dim: int, *, allow_point: bool = True):
+    box = config.parse_box(text, allow_point=allow_point)
     if len(box) == 1 and "," not in text:
         box = box * dim
     if len(box) != dim:
@@ -172,6 +177,7 @@ def cmd_check(args) -> int:
                     model,
                     dom,
                     settings=settings,
+                    per_neuron=not args.no_per_neuron,
                     complete=args.complete,
                     complete_time=args.complete_time,
                 )
@@ -233,7 +239,7 @@ def cmd_advise(args) -> int:
     if args.data is None:
         if args.features is not None or args.target_column is not None:
             raise config.ConfigError("--features and --target-column need --data FILE")
-        box = _box_of(args.box, arch[0])
+        box = _box_of(args.box, arch[0], allow_point=False)  # training problems need a < b
     else:
         ds = config.data_from(
             {

@@ -93,7 +93,7 @@ class InputMap:
 
         >>> m = InputMap(np.array([1.0]), np.array([2.0]), np.array([-np.inf]), np.array([2.0]), "")
         >>> [float(v) for v in np.concatenate(m.box(np.array([0.0]), np.array([5.0])))]
-        [-0.5000000000000001, 0.5000000000000001]
+        [-0.5000000000000002, 0.5000000000000002]
         """
         a = np.clip(np.asarray(lo, np.float64), self.lo, self.hi)
         b = np.clip(np.asarray(hi, np.float64), self.lo, self.hi)

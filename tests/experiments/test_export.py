@@ -13,24 +13,25 @@ pd = pytest.importorskip("pandas")
 TINY = """
 [experiment]
 kind = "shallow_width"
-claim = "tiny export run"
-trials = 6
-seed = 3
-chunk_size = 4
+claim = "tiny export run (the shapes of test_experiments' SHALLOW: its compiled programs)"
+trials = 32
+seed = 1
+chunk_size = 32
 tolerance = 1e-3
 
 [train]
 arch = [1, 2, 1]
+init = "pytorch"
 target = "x^2"
 box = "0:2"
 optimizer = "sgd"
 learning_rate = 0.02
-steps = 20
-batch_size = 8
-eval_size = 64
+steps = 300
+batch_size = 32
+eval_size = 1024
 
 [sweep]
-width = [1, 2]
+width = [1, 3]
 """
 
 
@@ -45,8 +46,8 @@ def run_dir(tmp_path_factory):
 
 def test_rows_equal_the_stored_arrays(run_dir):
     df = experiments.load_trials(run_dir)
-    assert len(df) == 12 and list(df["cell"]) == [0] * 6 + [1] * 6
-    assert list(df["width"]) == [1] * 6 + [2] * 6 and set(df["seed"]) == {3}
+    assert len(df) == 64 and list(df["cell"]) == [0] * 32 + [1] * 32
+    assert list(df["width"]) == [1] * 32 + [3] * 32 and set(df["seed"]) == {1}
     st = store.ResultStore(run_dir, store.read_manifest(run_dir))
     for i in (0, 1):
         rows = df[df["cell"] == i]

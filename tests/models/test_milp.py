@@ -53,8 +53,11 @@ def preacts(params, x):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_completion_is_sound_on_random_nets(seed):
+    """Slow (new compilations and solver time); the fast test_planted_solver_tolerance_case_stays_
+    undecided covers the margin rule."""
     rng = np.random.default_rng(seed)
     arch = (3, 8, 8, 8, 1)
     params = tuple(
