@@ -30,9 +30,10 @@ Certificates (per drawn neuron, three-valued as in :mod:`jaxnn_nonconv.detector`
   :mod:`jaxnn_nonconv.exact.pieces`). Maxima within a rounding margin of 0 (``MARGIN_ULPS / 2``
   times the generous dot-product bound :func:`jaxnn_nonconv.core.rounding_gamma`, i.e.
   ``MARGIN_ULPS (n + 2) eps``, times the sum of absolute terms at the vertex times the layer
-  index: a heuristic margin, not a proof) are ``unknown``. The margin is per vertex (a box
-  corner's image: its own scale; a crossing: the curve's largest), so an exact 0 (a zero-bias
-  net at the corner ``x = 0``: value and scale 0) is decided, not a tie. When a particle's curve
+  index: a heuristic margin, not a proof) are ``unknown``. The margin is per vertex (a vertex
+  evaluated directly, i.e. a box corner's image or any first-layer vertex, whose zeros are
+  ``-c / w``: its own scale; an interpolated crossing: the curve's largest), so an exact 0 (a
+  zero-bias net at ``x = 0``: value and scale 0) is decided, not a tie. When a particle's curve
   needs more than ``max_points`` vertices it falls back to the certified bounds below.
 * ``d > 1`` (and overflow): inactive when the interval bound (IBP on ``cells`` sub-boxes, widened
   by the float rounding of every dot product) is ``<= 0`` or the neuron is sign-dead; active when
@@ -258,7 +259,7 @@ def _neuron_status(p: Particles, rows, layer, first: bool, d: int):
     return inactive_, active
 
 
-def _propagate(p: Particles, layer, d: int, max_points: int) -> Particles:
+def _propagate(p: Particles, layer, d: int, max_points: int, first: bool = False) -> Particles:
     """Push the image of the box through the completed layer ``p.rows`` (one particle)."""
     w, b = p.rows[:, :-1], p.rows[:, -1]
     dt = w.dtype
@@ -270,7 +271,9 @@ def _propagate(p: Particles, layer, d: int, max_points: int) -> Particles:
     lo = p.cell_lo @ wp.T + p.cell_hi @ wn.T + b[None, :] - err
     probe = jax.nn.relu(p.probe @ w.T + b[None, :])
     if d == 1:
-        pts, corner, n_pts, fits = _propagate_curve(p.pts, p.corner, p.n_pts, w, b, max_points)
+        pts, corner, n_pts, fits = _propagate_curve(
+            p.pts, p.corner, p.n_pts, w, b, max_points, first=first
+        )
         exact = fits & p.exact
     else:
         pts, n_pts, exact = jnp.zeros((1, w.shape[0]), dt), p.n_pts, jnp.zeros((), bool)
@@ -303,7 +306,7 @@ def _compact(vals, flags, valid, cap: int):
     )
 
 
-def _propagate_curve(pts, corner, n_pts, w, b, cap: int):
+def _propagate_curve(pts, corner, n_pts, w, b, cap: int, *, first: bool = False):
     """Vertices of the image curve after the layer ``relu(W h + b)``: ``(pts, corner, n_pts,
     fits)`` (``corner``: :attr:`Particles.corner`; a crossing is no corner).
 
@@ -311,12 +314,29 @@ def _propagate_curve(pts, corner, n_pts, w, b, cap: int):
     whose sign changes strictly along it adds a vertex at its zero crossing. The new vertices
     are gathered straight into ``cap`` slots (``O(cap l)`` memory, not ``O(P l^2)``); equal
     consecutive vertices (e.g. runs clipped to 0) are then merged.
+
+    ``first`` (the first layer, ``d = 1``: ``pts`` are inputs ``x``, increasing): the zeros are
+    ``-b / w`` (exactly 0 for a zero bias) and every vertex is the layer evaluated at its ``x``
+    directly, an image of a point of the box like a corner (``corner`` True), not interpolated.
     """
     z = pts @ w.T + b[None, :]  # (P, l)
     z0, z1 = z[:-1], z[1:]  # (P-1, l)
     n_edges, width = z0.shape
     cross, t = pieces.crossings(z)
-    t = jnp.where(cross, t, 2.0)
+    if first:
+        x0, x1 = pts[:-1, :1], pts[1:, :1]  # (P-1, 1)
+        root = (-b / jnp.where(w[:, 0] != 0, w[:, 0], 1.0))[None, :]
+        # A zero that rounds onto or past an end is that end (within an ulp): no new vertex.
+        xs = jnp.sort(jnp.where(cross & (root > x0) & (root < x1), root, jnp.inf), axis=1)
+        t = jnp.where(jnp.isfinite(xs), (xs - x0) / jnp.where(x1 > x0, x1 - x0, 1.0), 2.0)
+        x_flat = jnp.concatenate(
+            [
+                jnp.concatenate([x0, jnp.where(jnp.isfinite(xs), xs, x0)], axis=1).reshape(-1),
+                pts[-1],
+            ]
+        )
+    else:
+        t = jnp.where(cross, t, 2.0)
     t = jnp.sort(jnp.clip(t, 0.0, 2.0), axis=1)  # (P-1, l): each edge's crossings, in order
     # Candidates, in curve order: per edge its start (t = 0) then its crossings; then the end.
     t_flat = jnp.concatenate(
@@ -339,6 +359,9 @@ def _propagate_curve(pts, corner, n_pts, w, b, cap: int):
     )
     vals = jax.nn.relu(vals)  # (cap, l); slots >= count: the end
     flags = ((tj == 0) & corner[j]) | ((src == t_flat.shape[0] - 1) & corner[n_edges])
+    if first:
+        vals = jax.nn.relu(x_flat[src][:, None] * w[None, :, 0] + b[None, :])
+        flags = jnp.ones_like(flags)
     dup = jnp.concatenate([jnp.zeros((1,), bool), jnp.all(vals[1:] == vals[:-1], axis=1)])
     vals, flags, n_kept = _compact(vals, flags, ~dup, room)
     # A vertex inside a run along which only one coordinate changes, monotonically, lies on the
@@ -414,7 +437,7 @@ def _compiled_layer(cfg, event, first, last, fan_in, width, group, d, max_points
 
             p, outs = jax.lax.scan(body, p, jnp.arange(n_st, dtype=jnp.int32))
         if not last:
-            p = jax.vmap(lambda q: _propagate(q, layer, d, max_points))(p)
+            p = jax.vmap(lambda q: _propagate(q, layer, d, max_points, first))(p)
         return p, outs
 
     return jax.jit(jax.vmap(one, in_axes=(0, None, None, 0)))

@@ -173,3 +173,25 @@ def test_zero_bias_exact_zero_is_decided():
     r = rare.rare_event(cfg, "no_inactive", 256, 4, seed=4)
     assert r.unknown_fraction < 1e-3
     assert _covers(r, -6 * math.log10(2)), (r.log10_estimate, r.log10_ci)
+
+
+@pytest.mark.slow
+def test_zero_bias_exact_zero_inside_the_box():
+    """0 strictly inside the box: the first layer's zeros are -c / w = 0 exactly. Slow; the fast
+    test_zero_bias_exact_zero_is_decided covers the per-vertex margin at an exact 0."""
+    # Reference by homogeneity: a layer-2 neuron of [1, 2, 2, 1] is inactive on [-1, 1] iff
+    # sum_{w_i > 0} v_i w_i <= 0 and sum_{w_i < 0} v_i |w_i| <= 0 (NumPy, 10^6 nets).
+    rng = np.random.default_rng(0)
+    w, v = rng.standard_normal((10**6, 2)), rng.standard_normal((10**6, 2, 2))
+    up = np.einsum("nji,ni->nj", v, np.maximum(w, 0))
+    down = np.einsum("nji,ni->nj", v, np.maximum(-w, 0))
+    truth = np.mean(np.all((up > 0) | (down > 0), axis=1))
+    cfg = engine.TrainConfig(
+        arch=(1, 2, 2, 1),
+        init="normal",
+        zero_bias=True,
+        problem=problems.Problem("x^2", ((-1.0, 1.0),)),
+    ).validate()
+    r = rare.rare_event(cfg, "no_inactive", 512, 4, seed=6)
+    assert r.unknown_fraction < 1e-3
+    assert _covers(r, math.log10(truth), slack=0.01), (r.log10_ci, truth)
