@@ -5,10 +5,13 @@ PY := $(VENV)/bin/python
 CLI := $(VENV)/bin/jaxnn-nonconv
 STAMP := $(VENV)/.installed
 PYTHON ?= python3
-# Pytest workers: 2 matches the 2-core CI machine (compilation is single-threaded).
+# Pytest workers: 2 matches the 2-core CI machine (compilation is single-threaded). Tests go to the
+# workers a module at a time (loadscope), so a module's expensive fixture (a docs page's run, a
+# trained sweep, two processes) is built by one worker only, not by both.
 WORKERS ?= 2
+DIST := --dist loadscope
 
-.PHONY: venv demo test test-slow lint format bench bench-gpu docs clean
+.PHONY: venv demo test test-slow lint format bench bench-gpu docs docs-outputs docs-timings clean
 
 venv: $(STAMP)
 
@@ -25,10 +28,10 @@ demo: $(STAMP)
 	$(CLI) train --arch 1,32,1 --box 0:2 --target 'x^2' --optimizer sgd --lr 0.01 --steps 1000 --trials 2000
 
 test: $(STAMP)
-	$(PY) -m pytest -q -n $(WORKERS) --durations=10
+	$(PY) -m pytest -q -n $(WORKERS) $(DIST) --durations=10
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -q -n $(WORKERS) -m slow
+	$(PY) -m pytest -q -n $(WORKERS) $(DIST) -m slow
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check jaxnn_nonconv tests benchmarks
@@ -48,6 +51,15 @@ bench: $(STAMP)
 bench-gpu: $(STAMP)
 	$(CLI) bench --impl engine --impl jax_loop --optimizer sgd --trials 1,1000 \
 		--engine-trials 1000000 --steps 10000 --chunk-size 65536 --out runs/bench-gpu
+
+# The outputs the docs pages show, rewritten from a fresh run of their blocks (tests/pages/pagerun.py;
+# `tests/pages` checks them); SLOW=1 also runs the blocks marked slow (advise, a quick experiment).
+docs-outputs: $(STAMP)
+	$(PY) -m tests.pages.pagerun $(if $(SLOW),--slow)
+
+# The durations the pages quote, measured on this machine into docs/timings.json (half an hour).
+docs-timings: $(STAMP)
+	$(PY) docs/timings.py
 
 # The API site (mkdocs.yml) into site/; --strict turns a broken reference, a missing `:::` target or
 # a docstring griffe cannot parse into a failure.

@@ -52,6 +52,22 @@ def usage_error(argv, capsys) -> str:
     return lines[0]
 
 
+@contextlib.contextmanager
+def one_device():
+    """Within it, ``engine.run`` (and what calls it) uses one of the suite's 4 simulated CPU
+    devices: it compiles its chunk program once for each device it runs on, so an expensive
+    fixture whose results do not depend on the device count (they never do:
+    tests/engine/test_train.py checks it) compiles once instead of up to 4 times."""
+    import jax
+
+    old = jax.local_device_count
+    jax.local_device_count = lambda *args, **kwargs: 1
+    try:
+        yield
+    finally:
+        jax.local_device_count = old
+
+
 def python_blocks(path: Path) -> list[str]:
     """The ```` ```python ```` blocks of a Markdown page, in order."""
     return re.findall(r"^```python\n(.*?)^```", path.read_text(), re.S | re.M)

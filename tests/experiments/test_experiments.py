@@ -21,6 +21,7 @@ from jaxnn_nonconv import cli, engine, experiments
 from jaxnn_nonconv.core import nets
 from jaxnn_nonconv.experiments import report, store
 from jaxnn_nonconv.stats import results, theory
+from tests.helpers import one_device
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,7 +86,8 @@ def shallow(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("shallow")
     cfg_path = _write(tmp, "shallow", SHALLOW)
     out = tmp / "out"
-    assert cli.main(["run", str(cfg_path), "--out", str(out), "--no-report"]) == 0
+    with one_device():  # one compilation per cell, not one per device (tests/helpers.py)
+        assert cli.main(["run", str(cfg_path), "--out", str(out), "--no-report"]) == 0
     return cfg_path, out
 
 

@@ -1,5 +1,6 @@
-"""The ``python`` blocks of docs/tutorial.md run, in order and in one namespace, and their results
-agree with the theory (docs/theory.md sec. 3, 4) and the reproducibility claims of the page."""
+"""The ``python`` blocks of docs/tutorial.md run, in order and in one namespace, print what the
+page shows (tests/pages/pagerun.py), and their results agree with the theory (docs/theory.md
+sec. 3, 4) and the reproducibility claims of the page."""
 
 import math
 from pathlib import Path
@@ -7,22 +8,33 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import python_blocks, run_page, within
+from tests.helpers import python_blocks, within
+from tests.pages import pagerun
 
 REPO = Path(__file__).resolve().parents[2]
 TUTORIAL = REPO / "docs" / "tutorial.md"
 
 
 @pytest.fixture(scope="module")
-def ns(tmp_path_factory):
+def run(tmp_path_factory):
     """Execute every block in a scratch directory that sees the repository's experiments/."""
-    work = tmp_path_factory.mktemp("tutorial")
-    (work / "experiments").symlink_to(REPO / "experiments")
-    return run_page(TUTORIAL, work, "tutorial")
+    return pagerun.run_page(TUTORIAL, tmp_path_factory.mktemp("tutorial"))
+
+
+@pytest.fixture(scope="module")
+def ns(run):
+    return run.namespace
 
 
 def test_there_are_blocks():
     assert len(python_blocks(TUTORIAL)) >= 8
+
+
+def test_shown_outputs_are_the_run_s(run):
+    """Every output the page shows is what its block prints now (numbers within the page's
+    tolerance); `make docs-outputs` rewrites them."""
+    assert sum(b.output is not None for b in run.blocks) >= 10
+    assert pagerun.differences(run) == []
 
 
 def test_estimate_at_init_matches_closed_form(ns):

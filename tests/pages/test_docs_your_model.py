@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import run_page
+from tests.pages import pagerun
 
 pytest.importorskip("torch")
 pytest.importorskip("sklearn")
@@ -18,9 +18,22 @@ PAGE = Path(__file__).resolve().parents[2] / "docs" / "your-model.md"
 
 
 @pytest.fixture(scope="module")
-def ns(tmp_path_factory):
-    work = tmp_path_factory.mktemp("your_model")
-    return run_page(PAGE, work, "your_model")
+def run(tmp_path_factory):
+    return pagerun.run_page(PAGE, tmp_path_factory.mktemp("your_model"))
+
+
+@pytest.fixture(scope="module")
+def ns(run):
+    return run.namespace
+
+
+def test_shown_outputs_are_the_run_s(run):
+    """Every output the page shows is what its block prints now (numbers within the page's
+    tolerance; the `advise` table is `slow`: tests/pages/test_docs_pages.py); `make docs-outputs`
+    rewrites them."""
+    assert sum(b.output is not None for b in run.blocks) >= 5
+    assert pagerun.differences(run) == []
+    assert set(pagerun.figures(run)) == {"your-model-dead-neurons.png"}
 
 
 def test_monitor_history_dead_neurons_appear_and_never_come_back(ns):
@@ -30,7 +43,6 @@ def test_monitor_history_dead_neurons_appear_and_never_come_back(ns):
     assert np.all(np.diff(first) >= 0)  # first-layer dead neurons are permanent
     total = np.array([sum(r["inactive"]) for r in hist])
     assert total[-1] > total[0]  # some die during training
-    assert (ns["_work"] / "your-model-dead-neurons.png").is_file()
 
 
 def test_check_matches_monitor_and_data(ns):
