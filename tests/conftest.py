@@ -32,6 +32,31 @@ jax.config.update("jax_num_cpu_devices", 4)
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_device_by_default():
+    """The package's runs use one of the 4 simulated devices unless a test asks for them all
+    (``all_devices``): a chunk program compiles once per device it runs on, and compilation is
+    most of the suite's time (tests/helpers.py, ``one_device``)."""
+    from tests.helpers import one_device
+
+    with one_device() as real_count:
+        _REAL_DEVICE_COUNT.append(real_count)
+        yield
+
+
+_REAL_DEVICE_COUNT: list = []
+
+
+@pytest.fixture
+def all_devices():
+    """Every simulated device for this test: ``engine.run`` without ``n_devices`` shards its
+    chunks over all 4, as on a multi-device machine."""
+    patched = jax.local_device_count
+    jax.local_device_count = _REAL_DEVICE_COUNT[-1]
+    yield
+    jax.local_device_count = patched
+
+
 @pytest.fixture
 def strict_dtypes():
     """Run the test with ``jax_numpy_dtype_promotion='strict'``."""

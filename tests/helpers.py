@@ -54,16 +54,17 @@ def usage_error(argv, capsys) -> str:
 
 @contextlib.contextmanager
 def one_device():
-    """Within it, ``engine.run`` (and what calls it) uses one of the suite's 4 simulated CPU
-    devices: it compiles its chunk program once for each device it runs on, so an expensive
-    fixture whose results do not depend on the device count (they never do:
-    tests/engine/test_train.py checks it) compiles once instead of up to 4 times."""
+    """Within it, ``engine.run`` (and what calls it) uses one JAX device by default, as a reader's
+    CPU has: it compiles its chunk program once for each device it runs on, so on the suite's 4
+    simulated CPU devices an expensive run whose results do not depend on the device count (they
+    never do: tests/engine/test_train.py checks it) would compile up to 4 times. tests/conftest.py
+    holds it for the whole suite; the ``all_devices`` fixture lifts it."""
     import jax
 
     old = jax.local_device_count
     jax.local_device_count = lambda *args, **kwargs: 1
     try:
-        yield
+        yield old
     finally:
         jax.local_device_count = old
 

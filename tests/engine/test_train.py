@@ -81,7 +81,7 @@ np.save(sys.argv[1], driver.run(cfg, 40, seed=1, chunk_size=16)["params"])
 
 
 @pytest.mark.slow  # device counts: test_train_properties.py
-def test_one_device_process_equals_four_device_process(tmp_path):
+def test_one_device_process_equals_four_device_process(tmp_path, all_devices):
     """A process with 1 device and this one (4 simulated devices, all used) give the same bits.
     A ``[1, 1, 1]`` net is the setting where a mesh-partitioned program (``shard_map``) differed
     in the last bits, 4e-7 after 300 steps."""

@@ -21,7 +21,6 @@ from jaxnn_nonconv import cli, engine, experiments
 from jaxnn_nonconv.core import nets
 from jaxnn_nonconv.experiments import report, store
 from jaxnn_nonconv.stats import results, theory
-from tests.helpers import one_device
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,8 +85,7 @@ def shallow(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("shallow")
     cfg_path = _write(tmp, "shallow", SHALLOW)
     out = tmp / "out"
-    with one_device():  # one compilation per cell, not one per device (tests/helpers.py)
-        assert cli.main(["run", str(cfg_path), "--out", str(out), "--no-report"]) == 0
+    assert cli.main(["run", str(cfg_path), "--out", str(out), "--no-report"]) == 0
     return cfg_path, out
 
 

@@ -43,6 +43,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.helpers import one_device
+
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
 
@@ -171,21 +173,6 @@ def _columns(width: int = 80):
             os.environ["COLUMNS"] = old
 
 
-@contextlib.contextmanager
-def _one_device():
-    """One JAX device, as a reader's CPU has (the suite simulates 4): ``engine.run`` compiles its
-    chunk program once for each device it runs on, so on 4 simulated devices a page's first
-    ``engine.run`` of each shape compiled up to 4 times (results do not depend on it)."""
-    import jax
-
-    old = jax.local_device_count
-    jax.local_device_count = lambda *args, **kwargs: 1
-    try:
-        yield
-    finally:
-        jax.local_device_count = old
-
-
 def run_page(page: Path, work: Path | None = None, *, slow: bool = False) -> PageRun:
     """Run the blocks of ``page`` in order (``slow``-marked ones only with ``slow=True``) in
     ``work`` (a fresh temporary directory by default) and collect their outputs.
@@ -205,7 +192,7 @@ def run_page(page: Path, work: Path | None = None, *, slow: bool = False) -> Pag
     old = Path.cwd()
     os.chdir(work)
     try:
-        with _columns(), _one_device():
+        with _columns(), one_device():
             for b in blocks:
                 if b.kind == "bad" and b.mark is None:
                     raise ValueError(
