@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from jaxnn_nonconv import detector, engine, estimation
+from jaxnn_nonconv import detector, engine, estimation, stats
 from jaxnn_nonconv.core import inits, problems
 
 FAMILIES: tuple[tuple[str, bool], ...] = tuple(
@@ -167,7 +167,7 @@ def advise(
 def _fmt(e: dict) -> str:
     lo, hi = e["bracket"]
     point = f"{lo:.4f}" if lo == hi else f"[{lo:.4f}, {hi:.4f}]"
-    return f"{point} ({e['ci'][0]:.4f}, {e['ci'][1]:.4f})"
+    return f"{point}\n({e['ci'][0]:.4f}, {e['ci'][1]:.4f})"
 
 
 def _fmt_k(r: dict) -> str:
@@ -176,35 +176,40 @@ def _fmt_k(r: dict) -> str:
 
     (lo, hi), (a, b) = r["bracket"], r["interval"]
     point = k(lo) if lo == hi else f"[{k(lo)}, {k(hi)}]"
-    return f"{point} ({k(a)}, {k(b)})"
+    return f"{point}\n({k(a)}, {k(b)})"
 
 
 def print_advice(out: dict[str, Any], console: Any = None) -> None:
-    """Rich table of :func:`advise`'s output, best family first."""
-    from rich.console import Console
-    from rich.table import Table
-
+    """Rich table of :func:`advise`'s output, best family first, 80 columns wide: each cell the
+    value (or bracket) above its interval."""
     pairs = {tuple(p) for p in out["box"]}
     if len(pairs) == 1 and len(out["box"]) > 1:
         ((a, b),) = pairs
         box = f"[{a:g}, {b:g}]^{len(out['box'])}"
     else:
         box = " x ".join(f"[{a:g}, {b:g}]" for a, b in out["box"])
-    t = Table(
-        title=f"Init families for {tuple(out['arch'])} on box {box} "
-        f"({out['trials']} initializations each)",
-        caption=f"{out['confidence']:.0%} Clopper-Pearson intervals in parentheses; "
-        f"K: initializations for a {out['success']:.0%} chance of one with no dead neuron",
-    )
-    for col in ("rank", "init", "P(some neuron dead)", "P(constant net)", "K restarts"):
-        t.add_column(col, justify="left" if col == "init" else "right")
+    rows = []
     for r in out["rows"]:
-        name = r["init"] + (", zero bias" if r["zero_bias"] else "")
-        t.add_row(
-            str(r["rank"]),
-            name,
-            _fmt(r["any_inactive"]),
-            _fmt(r["constant_network"]),
-            _fmt_k(r["restarts"]),
+        name = r["init"] + (",\nzero bias" if r["zero_bias"] else "")
+        rows.append(
+            (
+                str(r["rank"]),
+                name,
+                _fmt(r["any_inactive"]),
+                _fmt(r["constant_network"]),
+                _fmt_k(r["restarts"]),
+            )
         )
-    (console or Console()).print(t)
+    caption = (
+        f"{stats.notation(out['confidence'])}; K: initializations for a {out['success']:.0%} "
+        f"chance of one with no dead neuron; {out.get('wall_s', 0.0):.1f} s"
+    )
+    stats.print_table(
+        f"Init families for {tuple(out['arch'])} on box {box} "
+        f"({out['trials']} initializations each)",
+        caption,
+        ("rank", "init", "P(some neuron dead)", "P(constant net)", "K restarts"),
+        rows,
+        console,
+        text_columns=2,
+    )

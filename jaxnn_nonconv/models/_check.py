@@ -42,7 +42,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn_nonconv import detector
+from jaxnn_nonconv import detector, stats
 from jaxnn_nonconv.models import _domain as domain_lib, _loaders as loaders
 
 MAX_WITNESSES = 2**16  # data points used as active witnesses (a fixed subset beyond this)
@@ -270,34 +270,25 @@ def _indices(ix: tuple[int, ...], limit: int = 12) -> str:
     if not ix:
         return "—"
     shown = ", ".join(map(str, ix[:limit]))
-    return shown + (f", … (+{len(ix) - limit})" if len(ix) > limit else "")
+    return shown + (f" and {len(ix) - limit} more" if len(ix) > limit else "")
 
 
 def print_result(result: CheckResult, console: Any = None) -> None:
-    """Rich table of a :class:`CheckResult`: one row per hidden layer."""
-    from rich.console import Console
-    from rich.table import Table
-
+    """Rich table of a :class:`CheckResult`, one row per hidden layer, 80 columns wide; the
+    footer says how many neurons the detector left undecided."""
     if result.domain.dim <= 3:
         box = "box " + ", ".join(f"[{a:.4g}, {b:.4g}]" for a, b in result.domain.box)
     else:
         box = f"the {result.domain.dim}-dimensional box of {result.domain.source}"
     data = result.layers and result.layers[0].active_fraction is not None
     constant = {True: "yes", False: "no", None: "undecided"}[result.constant]
-    t = Table(
-        title=f"{result.source} model {result.arch} on {box}",
-        caption=f"constant on the domain: {constant}; frozen parameters: "
-        f"{result.frozen_parameters}/{result.num_parameters} "
-        f"({result.frozen_parameter_fraction:.2%}); detector {result.detector['mode']}",
-    )
-    t.add_column("layer")
-    t.add_column("width", justify="right")
-    t.add_column("certified dead", justify="right")
-    t.add_column("certified alive", justify="right")
-    t.add_column("unknown", justify="right")
+    total = sum(layer.width for layer in result.layers)
+    unknown = sum(len(layer.unknown) for layer in result.layers)
+    header = ["layer", "width", "certified dead", "certified alive", "unknown"]
     if data:
-        t.add_column("never fired on data", justify="right")
-    t.add_column("dead neurons")
+        header.append("never fired on data")
+    header.append("dead neurons")
+    rows = []
     for layer in result.layers:
         row = [
             f"{layer.layer} ({layer.name})",
@@ -309,5 +300,16 @@ def print_result(result: CheckResult, console: Any = None) -> None:
         if data:
             row.append(str(len(layer.never_fired)))
         row.append(_indices(layer.inactive))
-        t.add_row(*row)
-    (console or Console()).print(t)
+        rows.append(row)
+    stats.print_table(
+        f"{result.source} model {result.arch} on {box}",
+        f"constant on the domain: {constant}; frozen parameters: "
+        f"{result.frozen_parameters}/{result.num_parameters} "
+        f"({result.frozen_parameter_fraction:.2%}); "
+        + stats.undecided_note(unknown / total if total else 0.0, result.detector["mode"])
+        + (f" ({unknown} of {total})" if unknown else ""),
+        header,
+        rows,
+        console,
+        text_columns=(0, len(header) - 1),
+    )

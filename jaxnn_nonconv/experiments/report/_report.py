@@ -170,54 +170,6 @@ def report(out_dir: str | Path, formats=FORMATS) -> dict[str, Any]:
     return summary
 
 
-def _fmt(prop: dict | None) -> str:
-    if prop is None:
-        return ""
-    lo, hi = prop["ci"]
-    return f"{prop['estimate']:.4f} [{lo:.4f}, {hi:.4f}]"
-
-
-def _fmt_num(x) -> str:
-    return "" if x is None else f"{x:.4g}"
-
-
-def print_summary(summary: dict) -> None:
-    """A rich table of the rows of :func:`report`, measured next to theory."""
-    from rich.console import Console
-    from rich.table import Table
-
-    title = f"{summary['experiment']} ({summary['kind']}): {summary['claim']}"
-    t = Table(title=title, title_justify="left")
-    for col in (
-        "cell",
-        "P(inactive neuron @init)",
-        "P(constant @init)",
-        "theory p",
-        "bound P(no inactive)",
-        "P(success)",
-        "P(not global)",
-        "median risk",
-    ):
-        t.add_column(col, justify="right" if col != "cell" else "left")
-    for r in summary["rows"]:
-        t.add_row(
-            r["label"],
-            _fmt(r["any_inactive_init"]),
-            _fmt(r["constant_init"]),
-            _fmt_num(r["theory_p"]),
-            _fmt_num(r["theory_no_inactive_bound"]),
-            _fmt(r.get("success")),
-            _fmt(r.get("not_global")),
-            _fmt_num(r.get("risk_median")),
-        )
-    console = Console()
-    console.print(t)
-    if summary["extra"]:
-        console.print_json(json.dumps(summary["extra"], default=jsonable))
-    done = f"{summary['cells_done']}/{summary['cells_total']} cells"
-    console.print(f"{done}; figures: {', '.join(summary['figures'])}")
-
-
 def jsonable(x):
     if isinstance(x, (np.integer, np.floating, np.bool_)):
         return x.item()
