@@ -19,6 +19,7 @@ Cheridito, Jentzen & Rossmannek, arXiv 2006.07075 (constant nets); RAI: Lu et al
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -78,6 +79,7 @@ def advise(
     dtype: str = "float32",
     chunk_size: int = estimation.DEFAULT_CHUNK,
     settings: detector.DetectorSettings | None = None,
+    progress: bool | None = None,
 ) -> dict[str, Any]:
     """Rank init families by P(dead neuron at init), P(constant net) and restarts needed.
 
@@ -92,7 +94,9 @@ def advise(
       dtype: parameter dtype.
       chunk_size: trials per compiled call.
       settings: the detector's :class:`~jaxnn_nonconv.detector.DetectorSettings` (default
-        ``DetectorSettings()``; see ``estimate``).
+        ``DetectorSettings()``; see ``estimate``), used with ``refine_for="events"``.
+      progress: a progress bar over the families on stderr (default: when stderr is a
+        terminal; a redirected stderr stays quiet).
 
     Returns:
       JSON-friendly dict: ``arch``, ``box``, ``trials``, ``seed``, ``confidence``, ``wall_s`` and
@@ -110,9 +114,11 @@ def advise(
     ('normal', True)
     """
     t0 = time.perf_counter()
+    # Only the two events are read here: branch and bound for them alone (a fraction of the cost).
+    settings = dataclasses.replace(settings or detector.DetectorSettings(), refine_for="events")
     problem = problems.Problem("x^2", tuple((float(a), float(b)) for a, b in box)).validate()
     rows = []
-    for name, zero_bias in families:
+    for name, zero_bias in engine.progress_iter(families, len(families), progress, "init families"):
         cfg = engine.TrainConfig(
             arch=tuple(arch), init=name, zero_bias=bool(zero_bias), problem=problem, dtype=dtype
         ).validate()
