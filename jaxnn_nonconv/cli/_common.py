@@ -34,9 +34,25 @@ class _Parser(argparse.ArgumentParser):
         raise config.ConfigError(f"{message} (see '{self.prog} --help')")
 
 
+def cache_dir() -> str | None:
+    """The persistent compilation cache of every command: ``$JAXNN_NONCONV_CACHE`` when set (the
+    empty string turns the cache off: ``None``), else ``$XDG_CACHE_HOME/jaxnn_nonconv`` or
+    ``~/.cache/jaxnn_nonconv``. ``bench`` does not use it: it measures compilation.
+    """
+    if "JAXNN_NONCONV_CACHE" in os.environ:
+        return os.environ["JAXNN_NONCONV_CACHE"] or None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return str(Path(base) / "jaxnn_nonconv")
+
+
 def setup_jax(float64: bool, args=None) -> None:
     """Global JAX settings, and ``jax.distributed`` when ``args`` asks for it or the environment
-    is a multi-process job; must run before any array exists."""
+    is a multi-process job; must run before any array exists.
+
+    The persistent compilation cache (:func:`cache_dir`) is on by default: a second run of the
+    same shapes loads its programs instead of compiling them (``benchmarks/cli_startup.py``
+    measures it); every program is cached, however quick its compilation, since a command
+    compiles many small ones."""
     import jax
 
     if args is not None and hasattr(args, "num_processes"):
@@ -50,10 +66,10 @@ def setup_jax(float64: bool, args=None) -> None:
         )
     if float64:
         jax.config.update("jax_enable_x64", True)
-    cache = os.environ.get("JAXNN_NONCONV_CACHE", str(Path.home() / ".cache" / "jaxnn_nonconv"))
-    if cache:  # the persistent compilation cache makes a repeated CLI call start in a second
+    if cache := cache_dir():
         jax.config.update("jax_compilation_cache_dir", cache)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 def one_of(names) -> str:

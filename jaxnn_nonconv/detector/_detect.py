@@ -430,7 +430,14 @@ def _make_detector(
         deep_nd = mode == "crown" or (mode == "exact" and d > 1)
         if deep_nd and detect_nd.uses_bab(mode, len(params_batch) - 1):
             # Branch and bound only on the networks with undecided neurons (see detect_nd).
-            ins, act = detect_nd.refine(params_batch, st.inactive, st.active, lo, hi)
+            ins, act = detect_nd.refine(
+                params_batch,
+                st.inactive,
+                st.active,
+                lo,
+                hi,
+                events_only=settings.refine_for == "events",
+            )
             ins = jax.vmap(dead_inputs_closure)(params_batch, ins)  # newly decided inputs
             st = st._replace(inactive=ins, active=act)
         return jax.vmap(counts)(st, trials)

@@ -123,6 +123,7 @@ def refine(
     *,
     pool: int | None = None,
     rounds: int | None = None,
+    events_only: bool = False,
 ) -> tuple[tuple[jax.Array, ...], tuple[jax.Array, ...]]:
     """Second stage of :func:`classify_deep` on a batch, run only on networks that need it.
 
@@ -137,6 +138,10 @@ def refine(
       inactive, active: per hidden layer (all layers), ``(M, l_k)`` masks after the first stage.
       lo, hi: ``(d,)`` the box.
       pool, rounds: as in :func:`classify_deep`.
+      events_only: refine only the networks whose events "some neuron inactive" (no neuron
+        certified inactive yet) or "network constant" (no hidden layer certified all inactive,
+        and some layer without a certified active neuron) are still undecided
+        (``DetectorSettings.refine_for="events"``, what ``advise`` reads).
 
     Returns:
       The updated ``(inactive, active)``, same shapes.
@@ -149,6 +154,11 @@ def refine(
     m = ins.shape[0]
     groups = sorted({max(1, -(-m // share)) for share in REFINE_SHARES})
     todo = jnp.any(~ins & ~act, axis=1)
+    if events_only:  # a net whose two events are decided needs no branch and bound
+        some_dead = jnp.any(jnp.concatenate(inactive, axis=1), axis=1)
+        const_known = jnp.any(jnp.stack([jnp.all(i, axis=1) for i in inactive]), axis=0)
+        const_known |= jnp.all(jnp.stack([jnp.any(a, axis=1) for a in active]), axis=0)
+        todo &= ~(some_dead & const_known)
 
     def one(params, known):
         return bab.decide(params, lo, hi, known, pool=pool, rounds=rounds)

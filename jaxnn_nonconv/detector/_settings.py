@@ -18,6 +18,7 @@ from jaxnn_nonconv.detector._intervals import DEFAULT_PROBES, default_grid
 from jaxnn_nonconv.errors import ConfigError
 
 MODES: tuple[str, ...] = ("auto", "exact", "ibp", "crown")
+REFINE_FOR: tuple[str, ...] = ("neurons", "events")
 
 
 DEFAULT_MAX_POINTS = 1024  # breakpoint capacity of the exact d = 1 mode
@@ -38,15 +39,21 @@ class DetectorSettings:
       n_probe: size of the fixed random sample of the box (the empirical check; with the probe
         points also the active certificates of ``ibp`` mode).
       max_points: breakpoint capacity of the exact ``d = 1`` mode (the top of its ladder).
+      refine_for: what branch and bound (``d > 1`` crown and exact modes) must decide:
+        ``neurons`` (default: every undecided deep neuron) or ``events`` (only networks whose
+        events ``some neuron inactive`` and ``network constant`` are still undecided; a network
+        with a certified inactive neuron and a decided constancy is left as it is). ``events`` is
+        what ``advise`` needs, at a fraction of the cost; per-layer counts then keep more
+        ``unknown`` neurons. Never changes a certificate, only how many are sought.
 
     Raises:
       ConfigError: at construction, a mode outside :data:`MODES`, ``grid`` or ``n_probe`` not a
         positive integer, ``max_points`` not an integer ``>= 2``.
 
     >>> DetectorSettings()
-    DetectorSettings(mode='auto', grid=None, n_probe=64, max_points=1024)
+    DetectorSettings(mode='auto', grid=None, n_probe=64, max_points=1024, refine_for='neurons')
     >>> DetectorSettings(mode="ibp").resolved(2)
-    DetectorSettings(mode='ibp', grid=16, n_probe=64, max_points=1024)
+    DetectorSettings(mode='ibp', grid=16, n_probe=64, max_points=1024, refine_for='neurons')
     >>> DetectorSettings(grid=0)
     Traceback (most recent call last):
     ...
@@ -57,8 +64,11 @@ class DetectorSettings:
     grid: int | None = None
     n_probe: int = DEFAULT_PROBES
     max_points: int = DEFAULT_MAX_POINTS
+    refine_for: str = "neurons"
 
     def __post_init__(self) -> None:
+        if self.refine_for not in REFINE_FOR:
+            raise ConfigError(f"refine_for must be one of {REFINE_FOR}, got {self.refine_for!r}")
         if self.mode not in MODES:
             raise ConfigError(f"unknown detector mode {self.mode!r}; valid: {', '.join(MODES)}")
         if self.grid is not None and not (_is_int(self.grid) and self.grid >= 1):

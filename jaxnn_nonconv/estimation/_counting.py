@@ -45,25 +45,37 @@ def default_chunk(n_trials: int, largest: int = DEFAULT_CHUNK, smallest: int = M
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled_init_chunk(cfg: engine.TrainConfig, settings: detector.DetectorSettings) -> Any:
-    """Jitted ``(base_key, indices: (chunk,)) -> (Counts, stacks)`` for the initial nets of ``cfg``.
+def _compiled_init_draws(cfg: engine.TrainConfig) -> Any:
+    """Jitted ``(base_key, indices: (chunk,)) -> stacks``: the initial nets of ``cfg``'s trials
+    ``indices`` (batched :data:`jaxnn_nonconv.core.nets.LayerStacks`). ``base_key`` is
+    ``jax.random.key(seed)``, made outside so that any seed :func:`engine.run` accepts gives the
+    same keys: ``fold_in(base_key, i)`` is ``engine.trial_key(seed, i)``."""
 
-    ``stacks`` are the nets (batched :data:`jaxnn_nonconv.core.nets.LayerStacks`), kept for the trials that
-    are redone at a larger breakpoint capacity. ``base_key`` is ``jax.random.key(seed)``, made
-    outside so that any seed :func:`engine.run` accepts gives the same keys: ``fold_in(base_key, i)``
-    is ``engine.trial_key(seed, i)``.
-    """
-    detect = _detector(cfg, settings)
-
-    def chunk(base_key, indices):
-        stacks = jax.vmap(lambda i: engine.init_trial_stacks(cfg, jax.random.fold_in(base_key, i)))(
+    def draws(base_key, indices):
+        return jax.vmap(lambda i: engine.init_trial_stacks(cfg, jax.random.fold_in(base_key, i)))(
             indices
         )
-        # Without the barrier XLA fuses the random draws into the detector and recomputes them.
-        stacks = jax.lax.optimization_barrier(stacks)
+
+    return jax.jit(draws)
+
+
+def _compiled_init_chunk(cfg: engine.TrainConfig, settings: detector.DetectorSettings) -> Any:
+    """``(base_key, indices: (chunk,)) -> (Counts, stacks)`` for the initial nets of ``cfg``.
+
+    ``stacks`` are the nets (batched :data:`jaxnn_nonconv.core.nets.LayerStacks`), kept for the
+    trials that are redone at a larger breakpoint capacity. Two compiled programs: the draws, one
+    per init family (small), and the detector, one per box, settings, dtype and shape, shared by
+    every family (``advise`` compiles it once, not once per family; compiling it is most of a
+    short run's time). Separate programs also keep XLA from fusing the random draws into the
+    detector and recomputing them.
+    """
+    draws, detect = _compiled_init_draws(cfg), _detector(cfg, settings)
+
+    def chunk(base_key, indices):
+        stacks = draws(base_key, indices)
         return detect(stacks, indices), stacks
 
-    return jax.jit(chunk)
+    return chunk
 
 
 def _detector(cfg: engine.TrainConfig, settings: detector.DetectorSettings):

@@ -31,16 +31,21 @@ from jaxnn_nonconv.estimation._counting import _iter_init_counts, default_chunk
 from jaxnn_nonconv.estimation._frozen import first_layer_frozen_estimate
 from jaxnn_nonconv.stats import (
     DEFAULT_CONFIDENCE,
+    TEST_HEADER,
     Precision,
     ProbabilityEstimate,
     UntilPrecise,
     bracketed,
+    consistency_notation,
     format_value,
     midpoint,
+    notation,
+    print_table,
+    probability_cells,
     proportion,
-    table_row,
     theory,
     to_json,
+    undecided_note,
 )
 
 
@@ -356,39 +361,54 @@ def estimate_at_init(
 
 
 def print_summary(summary: InitSummary | Mapping[str, Any], console: Any = None) -> None:
-    """Rich table of :func:`estimate_at_init`'s summary: measured (Clopper-Pearson interval) next
-    to theory's closed form or bound (``docs/theory.md``). A probability above 1/2 is shown as its
-    complement (``P(no inactive neuron) 6.2e-06``), so that it can be read."""
-    from rich.console import Console
-    from rich.table import Table
-
+    """Rich table of :func:`estimate_at_init`'s summary, 80 columns wide: measured (value above
+    its Clopper-Pearson interval) next to theory's closed form or bound (``docs/theory.md``) and an
+    exact binomial test against it (:func:`jaxnn_nonconv.stats.theory_test`). A probability above
+    1/2 is shown as its complement (``P(no inactive neuron) 6.2e-06``), so that it can be read.
+    A deeper layer's test uses its interval's count (one sampled neuron per trial, independent
+    across trials), not the pooled neurons of one net, which are not independent."""
     s = summary.to_dict() if hasattr(summary, "to_dict") else summary
     c = s["config"]
     box = ",".join(f"{a:g}:{b:g}" for a, b in c["problem"]["box"])
     zb = ", zero bias" if c["zero_bias"] else ""
     stop = s.get("precision", {}).get("stopped")
-    t = Table(
-        title=f"{s['trials']} initializations of {c['arch']}, {c['init']}{zb}, box {box}",
-        caption=f"{s['confidence']:.0%} Clopper-Pearson intervals; a probability above 1/2 is "
-        f"shown through its complement; detector {s['detector']['mode']}; {s['wall_s']:.2f} s"
-        + (f"; {stop}" if stop else ""),
+    alpha = 1 - s["confidence"]
+    caption = "; ".join(
+        [
+            notation(s["confidence"]),
+            consistency_notation(alpha),
+            "a probability above 1/2 is shown through its complement",
+            undecided_note(s["unknown_fraction"], s["detector"]["mode"]),
+            f"{s['wall_s']:.2f} s",
+            *([stop] if stop else []),
+        ]
     )
-    t.add_column("quantity")
-    t.add_column("measured (interval)", justify="right")
-    t.add_column("theory", justify="right")
     first = s["first_layer_neuron_inactive"]
-    t.add_row(*table_row(EVENTS["first_layer_neuron_inactive"], first, first["theory"], "= "))
-    if "first_layer_neuron_frozen" in s:
+    label = EVENTS["first_layer_neuron_inactive"]
+    rows = [probability_cells(label, first, first["theory"], "= ", alpha=alpha)]
+    if "first_layer_neuron_frozen" in s:  # clip: dead or saturated
         fr = s["first_layer_neuron_frozen"]
-        t.add_row(*table_row(FROZEN_EVENT, fr, fr["theory"], "= "))
+        rows.append(probability_cells(FROZEN_EVENT, fr, fr["theory"], "= ", alpha=alpha))
     for layer in s["inactive_fraction_per_layer"][1:]:
         k = layer["layer"]
         label = (f"P(layer {k} neuron inactive)", f"P(layer {k} neuron not inactive)")
-        t.add_row(*table_row(label, layer, layer["sign_dead"]["theory"], ">= "))
+        theory_q = layer["sign_dead"]["theory"]  # sign-dead implies inactive: a lower bound
+        rows.append(probability_cells(label, layer, theory_q, ">= ", alpha=alpha))
     anyi = s["any_inactive"]
     shallow = len(s["inactive_fraction_per_layer"]) == 1  # then the bound is exact
-    t.add_row(*table_row(EVENTS["any_inactive"], anyi, anyi["bound"], "= " if shallow else ">= "))
+    rel = "= " if shallow else ">= "
+    rows.append(probability_cells(EVENTS["any_inactive"], anyi, anyi["bound"], rel, alpha=alpha))
     const = s["constant_network"]
-    t.add_row(*table_row(EVENTS["constant_network"], const, const["lower_bound"], ">= "))
-    t.add_row("fraction of neurons unknown", format_value(s["unknown_fraction"]), "")
-    (console or Console()).print(t)
+    rows.append(
+        probability_cells(
+            EVENTS["constant_network"], const, const["lower_bound"], ">= ", alpha=alpha
+        )
+    )
+    rows.append(("fraction of neurons undecided", format_value(s["unknown_fraction"]), "", ""))
+    print_table(
+        f"{s['trials']} initializations of {c['arch']}, {c['init']}{zb}, box {box}",
+        caption,
+        ("quantity", "measured", "theory", TEST_HEADER),
+        rows,
+        console,
+    )

@@ -204,7 +204,7 @@ def compute_levels(
       problem: a ``d = 1`` problem with an exact rule (:func:`jaxnn_nonconv.exact.risk.rule_for`).
       width: the largest ``k``.
       settings: search effort.
-      progress: progress bar over restarts' chunks (default: stderr is a terminal).
+      progress: progress bar over ``k = 1..width`` on stderr (default: stderr is a terminal).
 
     Returns:
       :class:`RiskLevels`.
@@ -222,7 +222,7 @@ def compute_levels(
     source = ["exact"]
     s = settings
     rng = np.random.default_rng(s.seed)
-    for k in range(1, width + 1):
+    for k in engine.progress_iter(range(1, width + 1), width, progress, "risk levels R_k"):
         t0 = time.perf_counter()
         arch = (1, k, 1)
         cfg = engine.TrainConfig(
@@ -237,7 +237,7 @@ def compute_levels(
             batch_size=s.batch_size,
             eval_size=64,
         )
-        res = engine.run(cfg, s.restarts, seed=s.seed + k, chunk_size=s.restarts, progress=progress)
+        res = engine.run(cfg, s.restarts, seed=s.seed + k, chunk_size=s.restarts, progress=False)
         risk, _ = exact_risk.risks_of_params(res["params"], arch, problem)
         risk = np.where(np.isfinite(risk), risk, np.inf)
         order = np.argsort(risk, kind="stable")[: s.polish]

@@ -30,10 +30,14 @@ from jaxnn_nonconv.estimation import (
 from jaxnn_nonconv.exact import risk as exact_risk
 from jaxnn_nonconv.stats import (
     DEFAULT_CONFIDENCE,
+    TEST_HEADER,
     Precision,
     UntilPrecise,
+    consistency_notation,
     format_value,
-    table_row,
+    notation,
+    print_table,
+    probability_cells,
     theory,
     to_json,
 )
@@ -313,46 +317,70 @@ def _estimate(cfg, kept: list[dict], tol, th, confidence) -> criteria.FailureEst
 
 
 def print_train(summary: TrainFailure | Mapping[str, Any], console: Any = None) -> None:
-    """Rich table: P(failure) by each criterion (measured, interval, theory), then the risks."""
-    from rich.console import Console
-    from rich.table import Table
-
+    """Rich table, 80 columns wide: P(failure) by each criterion (measured above its interval,
+    theory, an exact binomial test against theory), then the risks."""
     s = summary.to_dict() if hasattr(summary, "to_dict") else summary
     c = s["config"]
     on_data = "data" in c  # a data set: empirical risks and levels
     what = f"data {c['data']['source']}" if on_data else f"target {c['problem']['target']}"
     stop = s.get("precision", {}).get("stopped")
-    t = Table(
-        title="How likely did training fail?\n"
-        f"{s['trials']} trained nets {c['arch']}, {c['init']} init, {c['optimizer']} "
-        f"lr={c['learning_rate']}, {c['steps']} steps, {what}",
-        caption=f"{s['confidence']:.0%} Clopper-Pearson intervals; a probability above 1/2 is shown "
-        f"through its complement; a diverged trial counts as a failure; "
-        f"tol = {s['failure']['risk_gap']['tol']:g}; {s['wall_s']:.2f} s"
-        + (f"; {stop}" if stop else ""),
+    alpha = 1 - s["confidence"]
+    caption = "; ".join(
+        [
+            notation(s["confidence"]),
+            consistency_notation(alpha),
+            "a probability above 1/2 is shown through its complement",
+            "a diverged trial counts as a failure",
+            f"tol = {s['failure']['risk_gap']['tol']:g}",
+            f"{s['wall_s']:.2f} s",
+            *([stop] if stop else []),
+        ]
     )
-    t.add_column("event")
-    t.add_column("measured (interval)", justify="right")
-    t.add_column("theory", justify="right")
+    shallow = len(c["arch"]) == 3  # P(inactive at init) is then theory's closed form
+    rows = []
     for name, entry in s["failure"].items():
         labels = CRITERIA.get(name, (f"P({name})", f"P(not {name})"))
-        t.add_row(*table_row(labels, entry, entry.get("bound"), ">= "))
-    t.add_section()
+        rel = "= " if shallow and name == "inactive_at_init" else ">= "
+        rows.append(probability_cells(labels, entry, entry.get("bound"), rel, alpha=alpha))
+    rows.append(None)
     risk_name = "final empirical risk" if on_data else "final risk"
     for k, v in s["risk"].items():
-        t.add_row(f"{risk_name} {k}", f"{v:.6g}", "")
+        rows.append((f"{risk_name} {k}", format_number(v), "", ""))
     for k, v in (s.get("test_risk") or {}).items():
-        t.add_row(f"final test risk {k}", f"{v:.6g}", "")
+        rows.append((f"final test risk {k}", format_number(v), "", ""))
     for k in ("min", "median"):  # empty quantiles when every trial diverged
         if k in s.get("risk_exact", {}):
-            t.add_row(f"final exact risk {k}", f"{s['risk_exact'][k]:.6g}", "")
+            rows.append((f"final exact risk {k}", format_number(s["risk_exact"][k]), "", ""))
     best = s["best_risk"]
     finite = best is not None and math.isfinite(best)
-    t.add_row("best final risk found", f"{best:.6g}" if finite else "n/a (all diverged)", "")
+    rows.append(
+        ("best final risk found", format_number(best) if finite else "n/a (all diverged)", "", "")
+    )
     var = "Var y" if on_data else "Var f(X)"
-    t.add_row(f"best constant risk {var}", "", f"{s['levels']['constant']:.6g}")
-    t.add_row("best affine risk", "", f"{s['levels']['affine']:.6g}")
+    rows.append((f"best constant risk {var}", "", format_number(s["levels"]["constant"]), ""))
+    rows.append(("best affine risk", "", format_number(s["levels"]["affine"]), ""))
     frac = s["fraction_at_or_below_constant_level"]
-    t.add_row(f"fraction at or below {var}", "n/a" if frac is None else format_value(frac), "")
-    t.add_row("diverged trials", str(s["diverged"]), "")
-    (console or Console()).print(t)
+    rows.append(
+        (f"fraction at or below {var}", "n/a" if frac is None else format_value(frac), "", "")
+    )
+    rows.append(("diverged trials", str(s["diverged"]), "", ""))
+    print_table(
+        "How likely did training fail?\n"
+        f"{s['trials']} trained nets {c['arch']}, {c['init']} init, {c['optimizer']} "
+        f"lr={c['learning_rate']}, {c['steps']} steps, {what}",
+        caption,
+        ("event", "measured", "theory", TEST_HEADER),
+        rows,
+        console,
+    )
+
+
+def format_number(v: float | None) -> str:
+    """A risk in a table: 6 significant digits, ``n/a`` for ``None`` or a non-finite value.
+
+    >>> format_number(0.00293509123), format_number(None), format_number(float("nan"))
+    ('0.00293509', 'n/a', 'n/a')
+    """
+    if v is None or not np.isfinite(v):
+        return "n/a"
+    return f"{v:.6g}"

@@ -20,6 +20,7 @@ Cheridito, Jentzen & Rossmannek, arXiv 2006.07075 (constant nets); RAI: Lu et al
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxnn_nonconv import detector, engine, estimation
+from jaxnn_nonconv import detector, engine, estimation, stats
 from jaxnn_nonconv.core import inits, problems
 
 FAMILIES: tuple[tuple[str, bool], ...] = tuple(
@@ -95,6 +96,7 @@ def advise(
     chunk_size: int = estimation.DEFAULT_CHUNK,
     settings: detector.DetectorSettings | None = None,
     points: np.ndarray | None = None,
+    progress: bool | None = None,
 ) -> dict[str, Any]:
     """Rank init families by P(dead neuron at init), P(constant net) and restarts needed.
 
@@ -109,11 +111,13 @@ def advise(
       dtype: parameter dtype.
       chunk_size: trials per compiled call.
       settings: the detector's :class:`~jaxnn_nonconv.detector.DetectorSettings` (default
-        ``DetectorSettings()``; see ``estimate``).
+        ``DetectorSettings()``; see ``estimate``), used with ``refine_for="events"``.
       points: ``(n, d)`` data points (``advise --data``): each row also gets
         ``any_inactive_on_data`` and ``constant_on_data`` (the same initializations, dead on
         every point, :func:`jaxnn_nonconv.estimation.data_at_init`), rows are ranked by them
         first, and ``restarts`` counts initializations with no neuron dead on the data.
+      progress: a progress bar over the families on stderr (default: when stderr is a
+        terminal; a redirected stderr stays quiet).
 
     Returns:
       JSON-friendly dict: ``arch``, ``box``, ``trials``, ``seed``, ``confidence``, ``wall_s`` and
@@ -131,9 +135,11 @@ def advise(
     ('normal', True)
     """
     t0 = time.perf_counter()
+    # Only the two events are read here: branch and bound for them alone (a fraction of the cost).
+    settings = dataclasses.replace(settings or detector.DetectorSettings(), refine_for="events")
     problem = problems.Problem("x^2", tuple((float(a), float(b)) for a, b in box)).validate()
     rows = []
-    for name, zero_bias in families:
+    for name, zero_bias in engine.progress_iter(families, len(families), progress, "init families"):
         cfg = engine.TrainConfig(
             arch=tuple(arch), init=name, zero_bias=bool(zero_bias), problem=problem, dtype=dtype
         ).validate()
@@ -215,7 +221,7 @@ def advise(
 def _fmt(e: dict) -> str:
     lo, hi = e["bracket"]
     point = f"{lo:.4f}" if lo == hi else f"[{lo:.4f}, {hi:.4f}]"
-    return f"{point} ({e['ci'][0]:.4f}, {e['ci'][1]:.4f})"
+    return f"{point}\n({e['ci'][0]:.4f}, {e['ci'][1]:.4f})"
 
 
 def _fmt_k(r: dict) -> str:
@@ -224,42 +230,47 @@ def _fmt_k(r: dict) -> str:
 
     (lo, hi), (a, b) = r["bracket"], r["interval"]
     point = k(lo) if lo == hi else f"[{k(lo)}, {k(hi)}]"
-    return f"{point} ({k(a)}, {k(b)})"
+    return f"{point}\n({k(a)}, {k(b)})"
 
 
 def print_advice(out: dict[str, Any], console: Any = None) -> None:
-    """Rich table of :func:`advise`'s output, best family first."""
-    from rich.console import Console
-    from rich.table import Table
-
+    """Rich table of :func:`advise`'s output, best family first, 80 columns wide: each cell the
+    value (or bracket) above its interval."""
     pairs = {tuple(p) for p in out["box"]}
     if len(pairs) == 1 and len(out["box"]) > 1:
         ((a, b),) = pairs
         box = f"[{a:g}, {b:g}]^{len(out['box'])}"
     else:
         box = " x ".join(f"[{a:g}, {b:g}]" for a, b in out["box"])
-    t = Table(
-        title=f"Init families for {tuple(out['arch'])} on box {box} "
-        f"({out['trials']} initializations each)",
-        caption=f"{out['confidence']:.0%} Clopper-Pearson intervals in parentheses; "
-        f"K: initializations for a {out['success']:.0%} chance of one with no dead neuron",
-    )
     data = "n_points" in out
-    cols = ["rank", "init", "P(some neuron dead)", "P(constant net)", "K restarts"]
-    if data:
-        cols[2:2] = ["P(some neuron dead on the data)", "P(constant on the data)"]
-        t.caption += f"; dead on the data: on all {out['n_points']} points, ranked first"
-    for col in cols:
-        t.add_column(col, justify="left" if col == "init" else "right")
+    rows = []
     for r in out["rows"]:
-        name = r["init"] + (", zero bias" if r["zero_bias"] else "")
+        name = r["init"] + (",\nzero bias" if r["zero_bias"] else "")
         on = [_fmt(r["any_inactive_on_data"]), _fmt(r["constant_on_data"])] if data else []
-        t.add_row(
-            str(r["rank"]),
-            name,
-            *on,
-            _fmt(r["any_inactive"]),
-            _fmt(r["constant_network"]),
-            _fmt_k(r["restarts"]),
+        rows.append(
+            (
+                str(r["rank"]),
+                name,
+                *on,
+                _fmt(r["any_inactive"]),
+                _fmt(r["constant_network"]),
+                _fmt_k(r["restarts"]),
+            )
         )
-    (console or Console()).print(t)
+    caption = (
+        f"{stats.notation(out['confidence'])}; K: initializations for a {out['success']:.0%} "
+        f"chance of one with no dead neuron; {out.get('wall_s', 0.0):.1f} s"
+    )
+    header = ["rank", "init", "P(some neuron dead)", "P(constant net)", "K restarts"]
+    if data:  # on the data: dead on all n points, ranked first
+        header[2:2] = ["P(dead on data)", "P(const. on data)"]
+        caption += f"; on data: on all {out['n_points']} points, ranked first"
+    stats.print_table(
+        f"Init families for {tuple(out['arch'])} on box {box} "
+        f"({out['trials']} initializations each)",
+        caption,
+        tuple(header),
+        rows,
+        console,
+        text_columns=2,
+    )

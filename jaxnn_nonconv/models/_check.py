@@ -42,7 +42,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn_nonconv import detector
+from jaxnn_nonconv import detector, stats
 from jaxnn_nonconv.models import (
     _domain as domain_lib,
     _formats as formats,
@@ -332,14 +332,14 @@ def _indices(ix: tuple[int, ...], limit: int = 12) -> str:
     if not ix:
         return "—"
     shown = ", ".join(map(str, ix[:limit]))
-    return shown + (f", … (+{len(ix) - limit})" if len(ix) > limit else "")
+    return shown + (f" and {len(ix) - limit} more" if len(ix) > limit else "")
 
 
 def print_result(result: CheckResult, console: Any = None, title_prefix: str = "") -> None:
-    """Rich table of a :class:`CheckResult`: one row per hidden layer (``title_prefix``: e.g. the
-    file name when several models are checked), then the result's notes."""
+    """Rich table of a :class:`CheckResult`, one row per hidden layer, 80 columns wide
+    (``title_prefix``: e.g. the file name when several models are checked); the footer says how
+    many neurons the detector left undecided; the result's notes below it."""
     from rich.console import Console
-    from rich.table import Table
 
     if result.domain.dim <= 3:
         box = "box " + ", ".join(f"[{a:.4g}, {b:.4g}]" for a, b in result.domain.box)
@@ -347,20 +347,13 @@ def print_result(result: CheckResult, console: Any = None, title_prefix: str = "
         box = f"the {result.domain.dim}-dimensional box of {result.domain.source}"
     data = result.layers and result.layers[0].active_fraction is not None
     constant = {True: "yes", False: "no", None: "undecided"}[result.constant]
-    t = Table(
-        title=f"{title_prefix}{result.source} model {result.arch} on {box}",
-        caption=f"constant on the domain: {constant}; frozen parameters: "
-        f"{result.frozen_parameters}/{result.num_parameters} "
-        f"({result.frozen_parameter_fraction:.2%}); detector {result.detector['mode']}",
-    )
-    t.add_column("layer")
-    t.add_column("width", justify="right")
-    t.add_column("certified dead", justify="right")
-    t.add_column("certified alive", justify="right")
-    t.add_column("unknown", justify="right")
+    total = sum(layer.width for layer in result.layers)
+    unknown = sum(len(layer.unknown) for layer in result.layers)
+    header = ["layer", "width", "certified dead", "certified alive", "unknown"]
     if data:
-        t.add_column("never fired on data", justify="right")
-    t.add_column("dead neurons")
+        header.append("never fired on data")
+    header.append("dead neurons")
+    rows = []
     for layer in result.layers:
         row = [
             f"{layer.layer} ({layer.name})",
@@ -372,8 +365,19 @@ def print_result(result: CheckResult, console: Any = None, title_prefix: str = "
         if data:
             row.append(str(len(layer.never_fired)))
         row.append(_indices(layer.inactive))
-        t.add_row(*row)
+        rows.append(row)
     console = console or Console()
-    console.print(t)
+    stats.print_table(
+        f"{title_prefix}{result.source} model {result.arch} on {box}",
+        f"constant on the domain: {constant}; frozen parameters: "
+        f"{result.frozen_parameters}/{result.num_parameters} "
+        f"({result.frozen_parameter_fraction:.2%}); "
+        + stats.undecided_note(unknown / total if total else 0.0, result.detector["mode"])
+        + (f" ({unknown} of {total})" if unknown else ""),
+        header,
+        rows,
+        console,
+        text_columns=(0, len(header) - 1),
+    )
     for note in result.notes:  # below the table: what was assumed or mapped
         console.print(f"note: {note}", markup=False, highlight=False)

@@ -9,7 +9,7 @@ import math
 import time
 from typing import Any
 
-from jaxnn_nonconv import engine
+from jaxnn_nonconv import engine, stats
 from jaxnn_nonconv.rare import _splitting as rare
 from jaxnn_nonconv.stats import bracketed, json_entry, rates, theory
 
@@ -144,21 +144,10 @@ def fmt_small(entry: dict[str, Any]) -> str:
 
 
 def print_splitting(summary: dict[str, Any], console: Any = None) -> None:
-    """Rich table of :func:`splitting_summary`."""
-    from rich.console import Console
-    from rich.table import Table
-
+    """Rich table of :func:`splitting_summary`, 80 columns wide (value above interval)."""
     c = summary["config"]
     box = ",".join(f"{a:g}:{b:g}" for a, b in c["problem"]["box"])
-    t = Table(
-        title=f"splitting: {summary['replicates']} x {summary['particles']} particles, "
-        f"{c['arch']}, {c['init']}, box {box}",
-        caption=f"{summary['confidence']:.0%} intervals from replicates; {summary['wall_s']:.1f} s",
-    )
-    t.add_column("quantity")
-    t.add_column("measured (interval)", justify="right")
-    t.add_column("theory", justify="right")
-    t.add_column("log10 K for 1/2", justify="right")
+    rows = []
     names = {"not_constant": "P(network not constant)", "no_inactive": "P(no inactive neuron)"}
     for event, name in names.items():
         if event not in summary:
@@ -173,5 +162,15 @@ def print_splitting(summary: dict[str, Any], console: Any = None) -> None:
             else "<= "
             + fmt_small({"log10_estimate": bound, "log10_ci": [bound, bound]}).split(" ")[0]
         )
-        t.add_row(name, fmt_small(e), bound_txt, k_txt)
-    (console or Console()).print(t)
+        point, interval = fmt_small(e).rsplit(" (", 1)
+        rows.append((name, f"{point}\n({interval}", bound_txt, k_txt))
+    stats.print_table(
+        f"splitting: {summary['replicates']} x {summary['particles']} particles, "
+        f"{c['arch']}, {c['init']}, box {box}",
+        f"x (lo, hi): estimate and its {summary['confidence']:.0%} interval from the replicates; "
+        "[lo, hi]: bracket when the detector left neurons undecided; "
+        f"{summary['wall_s']:.1f} s",
+        ("quantity", "measured", "theory", "log10 K for 1/2"),
+        rows,
+        console,
+    )

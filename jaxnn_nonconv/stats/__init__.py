@@ -6,6 +6,8 @@ No JAX computation here: these modules turn counts into estimates with intervals
   and Wilson intervals, brackets for undecided trials), its JSON entry and table row.
 * :mod:`precision <jaxnn_nonconv.stats._precision>`: precision targets (``--rel-error``,
   ``--ci-width``) and the loop that adds chunks until one is met.
+* :mod:`tables <jaxnn_nonconv.stats._tables>`: tables that fit 80 columns without cutting a
+  number, the footer that explains their notation, the binomial test against theory.
 * :mod:`theory <jaxnn_nonconv.stats._theory>`: closed forms and bounds of docs/theory.md
   sec. 3 and 4.
 * :mod:`frozen <jaxnn_nonconv.stats._frozen>`: closed forms for the clipping activation,
@@ -19,6 +21,7 @@ from jaxnn_nonconv.stats import (
     _precision as precision,
     _rates as rates,
     _results as results,
+    _tables as tables,
     _theory as theory,
 )
 from jaxnn_nonconv.stats._precision import (
@@ -44,14 +47,28 @@ from jaxnn_nonconv.stats._results import (
     table_row as table_row,
     to_json as to_json,
 )
+from jaxnn_nonconv.stats._tables import (
+    TEST_HEADER as TEST_HEADER,
+    consistency_cell as consistency_cell,
+    consistency_notation as consistency_notation,
+    measured_cell as measured_cell,
+    notation as notation,
+    print_table as print_table,
+    probability_cells as probability_cells,
+    theory_test as theory_test,
+    undecided_note as undecided_note,
+)
 
 __all__ = [
     "DEFAULT_CONFIDENCE",
+    "TEST_HEADER",
     "Precision",
     "ProbabilityEstimate",
     "UntilPrecise",
     "bracketed",
     "complement_shown",
+    "consistency_cell",
+    "consistency_notation",
     "dumps_json",
     "finite_json",
     "format_bound",
@@ -61,13 +78,20 @@ __all__ = [
     "json_entry",
     "log10_midpoint",
     "log10_or_none",
+    "measured_cell",
     "midpoint",
+    "notation",
     "precision",
+    "print_table",
+    "probability_cells",
     "progress_line",
     "proportion",
     "rates",
     "results",
     "table_row",
+    "tables",
     "theory",
+    "theory_test",
     "to_json",
+    "undecided_note",
 ]
