@@ -23,9 +23,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnn_nonconv.core import nets, optim
+from jaxnn_nonconv.core import nets
 from jaxnn_nonconv.engine._config import DTYPES, TrainConfig
-from jaxnn_nonconv.engine._kernel import init_trial_params, record_steps, step
+from jaxnn_nonconv.engine._kernel import init_trial_params, record_steps, step, trial_optimizer
 
 _EVAL_BLOCK = 8  # trials evaluated at once on the data (as the driver's evaluation)
 
@@ -40,13 +40,6 @@ def epoch_shape(n: int, batch_size: int) -> tuple[int, int]:
     if batch_size >= n:
         return 1, n
     return n // batch_size, batch_size
-
-
-def _optimizer(cfg: TrainConfig, learning_rate) -> optax.GradientTransformation:
-    schedule = None
-    if cfg.schedule != "constant":
-        schedule = optim.schedule(cfg.schedule, **dict(cfg.schedule_kw))
-    return optim.make(cfg.optimizer, learning_rate, schedule=schedule, **dict(cfg.hyper))
 
 
 def make_data_train(cfg: TrainConfig) -> Callable:
@@ -64,12 +57,12 @@ def make_data_train(cfg: TrainConfig) -> Callable:
     def train(key, learning_rate, x, y):
         k_data = jax.random.fold_in(key, 1)
         params0 = init_trial_params(cfg, key)
-        opt = _optimizer(cfg, learning_rate)
+        opt = trial_optimizer(cfg, learning_rate)
 
         def body(carry, step_batch):
             p, s, loss_traj, gn_traj = carry
             t, xb, yb = step_batch
-            p, s, loss, grads = step(p, s, xb, yb, opt, cfg.activation)
+            p, s, loss, grads = step(p, s, xb, yb, opt, cfg.activation, cfg.trainable)
             slot = jnp.asarray(slots)[t]
             loss_traj = loss_traj.at[slot].set(loss, mode="drop")
             gn_traj = gn_traj.at[slot].set(optax.tree.norm(grads), mode="drop")

@@ -197,6 +197,17 @@ def init_trial_params(cfg: TrainConfig, key: jax.Array) -> nets.Params:
     return nets.unstack_layers(init_trial_stacks(cfg, key))
 
 
+def trial_optimizer(cfg: TrainConfig, learning_rate) -> optax.GradientTransformation:
+    """The Optax optimizer of one trial of ``cfg``: its schedule, hyperparameters and trainable
+    mask (frozen groups get zero updates, :func:`jaxnn_nonconv.core.optim.masked`)."""
+    schedule = None
+    if cfg.schedule != "constant":
+        schedule = optim.schedule(cfg.schedule, **dict(cfg.schedule_kw))
+    return optim.make(
+        cfg.optimizer, learning_rate, schedule=schedule, trainable=cfg.trainable, **dict(cfg.hyper)
+    )
+
+
 def make_trial(cfg: TrainConfig) -> Callable[[jax.Array, jax.Array], TrialResult]:
     """A pure function ``(key, learning_rate) -> TrialResult`` training one network of ``cfg``.
 
@@ -240,15 +251,7 @@ def _trial_parts(cfg: TrainConfig, most: int = DRAW_BLOCK) -> _TrialParts:
     def train(key: jax.Array, learning_rate: jax.Array) -> tuple:
         _, k_data, k_eval = (jax.random.fold_in(key, i) for i in range(3))
         params0 = init_trial_params(cfg, key)
-        opt = optim.make(
-            cfg.optimizer,
-            learning_rate,
-            schedule=None
-            if cfg.schedule == "constant"
-            else optim.schedule(cfg.schedule, **dict(cfg.schedule_kw)),
-            trainable=cfg.trainable,
-            **dict(cfg.hyper),
-        )
+        opt = trial_optimizer(cfg, learning_rate)
         if not online:
             data_x, data_y = problems.sample(k_data, problem, cfg.data_size, dtype)
 

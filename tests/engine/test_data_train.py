@@ -2,6 +2,8 @@
 the chunking, the epochs' minibatches equal to an independent loop over the same permutations,
 and the recorded empirical and test risks equal to NumPy's on the saved parameters."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -95,3 +97,16 @@ def test_a_data_config_is_checked():
         engine.TrainConfig(arch=(2, 4, 1), data=DS, data_size=10).validate()
     assert CFG.problem.box == DS.box()
     assert CFG.to_dict()["data"]["n"] == 18
+
+
+def test_frozen_groups_stay_bit_identical_on_data():
+    """The trainable mask applies to training on a data set as to the box's problems: only
+    ``b1`` moves (the box path's test per optimizer: tests/engine/test_masks.py)."""
+    cfg = dataclasses.replace(CFG, trainable=("b1",)).validate()
+    res = engine.run(cfg, 2, seed=3, chunk_size=2)
+    for theta0, theta in zip(res["params0"], res["params"]):
+        (w1, b1), (w2, b2) = nets.from_flat(jnp.asarray(theta), cfg.arch)
+        (w10, b10), (w20, b20) = nets.from_flat(jnp.asarray(theta0), cfg.arch)
+        for frozen, start in ((w1, w10), (w2, w20), (b2, b20)):
+            np.testing.assert_array_equal(frozen, start)
+        assert not np.array_equal(b1, b10)
