@@ -72,7 +72,10 @@ def test_always_active_is_found_and_holds(result):
     assert d["always_active"] == [2, 3] and len(d["bounds"]) == 5 and len(d["witness"]) == 5
 
 
+@pytest.mark.slow
 def test_constant_on_data_while_not_constant_on_the_box():
+    """Slow (two data domains: two more compilations); the doctest of
+    ``jaxnn_nonconv.models._neurons.constant_on`` covers the flag fast."""
     params = constructed(D)
     # Layer-1 neurons fire only near corners: data near the center fires none of them.
     x = np.random.default_rng(2).uniform(-0.05, 0.05, (200, D))
