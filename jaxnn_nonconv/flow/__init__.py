@@ -7,12 +7,16 @@
   (``gd``), vmapped in padded chunks (:class:`FlowSettings`, :func:`run_flow`, :func:`integrate`).
 * :mod:`limits <jaxnn_nonconv.flow._limits>`: the ladder of critical values (``var_f``,
   ``affine``, ``R_k``), where each trajectory stopped, fitted rates, the ``flow`` summary.
+* :mod:`study <jaxnn_nonconv.flow._study>`: ``experiments/gradient_flow.toml`` (limits, rates,
+  existence, random initializations, GD steps, speed); ``python -m jaxnn_nonconv.flow``.
+* :mod:`figures <jaxnn_nonconv.flow._figures>`: the study's figures.
 """
 
 from jaxnn_nonconv.flow import (
     _dynamics as dynamics,
     _integrate as integrate_mod,
     _limits as limits,
+    _study as study,
 )
 from jaxnn_nonconv.flow._integrate import (
     METHODS as METHODS,
@@ -38,5 +42,6 @@ __all__ = [
     "limits",
     "run_flow",
     "save_times",
+    "study",
     "summarize",
 ]
