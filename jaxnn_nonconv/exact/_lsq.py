@@ -213,13 +213,15 @@ def lsq_levels(
       One :class:`LsqLevel` per ``k = 1..width``.
 
     Raises:
-      ValueError: no exact risk for ``problem`` or ``width < 1``.
+      ValueError: no exact risk for ``problem``, ``width < 1`` or ``starts < 0``.
     """
     problem = problem.validate()
     if not _risk.supported(problem):
         raise ValueError("least-squares levels need d = 1 and a built-in target (exact risk)")
     if isinstance(width, bool) or not isinstance(width, int) or width < 1:
         raise ValueError(f"width must be an integer >= 1, got {width!r}")
+    if isinstance(starts, bool) or not isinstance(starts, int) or starts < 0:
+        raise ValueError(f"starts must be an integer >= 0, got {starts!r}")
     (a, b) = problem.box[0]
     rng = np.random.default_rng(seed)
     out: list[LsqLevel] = []

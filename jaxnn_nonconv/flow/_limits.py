@@ -57,7 +57,26 @@ def ladder(
     if len(arch) == 3:
         found = lsq.lsq_levels(problem, arch[1], starts=starts, maxiter=300, seed=seed)
         rungs += [(f"R_{lv.width}", lv.risk + problem.noise**2) for lv in found]
-    return rungs
+    return merge_equal(rungs)
+
+
+def merge_equal(rungs, tol: float = 1e-12) -> list[tuple[str, float]]:
+    """Rungs with equal values (within ``tol (1 + |value|)``) merged into one named
+    ``a=b`` (e.g. ``var_f=affine`` for a symmetric target, ``R_2=R_3`` once ``R_2`` is the
+    global minimum): a risk cannot tell them apart.
+
+    >>> merge_equal([("var_f", 1.0), ("affine", 1.0), ("R_1", 0.5), ("R_2", 0.0), ("R_3", 0.0)])
+    [('var_f=affine', 1.0), ('R_1', 0.5), ('R_2=R_3', 0.0)]
+    """
+    out: list[tuple[str, float]] = []
+    for name, value in rungs:
+        for i, (n, v) in enumerate(out):
+            if abs(v - value) <= tol * (1 + abs(value)):
+                out[i] = (f"{n}={name}", v)
+                break
+        else:
+            out.append((name, value))
+    return out
 
 
 def classify(

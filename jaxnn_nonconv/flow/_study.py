@@ -184,7 +184,13 @@ def gd_steps(cfg: dict, seed: int) -> list[dict]:
                 "limsup_above_var_f": int(np.sum(limsup[ok] > var_f + cfg["eps"])),
                 "norm_max": float(res["norm_max"][ok].max()) if ok.any() else math.nan,
                 "critical": int(critical.sum()),
-                "critical_above_var_f": int(np.sum(res["risk_final"][critical] > var_f)),
+                # Prop. 2.10: R <= Var f at a critical point (up to float rounding of R)
+                "critical_above_var_f": int(
+                    np.sum(res["risk_final"][critical] > var_f * (1 + 1e-12))
+                ),
+                "critical_risk_max": float(res["risk_final"][critical].max())
+                if critical.any()
+                else math.nan,
             }
         )
     return rows

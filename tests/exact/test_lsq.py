@@ -10,11 +10,9 @@ from scipy import integrate
 from jaxnn_nonconv.core import problems
 from jaxnn_nonconv.exact import lsq, risk as exact_risk
 
-CASES = [
+CASES = [  # a polynomial, the power substitution, a jump at a fixed split
     ("x^2", (0.0, 2.0)),
-    ("sin(3x)", (0.0, 1.0)),
     ("x^(1/4)", (0.0, 2.0)),
-    ("|x|", (-1.0, 1.5)),
     ("step", (-1.0, 1.0)),
 ]
 
@@ -60,7 +58,8 @@ def test_projection_risk_drops_dependent_features():
 
 @pytest.fixture(scope="module")
 def x2_levels():
-    return lsq.lsq_levels(problems.Problem("x^2", ((0.0, 2.0),)), 3, starts=1, maxiter=300)
+    # uniform and warm starts only (no random ones): enough for x^2, and fast
+    return lsq.lsq_levels(problems.Problem("x^2", ((0.0, 2.0),)), 3, starts=0, maxiter=300)
 
 
 def test_levels_of_x2_have_the_closed_form(x2_levels):

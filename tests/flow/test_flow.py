@@ -109,17 +109,18 @@ def test_flow_matches_scipy_radau(short):
     vg = flow.dynamics.risk_and_grad(PROB.validate(), ARCH)
     with jax.enable_x64(True):
         grad = jax.jit(lambda t: vg(t)[1])
-        for i in range(2):
-            sol = sp_integrate.solve_ivp(
-                lambda t, y: -np.asarray(grad(jnp.asarray(y))),
-                (0.0, 1.0),
-                short["starts"][i],
-                method="Radau",
-                rtol=1e-11,
-                atol=1e-13,
-            )
-            assert sol.success
-            np.testing.assert_allclose(short["ode"]["params"][i], sol.y[:, -1], atol=1e-7)
+        sol = sp_integrate.solve_ivp(
+            lambda t, y: -np.asarray(grad(jnp.asarray(y))),
+            (0.0, 1.0),
+            short["starts"][0],
+            method="Radau",
+            rtol=1e-9,
+            atol=1e-11,
+        )
+    assert sol.success
+    np.testing.assert_allclose(short["ode"]["params"][0], sol.y[:, -1], atol=1e-6)
+    # and the two differ by more than that from the start: the comparison can fail
+    assert np.abs(sol.y[:, -1] - short["starts"][0]).max() > 1e-2
 
 
 def test_trials_are_bit_identical_whatever_the_chunking(short):
@@ -133,9 +134,11 @@ def test_trials_are_bit_identical_whatever_the_chunking(short):
 
 
 def test_output_offset_shifts_the_start_above_var_f():
-    s = flow.FlowSettings(output_offset=3.0)
+    s = flow.FlowSettings(output_offset=3.0, chunk_size=6)  # the fixtures' compiled init
     with jax.enable_x64(True):
-        a = flow.integrate_mod.initial_params(ARCH, PROB, flow.FlowSettings(), np.arange(2))
+        a = flow.integrate_mod.initial_params(
+            ARCH, PROB, flow.FlowSettings(chunk_size=6), np.arange(2)
+        )
         b = flow.integrate_mod.initial_params(ARCH, PROB, s, np.arange(2))
     np.testing.assert_array_equal(b[:, :-1], a[:, :-1])
     np.testing.assert_allclose(b[:, -1], a[:, -1] + 3.0)
