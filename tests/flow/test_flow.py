@@ -162,3 +162,23 @@ def test_settings_are_validated(kw, match):
 def test_problems_without_exact_risk_are_refused():
     with pytest.raises(ValueError, match="d = 1"):
         flow.run_flow((2, 4, 1), problems.Problem("x^2", ((0.0, 1.0),) * 2), 2)
+
+
+@pytest.mark.slow
+def test_deep_net_flow_conserves_the_layerwise_invariants():
+    """Deep nets: the per-neuron invariants of every hidden layer are conserved by the flow and
+    the risk decreases (fast coverage of the invariants: the shallow
+    ``test_invariants_are_conserved_by_the_flow_not_by_gd``)."""
+    arch = (1, 3, 3, 1)
+    s = flow.FlowSettings(t_max=5.0, chunk_size=2, n_save=6)
+    res = flow.run_flow(arch, PROB, 2, s)
+    assert np.all(res["drift"] < 1e-6), res["drift"]
+    assert np.all(np.diff(res["risk_traj"], axis=1) <= 1e-13)
+    inv0 = np.stack(
+        [np.asarray(flow.dynamics.invariants(jnp.asarray(t), arch)) for t in res["params0"]]
+    )
+    inv1 = np.stack(
+        [np.asarray(flow.dynamics.invariants(jnp.asarray(t), arch)) for t in res["params"]]
+    )
+    assert inv0.shape == (2, 6)
+    np.testing.assert_allclose(inv1, inv0, atol=1e-6 * max(1.0, np.abs(inv0).max()))
