@@ -27,6 +27,7 @@ ORDER: tuple[tuple[str, ...], ...] = (
     ("detector",),
     ("rare",),
     ("estimation",),
+    ("flow",),
     ("models",),
     ("experiments",),
     ("bench",),

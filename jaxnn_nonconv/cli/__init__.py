@@ -9,6 +9,7 @@
 * :mod:`~jaxnn_nonconv.cli._experiments`: ``run`` and ``report``.
 * :mod:`~jaxnn_nonconv.cli._models`: ``check`` and ``advise`` (your own network and data).
 * :mod:`~jaxnn_nonconv.cli._export`: ``export`` (a run directory as one table).
+* :mod:`~jaxnn_nonconv.cli._flow`: ``flow`` (gradient flow / GD on the exact risk) and ``levels``.
 """
 
 from jaxnn_nonconv.cli._common import EXIT_USAGE as EXIT_USAGE, setup_jax as setup_jax

@@ -15,6 +15,7 @@ from jaxnn_nonconv.cli._common import EXIT_USAGE, _Parser
 from jaxnn_nonconv.cli._estimate import _add_estimate
 from jaxnn_nonconv.cli._experiments import _add_report, _add_run
 from jaxnn_nonconv.cli._export import add_export
+from jaxnn_nonconv.cli._flow import add_flow, add_levels
 from jaxnn_nonconv.cli._train import _add_train
 from jaxnn_nonconv.experiments import config
 
@@ -43,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (cli_model.add_check, cli_model.add_advise):  # your own network and data
         add(sub)
     add_export(sub)  # a run directory as one table
+    for add in (add_flow, add_levels):  # gradient flow on the exact risk, the levels R_k
+        add(sub)
     return parser
 
 

@@ -29,6 +29,8 @@ _TARGETS: dict[str, Callable[[Any, Any], Any]] = {
     "x^4 sin(x)": lambda x, xp: x**4 * xp.sin(x),
     "x^(1/4)": lambda x, xp: xp.power(x, 0.25),
     "|x|": lambda x, xp: xp.abs(x),
+    # 1 for x > 0, else 0: discontinuous, a negative control for existence (arXiv 2112.09684).
+    "step": lambda x, xp: xp.heaviside(x, 0.0),
 }
 TARGETS: tuple[str, ...] = tuple(_TARGETS)
 # Targets defined only for x >= 0.
@@ -151,7 +153,8 @@ class Levels(NamedTuple):
 
 def _moments_1d(g: Callable, a: float, b: float) -> tuple[float, float, float]:
     """``E g(X), E g(X)^2, Cov(X, g(X))`` for ``X ~ U(a, b)`` by adaptive quadrature."""
-    opts = dict(epsabs=1e-14, epsrel=1e-13, limit=500)
+    # 0 is a kink or jump of |x| and step: split there so quad does not chase it.
+    opts = dict(epsabs=1e-14, epsrel=1e-13, limit=500, points=[0.0] if a < 0 < b else None)
     width = b - a
     mean_g = integrate.quad(lambda t: g(t, np), a, b, **opts)[0] / width
     mean_g2 = integrate.quad(lambda t: g(t, np) ** 2, a, b, **opts)[0] / width

@@ -387,3 +387,59 @@ def classify_levels(
         "reached_global": r <= lv[-1] + tol[-1],
         "below_levels": below,
     }
+
+
+def levels_both(
+    problem: problems.Problem,
+    width: int,
+    settings: LevelSettings | None = LevelSettings(),
+    *,
+    lsq_starts: int = 4,
+    lsq_maxiter: int = 300,
+    cache_dir: str | Path | None = None,
+    progress: bool | None = None,
+) -> dict:
+    """``R_0..R_width`` by both ways: the search of :func:`compute_levels` and least squares
+    over the output layer with a minimum over kinks (:func:`jaxnn_nonconv.exact.lsq.lsq_levels`);
+    each level keeps the lower (both are risks of explicit nets, so both are upper bounds).
+
+    Args:
+      problem: ``d = 1`` with an exact rule.
+      width: the largest ``k``.
+      settings: effort of the search; ``None`` skips it (least squares only).
+      lsq_starts, lsq_maxiter: random starts per orientation pattern, L-BFGS-B iterations.
+      cache_dir: cache of the search (:func:`load_or_compute`).
+      progress: progress bar of the search.
+
+    Returns:
+      ``levels``: one ``{width, risk, method}`` per ``k = 0..width`` (``method`` is ``exact``
+      for ``k = 0``, else ``search`` or ``least_squares``, whichever is lower; a tie keeps
+      ``search``); ``search`` and ``least_squares``: the ``width + 1`` values of each way
+      (``None`` where not computed); ``lsq``: the :class:`~jaxnn_nonconv.exact.lsq.LsqLevel`
+      of each ``k >= 1``.
+
+    Raises:
+      ValueError: as :func:`compute_levels`.
+    """
+    problem = problem.validate()
+    if not exact_risk.supported(problem):
+        raise ValueError("risk levels need d = 1 and a built-in target (exact risk)")
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        raise ValueError(f"width must be an integer >= 1, got {width!r}")
+    from jaxnn_nonconv.exact import lsq
+
+    var_f = problems.reference_levels(problem).constant
+    ls = lsq.lsq_levels(problem, width, starts=lsq_starts, maxiter=lsq_maxiter, seed=0)
+    lsq_values = [var_f] + [lv.risk + problem.noise**2 for lv in ls]
+    search = [None] * (width + 1)
+    if settings is not None:
+        found = load_or_compute(problem, width, settings, cache_dir, progress=progress)
+        search = list(found.levels)
+    levels = [{"width": 0, "risk": var_f, "method": "exact"}]
+    for k in range(1, width + 1):
+        s, q = search[k], lsq_values[k]
+        if s is not None and s <= q:
+            levels.append({"width": k, "risk": float(s), "method": "search"})
+        else:
+            levels.append({"width": k, "risk": float(q), "method": "least_squares"})
+    return {"levels": levels, "search": search, "least_squares": lsq_values, "lsq": ls}

@@ -10,8 +10,15 @@ breakpoints layer by layer, with float error bounds where a certificate needs th
   neuron's maximum over the interval, float-sound, with a capacity ladder.
 * :mod:`risk <jaxnn_nonconv.exact._risk>`: the exact risk ``E[(N(X) - f(X))^2]`` by
   Gauss-Legendre quadrature on the linear pieces.
+* :mod:`lsq <jaxnn_nonconv.exact._lsq>`: the best output layer by least squares (exact Gram
+  matrices) and the levels ``R_H`` of ``[1, H, 1]`` nets as a minimum over kinks.
 """
 
-from jaxnn_nonconv.exact import _breakpoints as breakpoints, _pieces as pieces, _risk as risk
+from jaxnn_nonconv.exact import (
+    _breakpoints as breakpoints,
+    _lsq as lsq,
+    _pieces as pieces,
+    _risk as risk,
+)
 
-__all__ = ["breakpoints", "pieces", "risk"]
+__all__ = ["breakpoints", "lsq", "pieces", "risk"]

@@ -20,6 +20,7 @@ target            rule (and its error)
 ``x^2``           3 nodes per piece: the integrand has degree 4 <= 2n - 1 = 5, exact.
 ``x^2+2x``        3 nodes per piece, exact (degree 4).
 ``|x|``           0 added as a fixed split; then the integrand has degree 2: 2 nodes, exact.
+``step``          0 (the jump) as a fixed split; the integrand has degree 2: 2 nodes, exact.
 ``x^(1/4)``       substitution ``x = t^4`` on each piece (box inside ``[0, inf)``): the integrand
                   becomes ``(alpha + beta t^4 - t)^2 4 t^3``, a polynomial of degree 11 in
                   ``t``: 6 nodes, exact (no singularity left at ``x = 0``).
@@ -165,7 +166,7 @@ def rule_for(problem: problems.Problem, degree: int = 1) -> Rule | None:
     (a, b), target = problem.box[0], problem.target
     if target in ("x^2", "x^2+2x"):
         return Rule(max(degree, 2) + 1, (), 1, 0.0)
-    if target == "|x|":
+    if target in ("|x|", "step"):
         return Rule(degree + 1, (0.0,) if a < 0 < b else (), 1, 0.0)
     if target == "x^(1/4)":
         return Rule(4 * degree + 2, (), 4, 0.0)

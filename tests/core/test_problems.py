@@ -149,6 +149,7 @@ def test_target_fn_sums_coordinates(target, strict_dtypes):
         "x^4 sin(x)": lambda x: x**4 * np.sin(x),
         "x^(1/4)": lambda x: x**0.25,
         "|x|": np.abs,
+        "step": lambda x: np.heaviside(x, 0.0),
     }[target]
     x = np.random.default_rng(0).uniform(0.0, 2.0, size=(50, 3)).astype(np.float32)
     f = problems.target_fn(problems.Problem(target, ((0.0, 2.0),) * 3))
