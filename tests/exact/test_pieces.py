@@ -144,8 +144,13 @@ def test_rare_compact_pads_with_the_last_kept_row(seed, cap):
     rng = np.random.default_rng(seed)
     vals = rng.normal(size=(20, 3)).astype(np.float32)
     valid = rng.random(20) < [0.0, 0.1, 0.5, 1.0][seed]
-    out, count = rare._compact(jnp.asarray(vals), jnp.asarray(valid), cap)
-    rows = [v for v, ok in zip(vals, valid, strict=True) if ok]
-    want = (rows + [rows[-1]] * cap)[:cap] if rows else [np.zeros(3, np.float32)] * cap
-    np.testing.assert_array_equal(out, np.array(want))
+    flags = rng.random(20) < 0.5  # carried along with their rows (the corner flags)
+    out, out_flags, count = rare._compact(
+        jnp.asarray(vals), jnp.asarray(flags), jnp.asarray(valid), cap
+    )
+    rows = [(v, f) for v, f, ok in zip(vals, flags, valid, strict=True) if ok]
+    zero = (np.zeros(3, np.float32), False)
+    want = (rows + [rows[-1]] * cap)[:cap] if rows else [zero] * cap
+    np.testing.assert_array_equal(out, np.array([v for v, _ in want]))
+    np.testing.assert_array_equal(out_flags, np.array([f for _, f in want]))
     assert int(count) == len(rows)

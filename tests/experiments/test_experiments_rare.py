@@ -179,6 +179,7 @@ def test_overflowed_image_certifies_nothing():
     p = rare.Particles(
         pts=jnp.array([[jnp.inf, 1.0], [jnp.inf, 2.0]], f),
         n_pts=jnp.asarray(2, jnp.int32),
+        corner=jnp.array([True, True]),
         exact=jnp.asarray(True),
         probe=jnp.array([[0.0, 1.0]], f),
         cell_lo=jnp.array([[0.0, 1.0]], f),

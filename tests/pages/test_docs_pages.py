@@ -15,7 +15,7 @@ from tests.pages import pagerun
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
-OWN_FILE = {"tutorial.md", "your-model.md"}
+OWN_FILE = {"tutorial.md", "your-model.md", "data.md"}  # data.md: test_docs_data.py (slow)
 
 # The blocks that do not run in the default suite, by page: `norun` (a GPU, a cluster, a template)
 # and `slow` (minutes; run by test_slow_blocks_reproduce_their_outputs). A new one is added here on
