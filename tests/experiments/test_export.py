@@ -7,32 +7,12 @@ import pytest
 
 from jaxnn_nonconv import cli, experiments
 from jaxnn_nonconv.experiments import store
+from tests.experiments.test_experiments import SHALLOW
 
 pd = pytest.importorskip("pandas")
 
-TINY = """
-[experiment]
-kind = "shallow_width"
-claim = "tiny export run (the shapes of test_experiments' SHALLOW: its compiled programs)"
-trials = 32
-seed = 1
-chunk_size = 32
-tolerance = 1e-3
-
-[train]
-arch = [1, 2, 1]
-init = "pytorch"
-target = "x^2"
-box = "0:2"
-optimizer = "sgd"
-learning_rate = 0.02
-steps = 300
-batch_size = 32
-eval_size = 1024
-
-[sweep]
-width = [1, 3]
-"""
+# test_experiments' SHALLOW at a third of the trials: the same shapes, so its compiled programs.
+TINY = SHALLOW.replace("trials = 96", "trials = 32")
 
 
 @pytest.fixture(scope="module")
