@@ -183,18 +183,6 @@ def _setting_from_args(args) -> tuple:
         raise
 
 
-def require_hidden(arch, command: str) -> None:
-    """Refuse an architecture without a hidden layer (``--arch 1,1``) for the commands that count
-    inactive neurons: such a net is affine and has no ReLU neuron, so "inactive" and "constant on
-    the box" are not defined (``train`` still accepts it: a linear model trains)."""
-    if len(arch) < 3:
-        widths = ",".join(str(v) for v in arch)
-        raise config.ConfigError(
-            f"{command} counts inactive ReLU neurons, but --arch {widths} has no hidden layer "
-            f"(an affine net); give hidden widths, e.g. --arch {arch[0]},32,1"
-        )
-
-
 def _chunk_size(args, opts, n_trials: int, largest: int, smallest: int) -> int:
     """The chunk size given by flag or config file, else the smallest power of two in
     ``[smallest, largest]`` that holds ``n_trials`` (a fixed ladder of shapes: 10 trials must not

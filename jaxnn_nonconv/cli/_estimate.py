@@ -16,9 +16,9 @@ from jaxnn_nonconv.cli._common import (
     add_detector_flags,
     detector_settings,
     emit,
-    require_hidden,
     setup_jax,
 )
+from jaxnn_nonconv.estimation import require_hidden
 from jaxnn_nonconv.experiments import config
 
 

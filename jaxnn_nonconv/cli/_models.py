@@ -16,10 +16,10 @@ from jaxnn_nonconv.cli._common import (
     detector_settings,
     emit,
     one_of,
-    require_hidden,
     setup_jax,
 )
 from jaxnn_nonconv.core import inits
+from jaxnn_nonconv.estimation import require_hidden
 from jaxnn_nonconv.experiments import config
 
 

@@ -26,6 +26,7 @@ from jaxnn_nonconv.estimation._counting import (
     counts_of_params as counts_of_params,
     default_chunk as default_chunk,
     iter_init_counts as iter_init_counts,
+    require_hidden as require_hidden,
 )
 from jaxnn_nonconv.estimation._criteria import (
     FailureEstimate as FailureEstimate,
@@ -74,6 +75,7 @@ __all__ = [
     "print_summary",
     "print_summary_on_data",
     "print_train",
+    "require_hidden",
     "summarize",
     "train_failure",
 ]

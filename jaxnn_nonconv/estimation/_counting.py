@@ -27,6 +27,7 @@ import numpy as np
 from jaxnn_nonconv import detector, engine
 from jaxnn_nonconv.core import nets
 from jaxnn_nonconv.engine import distributed
+from jaxnn_nonconv.errors import ConfigError
 from jaxnn_nonconv.exact import breakpoints
 
 DEFAULT_CHUNK = 2**14
@@ -94,6 +95,22 @@ def _host(counts: detector.Counts) -> dict[str, np.ndarray]:
     return {k: np.asarray(v) for k, v in counts._asdict().items()}
 
 
+def require_hidden(arch: Sequence[int], command: str = "the inactive-neuron estimate") -> None:
+    """Refuse an architecture without a hidden layer (``(1, 1)``): such a net is affine and has no
+    ReLU neuron, so "inactive" and "constant on the box" are not defined.
+
+    Raises:
+      ConfigError: ``arch`` has fewer than three widths (``train`` still accepts it: a linear
+        model trains).
+    """
+    if len(arch) < 3:
+        widths = ",".join(str(v) for v in arch)
+        raise ConfigError(
+            f"{command} counts inactive ReLU neurons, but the architecture {widths} has no hidden "
+            f"layer (an affine net); give hidden widths, e.g. {arch[0]},32,1"
+        )
+
+
 def iter_init_counts(
     cfg: engine.TrainConfig,
     n_trials: int,
@@ -125,6 +142,7 @@ def _iter_init_counts(
     settings: detector.DetectorSettings,
 ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     """:func:`iter_init_counts` of a validated ``cfg`` and ``settings`` (not checked again)."""
+    require_hidden(cfg.arch)
     if reason := detector.not_applicable(cfg.activation, cfg.arch):
         raise ValueError(f"inactive-neuron estimates: {reason}")
     engine.check_dtype_enabled(cfg)

@@ -127,6 +127,7 @@ def advise(
       ``interval``).
 
     Raises:
+      ConfigError: an architecture without a hidden layer.
       ValueError: bad arch, box or init name.
 
     >>> out = advise((1, 4, 1), [(0.0, 2.0)], trials=64, families=[("normal", True)])
@@ -135,6 +136,7 @@ def advise(
     ('normal', True)
     """
     t0 = time.perf_counter()
+    estimation.require_hidden(arch, "advise")
     # Only the two events are read here: branch and bound for them alone (a fraction of the cost).
     settings = dataclasses.replace(settings or detector.DetectorSettings(), refine_for="events")
     problem = problems.Problem("x^2", tuple((float(a), float(b)) for a, b in box)).validate()

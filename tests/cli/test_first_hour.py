@@ -12,9 +12,9 @@ import math
 import numpy as np
 import pytest
 
-from jaxnn_nonconv import cli, experiments, models
+from jaxnn_nonconv import cli, engine, estimation, experiments, models
 from jaxnn_nonconv.core import inits, nets, optim, problems
-from jaxnn_nonconv.errors import ModelError
+from jaxnn_nonconv.errors import ConfigError, ModelError
 from jaxnn_nonconv.stats import Precision, dumps_json
 
 DIVERGING = ["train", "--arch", "1,3,1", "--optimizer", "sgd", "--lr", "3", "--trials", "4"]
@@ -48,6 +48,16 @@ def test_no_hidden_layer_is_one_line_exit_2(command, capsys):
     assert cli.main([*command, "--box", "0:1" if command[0] == "estimate" else "0:1,0:1"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no hidden layer" in err
+
+
+def test_no_hidden_layer_from_python():
+    """The library refuses ``(1, 1)`` with a ConfigError before counting (it used to raise
+    IndexError in ``summarize``), and so does ``advise``."""
+    cfg = engine.TrainConfig(arch=(1, 1)).validate()
+    with pytest.raises(ConfigError, match="no hidden layer"):
+        estimation.estimate_at_init(cfg, 4)
+    with pytest.raises(ConfigError, match="no hidden layer"):
+        models.advise((2, 1), [(0.0, 1.0)] * 2, trials=4)
 
 
 def test_ctrl_c_during_run(monkeypatch, tmp_path, capsys):
