@@ -4,14 +4,13 @@ Runs each command twice in fresh processes with an empty cache directory
 (``JAXNN_NONCONV_CACHE``): the first run compiles and fills the cache, the second loads its
 programs. Prints one JSON line per command: wall seconds and CPU seconds (user + system of the
 child process) of each run. The cache is on by default for every command (``cli.setup_jax``); the
-aim is a second run of the same shapes in under 3 s on a quiet machine. Also measures the
-documented timings of ``docs/your-model.md`` and the tutorial with ``--docs``: ``advise`` with its
-documented arguments and the quick size of ``experiments/shallow_width.toml``, first run.
+aim is a second run of the same shapes in under 3 s on a quiet machine. (The durations the docs
+pages quote are measured by ``docs/timings.py``, not here.)
 
 Example::
 
-    python -m benchmarks.cli_startup              # small commands, first vs second run
-    python -m benchmarks.cli_startup --docs       # + the documented advise and run (minutes)
+    python -m benchmarks.cli_startup                     # every command, first vs second run
+    python -m benchmarks.cli_startup --only estimate     # one of them
 """
 
 from __future__ import annotations
@@ -34,12 +33,6 @@ COMMANDS = {
     "train": ["train", "--arch", "1,8,1", "--steps", "200", "--trials", "256"],
     "advise_small": ["advise", "--arch", "2,8,8,1", "--box=-1:1", "--trials", "256"],
 }
-DOCS = {
-    "advise_doc": ["advise", "--arch", "10,32,32,1", "--box=-0.11:0.2", "--trials", "2000"],
-    "run_shallow_width": ["run", "experiments/shallow_width.toml", "--out", "{tmp}/shallow"],
-}
-
-
 def timed(argv: list[str], cache: str) -> dict[str, float]:
     """Wall and CPU seconds of ``python -m jaxnn_nonconv.cli ARGV`` in a fresh process."""
     env = {**os.environ, "JAXNN_NONCONV_CACHE": cache, "PYTHONPATH": str(REPO)}
@@ -62,19 +55,16 @@ def timed(argv: list[str], cache: str) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--docs", action="store_true", help="also the documented advise and run")
     p.add_argument("--only", help="comma-separated names of commands to run")
     args = p.parse_args(argv)
-    commands = {**COMMANDS, **(DOCS if args.docs else {})}
+    commands = dict(COMMANDS)
     if args.only:
         commands = {k: v for k, v in commands.items() if k in args.only.split(",")}
     for name, cmd in commands.items():
         with tempfile.TemporaryDirectory() as tmp:
-            cmd = [c.format(tmp=tmp) for c in cmd]
             cache = str(Path(tmp) / "cache")
             first = timed(cmd, cache)
-            # a second run of `run` would only resume the stored results
-            second = None if name == "run_shallow_width" else timed(cmd, cache)
+            second = timed(cmd, cache)
             print(json.dumps({"command": name, "argv": cmd, "first": first, "second": second}))
     return 0
 

@@ -11,6 +11,8 @@ Pure functions on pytrees; nothing here knows about training loops, detectors or
 * :mod:`data <jaxnn_nonconv.core._data>`: a data set shared by all trials: files, validation,
   the train/test split, empirical levels.
 * :mod:`optim <jaxnn_nonconv.core._optim>`: the nine optimizers of the papers through Optax.
+* :mod:`~jaxnn_nonconv.core._random`: random draws of any shape compiled as one flat vector
+  (:func:`flat_draw`: the same values, a fraction of XLA's compile time).
 * :mod:`rounding <jaxnn_nonconv.core._rounding>`: the float rounding bound (Higham's ``gamma_n``,
   generously) that every float-sound certificate uses.
 """
@@ -34,6 +36,7 @@ from jaxnn_nonconv.core._nets import (
     to_flat as to_flat,
 )
 from jaxnn_nonconv.core._problems import Problem as Problem, reference_levels as reference_levels
+from jaxnn_nonconv.core._random import flat_draw as flat_draw
 from jaxnn_nonconv.core._rounding import (
     rounding_gamma as rounding_gamma,
     unit_roundoff as unit_roundoff,
@@ -44,6 +47,7 @@ __all__ = [
     "Problem",
     "data",
     "distributions",
+    "flat_draw",
     "float_dtype",
     "from_flat",
     "init_params",

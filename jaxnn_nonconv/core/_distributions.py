@@ -30,6 +30,8 @@ import numpy as np
 from numpy.polynomial import polynomial as P
 from scipy import integrate, stats
 
+from jaxnn_nonconv.core._random import flat_draw
+
 _QUAD = dict(epsabs=1e-14, epsrel=1e-13, limit=500)
 
 
@@ -60,7 +62,7 @@ class Normal:
 
     def sample(self, key: jax.Array, n: int, dtype) -> jax.Array:
         """``(n, d)`` draws."""
-        z = jax.random.normal(key, (n, self.dim), dtype)
+        z = flat_draw(jax.random.normal, key, (n, self.dim), dtype)
         return jnp.asarray(self.mean, dtype)[None, :] + jnp.asarray(self.std, dtype)[None, :] * z
 
     def moments(self, g: Callable, j: int) -> tuple[float, float, float, float]:

@@ -25,16 +25,18 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from jaxnn_nonconv.core._random import flat_draw
+
 # RAI's variance constant 0.6007^2 (Lu et al. 2019, Sec. 6), per unit of fan_in.
 RAI_SIGMA = 0.6007
 
 
 def _normal(key, shape, std, dtype):
-    return std * jax.random.normal(key, shape, dtype)
+    return std * flat_draw(jax.random.normal, key, shape, dtype)
 
 
 def _uniform(key, shape, bound, dtype):
-    return jax.random.uniform(key, shape, dtype, minval=-bound, maxval=bound)
+    return flat_draw(jax.random.uniform, key, shape, dtype, minval=-bound, maxval=bound)
 
 
 def layer_std(name: str, fan_in: int, fan_out: int, scale: float = 1.0) -> float:

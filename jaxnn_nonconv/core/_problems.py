@@ -20,6 +20,7 @@ import numpy as np
 from scipy import integrate
 
 from jaxnn_nonconv.core import _distributions as distributions
+from jaxnn_nonconv.core._random import flat_draw
 
 # g(x, xp): one coordinate's target, written once for numpy and jax.numpy (xp).
 _TARGETS: dict[str, Callable[[Any, Any], Any]] = {
@@ -115,7 +116,7 @@ def box_arrays(box: Box, dtype=None) -> tuple[jax.Array, jax.Array]:
 def sample_x(key: jax.Array, box: Box, n: int, dtype=None) -> jax.Array:
     """``n`` inputs uniform on ``box``: ``(n, d)``."""
     lo, hi = box_arrays(box, dtype)
-    return jax.random.uniform(key, (n, len(box)), lo.dtype, minval=lo, maxval=hi)
+    return flat_draw(jax.random.uniform, key, (n, len(box)), lo.dtype, minval=lo, maxval=hi)
 
 
 def sample(key: jax.Array, problem: Problem, n: int, dtype=None) -> tuple[jax.Array, jax.Array]:
