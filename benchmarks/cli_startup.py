@@ -33,6 +33,8 @@ COMMANDS = {
     "train": ["train", "--arch", "1,8,1", "--steps", "200", "--trials", "256"],
     "advise_small": ["advise", "--arch", "2,8,8,1", "--box=-1:1", "--trials", "256"],
 }
+
+
 def timed(argv: list[str], cache: str) -> dict[str, float]:
     """Wall and CPU seconds of ``python -m jaxnn_nonconv.cli ARGV`` in a fresh process."""
     env = {**os.environ, "JAXNN_NONCONV_CACHE": cache, "PYTHONPATH": str(REPO)}
