@@ -232,7 +232,12 @@ def failure_after_training(
         raise ValueError(f"levels must be R_0..R_H for width H = {cfg.arch[1]}, got {len(levels)}")
     if detector.not_applicable(cfg.activation, cfg.arch):
         return not_applicable_failure(cfg, result["risk"], result["diverged"], tol, confidence)
-    kw = dict(trials=result.get("trial"), chunk_size=chunk_size, settings=settings)
+    kw = dict(
+        trials=result.get("trial"),
+        chunk_size=chunk_size,
+        settings=settings,
+        activation=cfg.activation,
+    )
     theta = nets.float_input(result["params"], "params")
     theta = np.nan_to_num(np.asarray(theta), nan=0.0, posinf=0.0, neginf=0.0)  # diverged trials
     end = counts_of_params(theta, cfg.arch, cfg.problem.box, **kw)

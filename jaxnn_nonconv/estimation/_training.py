@@ -201,8 +201,13 @@ def train_failure(
         if precision.of in criteria.DATA_CRITERIA and cfg.data is None:
             raise ValueError(f"precision target of {precision.of!r}: needs a data set")
         n_trials = precision.max_trials
+    if cfg.data is not None and detector.uses_intervals(cfg.activation, cfg.arch):
+        raise ValueError(
+            f"inactivity on training points models ReLU after the first layer; {cfg.activation} "
+            "nets with more than one hidden layer are checked on the box only (drop the data set)"
+        )
     th = theory.summary(cfg.arch, cfg.init, cfg.problem.box, cfg.zero_bias)
-    kw = {"settings": settings}
+    kw = {"settings": settings, "activation": cfg.activation}
     t0 = time.perf_counter()
     n_chunks = -(-n_trials // chunk_size)
     # Under jax.distributed each process trains its share of the chunks, gathered below (a

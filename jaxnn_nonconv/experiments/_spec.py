@@ -162,6 +162,11 @@ def load(path: str | Path, full: bool = False) -> Experiment:
             cfg = exp.cell_config(cell)
             if reason := detector.not_applicable(cfg.activation, cfg.arch):
                 raise config.ConfigError(f"experiments report inactive ReLU neurons, but {reason}")
+            if detector.uses_intervals(cfg.activation, cfg.arch):  # data and splitting cells
+                raise config.ConfigError(  # model ReLU after the first layer
+                    f"experiments support {cfg.activation} nets with one hidden layer only; "
+                    f"got arch {tuple(cfg.arch)} (estimate and train take deeper ones)"
+                )
     except config.ConfigError as e:
         raise config.with_line(e, path, text) from None
     return exp
