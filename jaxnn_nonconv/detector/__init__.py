@@ -85,12 +85,12 @@ from jaxnn_nonconv.detector._settings import (
 from jaxnn_nonconv.detector._vertices import layer2_max as layer2_max
 
 __all__ = [
-    "ActivationStatus",
     "DEFAULT_MAX_POINTS",
     "DEFAULT_PROBES",
     "DEFAULT_ROUNDS",
     "MODES",
     "PROBE_SEED",
+    "ActivationStatus",
     "Counts",
     "DataCounts",
     "DetectorSettings",

@@ -59,9 +59,7 @@ class ActivationStatus(NamedTuple):
     empirical_inactive: tuple[jax.Array, ...]  # never > 0 on the random sample
 
 
-def post_interval(
-    z_lo: jax.Array, z_up: jax.Array, activation: str
-) -> tuple[jax.Array, jax.Array]:
+def post_interval(z_lo: jax.Array, z_up: jax.Array, activation: str) -> tuple[jax.Array, jax.Array]:
     """Sound bounds of the float activation's output for float inputs in ``[z_lo, z_up]``.
 
     Args:

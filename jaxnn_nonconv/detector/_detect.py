@@ -286,9 +286,7 @@ def _activation_status(params, lo, hi, sample, probe, settings, activation) -> S
     :mod:`jaxnn_nonconv.detector._deep_activations`)."""
     grid = settings.grid or default_grid(lo.shape[0])
     st = deep_act.classify_activation(params, lo, hi, sample, probe, grid, activation)
-    return Status(
-        st.inactive, st.active, st.sign_dead, st.empirical_inactive, jnp.zeros((), bool)
-    )
+    return Status(st.inactive, st.active, st.sign_dead, st.empirical_inactive, jnp.zeros((), bool))
 
 
 def exact_1d_blocks(
@@ -436,10 +434,8 @@ def _make_detector(
     def detect(params_batch, trials):
         lo, hi = jnp.asarray(lo_np, dt), jnp.asarray(hi_np, dt)
         sample, probe = jnp.asarray(sample_np, dt), jnp.asarray(probe_np, dt)
-        if stacks:
-            depth = sum(w.shape[1] for w, _ in params_batch) - 1
-        else:
-            depth = len(params_batch) - 1
+        n_layers = sum(w.shape[1] for w, _ in params_batch) if stacks else len(params_batch)
+        depth = n_layers - 1
         if activation != "relu" and depth > 1:  # deep clip / repu:P: interval bounds
 
             def one_act(params):
@@ -496,8 +492,8 @@ def detect_flat(
 ) -> Counts:
     """:class:`Counts` of ``M`` networks given as flat vectors ``theta: (M, P)`` (as ``engine.run``).
 
-    ``settings`` and ``activation`` as in :func:`make_detector`. ``trials: (M,)`` are the rows' trial indices (they
-    pick the sampled neuron), default ``0..M-1``. In the exact ``d = 1`` mode the breakpoint
+    ``settings`` and ``activation`` as in :func:`make_detector`. ``trials: (M,)`` are the rows'
+    trial indices (they pick the sampled neuron), default ``0..M-1``. In the exact ``d = 1`` mode the breakpoint
     capacities of :func:`capacities` are tried smallest first, and only the networks that overflow
     one are redone at the next.
 
