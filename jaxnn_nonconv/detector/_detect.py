@@ -493,9 +493,9 @@ def detect_flat(
     """:class:`Counts` of ``M`` networks given as flat vectors ``theta: (M, P)`` (as ``engine.run``).
 
     ``settings`` and ``activation`` as in :func:`make_detector`. ``trials: (M,)`` are the rows'
-    trial indices (they pick the sampled neuron), default ``0..M-1``. In the exact ``d = 1`` mode the breakpoint
-    capacities of :func:`capacities` are tried smallest first, and only the networks that overflow
-    one are redone at the next.
+    trial indices (they pick the sampled neuron), default ``0..M-1``. In the exact ``d = 1`` mode
+    the breakpoint capacities of :func:`capacities` are tried smallest first, and only the
+    networks that overflow one are redone at the next.
 
     >>> theta = jnp.zeros((3, nets.num_params((1, 4, 1))))  # all-zero nets: every neuron inactive
     >>> detect_flat(theta, (1, 4, 1), ((0.0, 1.0),)).inactive[:, 0].tolist()
