@@ -586,8 +586,8 @@ def load(path: str | Path) -> Model:
 
 def save_npz(path: str | Path, model: Any, activation: str | None = None) -> None:
     """Write any supported model as ``W0, b0, W1, b1, ...`` and its ``activation`` (the
-    ``.npz`` layout :func:`load` reads): the one given, else the model's, else ``relu``. A model with an input map is refused (the ``.npz`` has no
-    place for it).
+    ``.npz`` layout :func:`load` reads): the one given, else the model's, else ``relu``. A model
+    with an input map is refused (the ``.npz`` has no place for it).
 
     >>> import tempfile, os
     >>> m = build([("0", np.ones((3, 2)), np.zeros(3)), ("1", np.ones((1, 3)), np.zeros(1))], "x")
