@@ -357,11 +357,8 @@ def check_activation_name(name: str, where: str) -> None:
 
 
 def stored_activation(name: str, where: str) -> str:
-    """A stored activation name as the detector's: ``relu``, ``clip`` or ``repu:P``.
-
-    Raises:
-      NoDeadNeurons, ModelError: as :func:`check_activation_name` (``repu:P`` with a bad power:
-        ModelError).
+    """A stored activation name as the detector's: ``relu``, ``clip`` or ``repu:P``; raises as
+    :func:`check_activation_name` (ModelError for a ``repu:P`` with a bad power).
 
     >>> stored_activation("clip", "x"), stored_activation("ReLU", "x"), stored_activation("repu:3", "x")
     ('clip', 'relu', 'repu:3')
@@ -369,14 +366,11 @@ def stored_activation(name: str, where: str) -> str:
     from jaxnn_nonconv.core import nets
 
     low = name.strip().lower()
-    if low == "clip":
-        return low
-    if low.startswith("repu:"):
-        try:
-            nets.repu_power(low)
-        except ValueError as e:
-            raise ModelError(f"{where}: {e}") from None
-        return low
+    try:
+        if low == "clip" or nets.repu_power(low) is not None:
+            return low
+    except ValueError as e:
+        raise ModelError(f"{where}: {e}") from None
     check_activation_name(low, where)
     return "relu"
 
