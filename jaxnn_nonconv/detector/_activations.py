@@ -10,9 +10,10 @@
   (:mod:`~jaxnn_nonconv.detector._deep_activations`; :func:`for_activation` picks the mode).
 * ``clip`` (``min(max(z, 0), 1)``): derivative 1 on ``(0, 1)``, 0 elsewhere. A neuron is *dead* when
   ``z <= 0`` on the whole box (the ReLU certificate, "inactive") and *saturated* when ``z >= 1`` on
-  it; either way it is *frozen*: zero gradient for its incoming weights, its bias and its outgoing
-  weight, for every trainable mask (a frozen first-layer neuron stays frozen, since its input ``x``
-  never changes). :func:`first_layer_saturated` certifies the second case soundly in floating
+  it; either way it is *frozen*: zero gradient for its incoming weights and its bias, for every
+  trainable mask (a frozen first-layer neuron stays frozen, since its input ``x`` never changes).
+  A dead neuron's outgoing weights get zero gradient too; a saturated one outputs the constant 1,
+  so its outgoing weights still train. :func:`first_layer_saturated` certifies the second case soundly in floating
   point; :func:`first_layer_frozen` combines both. Deeper layers: interval bounds, as for
   ``repu``.
 * ``leaky_relu``, ``softplus``: a nonzero derivative everywhere; nothing is ever inactive.
