@@ -13,9 +13,9 @@
   it; either way it is *frozen*: zero gradient for its incoming weights and its bias, for every
   trainable mask (a frozen first-layer neuron stays frozen, since its input ``x`` never changes).
   A dead neuron's outgoing weights get zero gradient too; a saturated one outputs the constant 1,
-  so its outgoing weights still train. :func:`first_layer_saturated` certifies the second case soundly in floating
-  point; :func:`first_layer_frozen` combines both. Deeper layers: interval bounds, as for
-  ``repu``.
+  so its outgoing weights still train. :func:`first_layer_saturated` certifies the second case
+  soundly in floating point; :func:`first_layer_frozen` combines both. Deeper layers: interval
+  bounds, as for ``repu``.
 * ``leaky_relu``, ``softplus``: a nonzero derivative everywhere; nothing is ever inactive.
 
 Source: arXiv 2402.05155 (Cor. 3.15 and Sec. 4, the "related activations"); docs/theory.md sec. 3b.

@@ -420,7 +420,12 @@ def _detect_trained(
     for when, key in (("init", "params0"), ("end", "params")):
         theta = np.nan_to_num(res[key], nan=0.0, posinf=0.0, neginf=0.0)
         counts = estimation.counts_of_params(
-            theta, cfg.arch, cfg.problem.box, trials=res["trial"], settings=settings
+            theta,
+            cfg.arch,
+            cfg.problem.box,
+            trials=res["trial"],
+            settings=settings,
+            activation=cfg.activation,
         )
         out.update({f"{when}_{k}": v for k, v in counts.items() if k != "trial"})
         if cfg.data is not None:  # inactive on every training point
