@@ -178,7 +178,9 @@ def classify_activation(
     ([True, False, False], [True, True, True], [False, True, True])
     """
     points = sample if probe is None else jnp.concatenate([sample, probe.astype(sample.dtype)])
-    z = nets.hidden_preactivations(params, points, activation)  # the float network
+    # Full-precision products: on GPUs JAX's default may use TF32 (see detector._detect).
+    with jax.default_matmul_precision("highest"):
+        z = nets.hidden_preactivations(params, points, activation)  # the float network
     n_sample = sample.shape[0]
     empirical = tuple(~jnp.any(v[:n_sample] > 0, axis=0) for v in z)
     witness_pos = [jnp.any(v > 0, axis=0) for v in z]
