@@ -32,7 +32,8 @@ def _add_estimate(sub) -> None:
     g.add_argument(
         "--activation",
         help="relu (default); repu:P (inactive exactly as relu) and clip (also reports "
-        "first_layer_neuron_frozen: dead or saturated) with one hidden layer",
+        "first_layer_neuron_frozen: dead or saturated); deeper layers of repu:P and clip nets "
+        "are certified by interval bounds (--mode ibp)",
     )
     g.add_argument("--box", help="input box a:b or a1:b1,a2:b2,... (default 0:2; --box=-1:1)")
     g.add_argument("--float64", action="store_true", help="parameters in float64")
@@ -81,6 +82,11 @@ def cmd_estimate(args) -> int:
         )
     if cfg.data is not None and (args.method == "splitting" or precision is not None):
         raise config.ConfigError("--data works with --method mc and a fixed --trials")
+    if detector_deep(cfg) and (args.method == "splitting" or cfg.data is not None):
+        raise config.ConfigError(
+            f"--method splitting and --data model ReLU after the first layer; {cfg.activation} "
+            "nets with more than one hidden layer work with --method mc on the box"
+        )
     if args.method == "splitting" or args.replicates is not None:
         return _estimate_splitting(args, cfg, opts)
     setup_jax(cfg.dtype == "float64", args)
@@ -109,6 +115,12 @@ def cmd_estimate(args) -> int:
         out = {**summary.to_dict(), "data": cfg.data.to_dict(), "on_data": on_data}
         return emit(out, args.json, estimation.print_summary_on_data)
     return emit(summary, args.json, estimation.print_summary)
+
+
+def detector_deep(cfg) -> bool:
+    """A ``clip`` or ``repu:P`` net with more than one hidden layer (interval bounds)."""
+    act = cfg.activation
+    return (act == "clip" or act.startswith("repu:")) and len(cfg.arch) > 3
 
 
 def _estimate_splitting(args, cfg, opts) -> int:

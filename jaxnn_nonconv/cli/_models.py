@@ -61,6 +61,11 @@ def add_check(sub) -> None:
         default=0.0,
         help="with --data: clip the box to the [q, 1-q] quantiles (default 0: min/max)",
     )
+    p.add_argument(
+        "--activation",
+        help="hidden activation: relu, clip or repu:P (default: the one the model file stores, "
+        "else relu, said in the output); clip nets also get saturated/frozen/moving neurons",
+    )
     add_detector_flags(p)
     x = p.add_argument_group("per-neuron results")
     x.add_argument(
@@ -180,6 +185,7 @@ def cmd_check(args) -> int:
                     per_neuron=not args.no_per_neuron,
                     complete=args.complete,
                     complete_time=args.complete_time,
+                    activation=args.activation,
                 )
                 results.append((path, r))
     except models.ModelError as e:

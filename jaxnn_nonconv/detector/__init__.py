@@ -6,9 +6,12 @@ whole box; when unsure the status is unknown and estimates are bracketed (docs/d
 * :mod:`~jaxnn_nonconv.detector._detect`: the front door: :func:`classify_neurons` (one network),
   :func:`make_detector` (a batch of trials), :func:`detect_flat` (flat parameter vectors), the
   per-neuron :class:`Status` and per-trial :class:`Counts`.
-* :mod:`~jaxnn_nonconv.detector._activations`: which activations it certifies (``relu``;
-  ``repu:P`` and ``clip`` with one hidden layer) and the ``clip`` neurons that are frozen (dead or
-  saturated) on the box.
+* :mod:`~jaxnn_nonconv.detector._activations`: which activations it certifies (``relu``,
+  ``repu:P``, ``clip``), the settings deep ``repu:P`` and ``clip`` nets use, and the first-layer
+  ``clip`` neurons that are frozen (dead or saturated) on the box.
+* :mod:`~jaxnn_nonconv.detector._deep_activations`: deep ``clip`` and ``repu:P`` nets, every layer
+  certified by interval bounds on a sub-box grid (dead, saturated) and float witnesses (active,
+  below one).
 * :mod:`~jaxnn_nonconv.detector._settings`: :class:`DetectorSettings`, the detector's settings
   (mode, grid, probe sample, breakpoint capacity) as one frozen value, checked where it is made.
 * :mod:`~jaxnn_nonconv.detector._intervals`: interval bound propagation on a grid of sub-boxes,
@@ -30,9 +33,17 @@ The exact ``d = 1`` analysis it uses lives in :mod:`jaxnn_nonconv.exact.breakpoi
 from jaxnn_nonconv.detector._activations import (
     first_layer_frozen as first_layer_frozen,
     first_layer_saturated as first_layer_saturated,
+    for_activation as for_activation,
     not_applicable as not_applicable,
+    uses_intervals as uses_intervals,
 )
 from jaxnn_nonconv.detector._bab import DEFAULT_ROUNDS as DEFAULT_ROUNDS, decide as decide
+from jaxnn_nonconv.detector._deep_activations import (
+    ActivationStatus as ActivationStatus,
+    classify_activation as classify_activation,
+    ibp_bounds as ibp_bounds,
+    post_interval as post_interval,
+)
 from jaxnn_nonconv.detector._detect import (
     Counts as Counts,
     Status as Status,
@@ -79,11 +90,13 @@ __all__ = [
     "DEFAULT_ROUNDS",
     "MODES",
     "PROBE_SEED",
+    "ActivationStatus",
     "Counts",
     "DataCounts",
     "DetectorSettings",
     "Status",
     "capacities",
+    "classify_activation",
     "classify_deep",
     "classify_neurons",
     "classify_on_data",
@@ -99,13 +112,17 @@ __all__ = [
     "first_layer_inactive",
     "first_layer_max",
     "first_layer_saturated",
+    "for_activation",
     "grid_cells",
+    "ibp_bounds",
     "ibp_upper",
     "layer2_max",
     "make_detector",
     "not_applicable",
+    "post_interval",
     "probe_points",
     "resolve_mode",
     "sample_points",
     "sign_dead",
+    "uses_intervals",
 ]

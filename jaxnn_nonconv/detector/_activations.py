@@ -5,13 +5,17 @@
   is inactive for ``repu:P`` exactly when it is for ReLU. The first layer's pre-activations do not
   depend on the activation, so the first-layer certificates (and every count of a net with one
   hidden layer) are ReLU's. Deeper layers see ``max(z, 0)^P`` instead of ``max(z, 0)``, which the
-  deep certificates (breakpoints, linear bounds, vertices) do not model: refused.
+  ReLU deep certificates (breakpoints, linear bounds, vertices) do not model: deeper layers are
+  certified by interval bounds on a sub-box grid instead
+  (:mod:`~jaxnn_nonconv.detector._deep_activations`; :func:`for_activation` picks the mode).
 * ``clip`` (``min(max(z, 0), 1)``): derivative 1 on ``(0, 1)``, 0 elsewhere. A neuron is *dead* when
   ``z <= 0`` on the whole box (the ReLU certificate, "inactive") and *saturated* when ``z >= 1`` on
-  it; either way it is *frozen*: zero gradient for its incoming weights, its bias and its outgoing
-  weight, for every trainable mask (a frozen first-layer neuron stays frozen, since its input ``x``
-  never changes). :func:`first_layer_saturated` certifies the second case soundly in floating
-  point; :func:`first_layer_frozen` combines both. One hidden layer only, as for ``repu``.
+  it; either way it is *frozen*: zero gradient for its incoming weights and its bias, for every
+  trainable mask (a frozen first-layer neuron stays frozen, since its input ``x`` never changes).
+  A dead neuron's outgoing weights get zero gradient too; a saturated one outputs the constant 1,
+  so its outgoing weights still train. :func:`first_layer_saturated` certifies the second case
+  soundly in floating point; :func:`first_layer_frozen` combines both. Deeper layers: interval
+  bounds, as for ``repu``.
 * ``leaky_relu``, ``softplus``: a nonzero derivative everywhere; nothing is ever inactive.
 
 Source: arXiv 2402.05155 (Cor. 3.15 and Sec. 4, the "related activations"); docs/theory.md sec. 3b.
@@ -19,6 +23,7 @@ Source: arXiv 2402.05155 (Cor. 3.15 and Sec. 4, the "related activations"); docs
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import jax
@@ -26,6 +31,8 @@ import jax.numpy as jnp
 
 from jaxnn_nonconv.core import nets, rounding_gamma
 from jaxnn_nonconv.detector._first_layer import first_layer_active, first_layer_inactive
+from jaxnn_nonconv.detector._settings import DetectorSettings
+from jaxnn_nonconv.errors import ConfigError
 
 NEVER_INACTIVE = frozenset({"leaky_relu", "softplus"})
 
@@ -33,29 +40,60 @@ NEVER_INACTIVE = frozenset({"leaky_relu", "softplus"})
 def not_applicable(activation: str, arch: Sequence[int] | None = None) -> str | None:
     """Why inactive-neuron criteria do not apply to a hidden ``activation``; ``None`` when they do.
 
-    ``relu`` always applies; ``repu:P`` and ``clip`` with one hidden layer (``arch`` of length 3;
-    ``None``: not known to be shallow, refused).
+    ``relu``, ``repu:P`` and ``clip`` apply at any depth (``arch`` is accepted for callers that
+    pass it; deep ``repu:P`` and ``clip`` nets are certified by interval bounds,
+    :func:`for_activation`).
 
     >>> not_applicable("relu") is None, not_applicable("softplus")[:40]
     (True, "activation 'softplus' has a nonzero deri")
-    >>> not_applicable("repu:2", (1, 8, 1)) is None, not_applicable("clip", (1, 8, 8, 1))[:22]
-    (True, "activation 'clip': the")
+    >>> not_applicable("repu:2", (1, 8, 1)) is None, not_applicable("clip", (1, 8, 8, 1)) is None
+    (True, True)
     """
-    if activation == "relu":
-        return None
+    del arch  # every depth applies
     if activation in NEVER_INACTIVE:
         return (
             f"activation {activation!r} has a nonzero derivative everywhere: no neuron is ever "
             "inactive and no hidden layer makes the net constant (inactive-neuron criteria apply "
-            "to relu, and to repu:P and clip with one hidden layer)"
+            "to relu, repu:P and clip)"
         )
-    if arch is not None and len(arch) == 3:
-        return None
-    return (
-        f"activation {activation!r}: the detector certifies repu:P and clip nets with one hidden "
-        "layer only (deeper layers see max(z, 0)^P or a clipped input, which its deep "
-        "certificates do not model)" + ("" if arch is None else f"; got arch {tuple(arch)}")
-    )
+    return None
+
+
+def uses_intervals(activation: str, arch: Sequence[int]) -> bool:
+    """Whether the deep layers of ``activation`` nets of ``arch`` are certified by interval
+    bounds (:mod:`~jaxnn_nonconv.detector._deep_activations`): ``clip`` and ``repu:P`` with more
+    than one hidden layer.
+
+    >>> uses_intervals("clip", (1, 8, 8, 1)), uses_intervals("clip", (1, 8, 1))
+    (True, False)
+    """
+    return activation != "relu" and len(tuple(arch)) > 3
+
+
+def for_activation(
+    settings: DetectorSettings, activation: str, arch: Sequence[int]
+) -> DetectorSettings:
+    """The detector settings that apply to ``activation`` nets of ``arch``: unchanged for ReLU and
+    for one hidden layer; ``ibp`` for deeper ``clip`` and ``repu:P`` nets (``auto`` becomes
+    ``ibp``).
+
+    Raises:
+      ConfigError: ``exact`` or ``crown`` asked for a deep ``clip`` or ``repu:P`` net (those model
+        ``max(z, 0)`` only).
+
+    >>> for_activation(DetectorSettings(), "clip", (1, 8, 8, 1)).mode
+    'ibp'
+    >>> for_activation(DetectorSettings(), "repu:2", (1, 8, 1)).mode
+    'auto'
+    """
+    if not uses_intervals(activation, arch):
+        return settings
+    if settings.mode not in ("auto", "ibp"):
+        raise ConfigError(
+            f"detector mode {settings.mode!r} models ReLU only; {activation} nets with more than "
+            "one hidden layer are certified with interval bounds (mode 'ibp' or 'auto')"
+        )
+    return dataclasses.replace(settings, mode="ibp")
 
 
 def _min_bound(params: nets.Params, lo: jax.Array, hi: jax.Array, side: float) -> jax.Array:

@@ -49,7 +49,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxnn_nonconv.core import nets
-from jaxnn_nonconv.detector import _refine as detect_nd
+from jaxnn_nonconv.detector import _deep_activations as deep_act, _refine as detect_nd
 from jaxnn_nonconv.detector._first_layer import (
     first_layer_active,
     first_layer_inactive,
@@ -57,6 +57,7 @@ from jaxnn_nonconv.detector._first_layer import (
 from jaxnn_nonconv.detector._intervals import (
     _sign_dead_rows,
     dead_inputs_closure,
+    default_grid,
     ibp_upper,
     probe_points,
     sample_points,
@@ -196,6 +197,7 @@ def classify_neurons(
     probe: jax.Array | None = None,
     settings: DetectorSettings | None = None,
     refine: bool = True,
+    activation: str = "relu",
 ) -> Status:
     """Three-valued status of every hidden neuron of one network (see the module docstring).
 
@@ -213,6 +215,11 @@ def classify_neurons(
         ``sample`` is given).
       refine: ``d > 1`` exact and crown modes: run branch and bound on undecided neurons
         (``False``: leave that to :func:`jaxnn_nonconv.detector._refine.refine`, as the detector does).
+      activation: the hidden activation, ``relu`` (default), ``clip`` or ``repu:P``. With more
+        than one hidden layer, ``clip`` and ``repu:P`` nets are certified by interval bounds on
+        the grid (``settings.grid`` or :func:`default_grid`) whatever the mode, and ``probe`` is
+        used as witnesses (:func:`jaxnn_nonconv.detector._deep_activations.classify_activation`;
+        ``inactive`` is dead, ``active`` is ``> 0`` somewhere).
 
     Returns:
       A :class:`Status`.
@@ -233,6 +240,8 @@ def classify_neurons(
     settings = (settings or DetectorSettings()).resolved(d)
     mode = settings.mode
     hidden = params[:-1]
+    if activation != "relu" and len(hidden) > 1:
+        return _activation_status(params, lo, hi, sample, probe, settings, activation)
     if mode == "exact" and d == 1:
         blocks = exact_1d_blocks(
             hidden[0], nets.stack_layers(hidden[1:]), lo, hi, sample, settings.max_points
@@ -270,6 +279,14 @@ def classify_neurons(
             active.append(witnessed[k])
     inactive = dead_inputs_closure(params, tuple(inactive))
     return Status(inactive, tuple(active), dead_sign, empirical, overflow)
+
+
+def _activation_status(params, lo, hi, sample, probe, settings, activation) -> Status:
+    """:class:`Status` of a deep ``clip`` or ``repu:P`` net, from interval bounds (see
+    :mod:`jaxnn_nonconv.detector._deep_activations`)."""
+    grid = settings.grid or default_grid(lo.shape[0])
+    st = deep_act.classify_activation(params, lo, hi, sample, probe, grid, activation)
+    return Status(st.inactive, st.active, st.sign_dead, st.empirical_inactive, jnp.zeros((), bool))
 
 
 def exact_1d_blocks(
@@ -364,6 +381,7 @@ def make_detector(
     *,
     dtype: str = "float32",
     stacks: bool = False,
+    activation: str = "relu",
 ):
     """Jit-compiled, trial-vmapped detector ``(params_batch, trials: (M,)) -> Counts``.
 
@@ -376,6 +394,10 @@ def make_detector(
       dtype: ``float32`` or ``float64`` (the parameters' dtype).
       stacks: ``params_batch`` is given as :data:`jaxnn_nonconv.core.nets.LayerStacks` (batched);
         the exact ``d = 1`` mode then traces and compiles in time independent of depth.
+      activation: the hidden activation (``relu``, ``clip``, ``repu:P``); deep ``clip`` and
+        ``repu:P`` nets are certified by interval bounds whatever the mode (see
+        :func:`classify_neurons`; :func:`jaxnn_nonconv.detector.for_activation` gives the
+        settings to report).
 
     Raises:
       ConfigError: ``mode="exact"`` with ``d > 2``.
@@ -389,12 +411,16 @@ def make_detector(
     """
     box = tuple((float(a), float(b)) for a, b in box)
     settings = (settings or DetectorSettings()).resolved(len(box))
-    return _make_detector(box, settings, str(jnp.dtype(dtype)), bool(stacks))
+    return _make_detector(box, settings, str(jnp.dtype(dtype)), bool(stacks), str(activation))
 
 
 @functools.lru_cache(maxsize=32)
 def _make_detector(
-    box: tuple[tuple[float, float], ...], settings: DetectorSettings, dtype: str, stacks: bool
+    box: tuple[tuple[float, float], ...],
+    settings: DetectorSettings,
+    dtype: str,
+    stacks: bool,
+    activation: str = "relu",
 ):
     """:func:`make_detector` of resolved ``settings``, compiled once per distinct argument."""
     dt = jnp.dtype(dtype)
@@ -408,6 +434,16 @@ def _make_detector(
     def detect(params_batch, trials):
         lo, hi = jnp.asarray(lo_np, dt), jnp.asarray(hi_np, dt)
         sample, probe = jnp.asarray(sample_np, dt), jnp.asarray(probe_np, dt)
+        n_layers = sum(w.shape[1] for w, _ in params_batch) if stacks else len(params_batch)
+        depth = n_layers - 1
+        if activation != "relu" and depth > 1:  # deep clip / repu:P: interval bounds
+
+            def one_act(params):
+                return _activation_status(params, lo, hi, sample, probe, settings, activation)
+
+            if stacks:
+                params_batch = jax.vmap(nets.unstack_layers)(params_batch)
+            return jax.vmap(counts)(jax.vmap(one_act)(params_batch), trials)
         if stacks and mode == "exact" and d == 1:
 
             def one_1d(net, trial):
@@ -452,13 +488,14 @@ def detect_flat(
     *,
     trials: np.ndarray | None = None,
     settings: DetectorSettings | None = None,
+    activation: str = "relu",
 ) -> Counts:
     """:class:`Counts` of ``M`` networks given as flat vectors ``theta: (M, P)`` (as ``engine.run``).
 
-    ``settings`` as in :func:`make_detector`. ``trials: (M,)`` are the rows' trial indices (they
-    pick the sampled neuron), default ``0..M-1``. In the exact ``d = 1`` mode the breakpoint
-    capacities of :func:`capacities` are tried smallest first, and only the networks that overflow
-    one are redone at the next.
+    ``settings`` and ``activation`` as in :func:`make_detector`. ``trials: (M,)`` are the rows'
+    trial indices (they pick the sampled neuron), default ``0..M-1``. In the exact ``d = 1`` mode
+    the breakpoint capacities of :func:`capacities` are tried smallest first, and only the
+    networks that overflow one are redone at the next.
 
     >>> theta = jnp.zeros((3, nets.num_params((1, 4, 1))))  # all-zero nets: every neuron inactive
     >>> detect_flat(theta, (1, 4, 1), ((0.0, 1.0),)).inactive[:, 0].tolist()
@@ -474,7 +511,9 @@ def detect_flat(
 
     def run(cap, sel):
         at_cap = dataclasses.replace(settings, max_points=cap)
-        fn = make_detector(tuple(box), at_cap, dtype=str(theta.dtype), stacks=True)
+        fn = make_detector(
+            tuple(box), at_cap, dtype=str(theta.dtype), stacks=True, activation=activation
+        )
         picked = jax.tree.map(lambda v: v[sel], stacks)
         counts = fn(picked, jnp.asarray(trials[sel], jnp.uint32))
         return {k: np.asarray(v) for k, v in counts._asdict().items()}

@@ -6,7 +6,9 @@
 * :mod:`~jaxnn_nonconv.estimation._init_summary`: tallies and summaries at initialization
   (:func:`estimate_at_init`, :class:`InitSummary`) and their table.
 * :mod:`~jaxnn_nonconv.estimation._frozen`: P(first-layer ``clip`` neuron frozen, dead or
-  saturated) at initialization (:func:`first_layer_frozen_estimate`).
+  saturated) at initialization (:func:`first_layer_frozen_estimate`), the frozen neurons of
+  ``clip`` nets at any depth (:func:`frozen_counts_of_params`, the ``train`` criteria
+  ``frozen_at_init`` / ``frozen_at_end``) and their bound (:func:`any_frozen_bound`).
 * :mod:`~jaxnn_nonconv.estimation._criteria`: P(failure) of trained nets by each criterion
   (:func:`failure_after_training`, :class:`FailureEstimate`).
 * :mod:`~jaxnn_nonconv.estimation._on_data`: inactivity on a data set's points, per trial
@@ -33,8 +35,10 @@ from jaxnn_nonconv.estimation._criteria import (
     failure_after_training as failure_after_training,
 )
 from jaxnn_nonconv.estimation._frozen import (
+    any_frozen_bound as any_frozen_bound,
     first_layer_frozen_counts as first_layer_frozen_counts,
     first_layer_frozen_estimate as first_layer_frozen_estimate,
+    frozen_counts_of_params as frozen_counts_of_params,
 )
 from jaxnn_nonconv.estimation._init_summary import (
     InitSummary as InitSummary,
@@ -60,6 +64,7 @@ __all__ = [
     "InitSummary",
     "Tally",
     "TrainFailure",
+    "any_frozen_bound",
     "counts_at_init",
     "counts_of_params",
     "counts_on_data",
@@ -70,6 +75,7 @@ __all__ = [
     "failure_after_training",
     "first_layer_frozen_counts",
     "first_layer_frozen_estimate",
+    "frozen_counts_of_params",
     "iter_init_counts",
     "levels",
     "print_summary",

@@ -81,7 +81,9 @@ def _compiled_init_chunk(cfg: engine.TrainConfig, settings: detector.DetectorSet
 
 def _detector(cfg: engine.TrainConfig, settings: detector.DetectorSettings):
     """The jitted detector of ``cfg``'s box and dtype on batched :data:`nets.LayerStacks`."""
-    return detector.make_detector(cfg.problem.box, settings, dtype=cfg.dtype, stacks=True)
+    return detector.make_detector(
+        cfg.problem.box, settings, dtype=cfg.dtype, stacks=True, activation=cfg.activation
+    )
 
 
 def _take(tree, rows: np.ndarray):
@@ -145,6 +147,7 @@ def _iter_init_counts(
     require_hidden(cfg.arch)
     if reason := detector.not_applicable(cfg.activation, cfg.arch):
         raise ValueError(f"inactive-neuron estimates: {reason}")
+    settings = detector.for_activation(settings, cfg.activation, cfg.arch)  # deep clip: ibp
     engine.check_dtype_enabled(cfg)
     engine.check_count(n_trials, "n_trials")
     chunk_size = default_chunk(n_trials) if chunk_size is None else chunk_size
@@ -222,6 +225,7 @@ def counts_of_params(
     trials: np.ndarray | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     settings: detector.DetectorSettings | None = None,
+    activation: str = "relu",
 ) -> dict[str, np.ndarray]:
     """Per-trial counts of ``M`` networks given as flat parameters ``theta: (M, P)``.
 
@@ -233,6 +237,8 @@ def counts_of_params(
       box: ``((a_1, b_1), ...)``, e.g. ``cfg.problem.box``.
       trials: ``(M,)`` trial indices (pick the sampled neuron); default ``0..M-1``.
       chunk_size, settings: as in :func:`counts_at_init`.
+      activation: the nets' hidden activation (``relu``, ``clip``, ``repu:P``; deep ``clip`` and
+        ``repu:P`` nets are certified by interval bounds, :func:`jaxnn_nonconv.detector.for_activation`).
 
     Raises:
       ValueError: ``theta`` is not ``(M, P)``, or is ``float64`` while 64-bit JAX is off (it would
@@ -250,13 +256,14 @@ def counts_of_params(
     trials = np.arange(m) if trials is None else np.asarray(trials)
     box = tuple((float(a), float(b)) for a, b in box)
     settings = (settings or detector.DetectorSettings()).validate(arch[0])
+    settings = detector.for_activation(settings, activation, arch)
     chunk_size = min(chunk_size, max(m, 1))
     parts = []
     for lo in range(0, m, chunk_size):
         rows = np.arange(lo, lo + chunk_size)
         rows = np.minimum(rows, m - 1)  # pad with the last trial; dropped below
         counts = detector.detect_flat(
-            theta[rows], arch, box, trials=trials[rows], settings=settings
+            theta[rows], arch, box, trials=trials[rows], settings=settings, activation=activation
         )
         parts.append(_host(counts))
     out = {k: v[:m] for k, v in _concat(parts).items()}

@@ -18,6 +18,7 @@ from jaxnn_nonconv import detector, engine
 from jaxnn_nonconv.core import nets
 from jaxnn_nonconv.estimation import _levels as risk_levels
 from jaxnn_nonconv.estimation._counting import DEFAULT_CHUNK, counts_of_params
+from jaxnn_nonconv.estimation._frozen import any_frozen_bound, frozen_counts_of_params
 from jaxnn_nonconv.estimation._on_data import counts_on_data
 from jaxnn_nonconv.exact import risk as exact_risk
 from jaxnn_nonconv.stats import (
@@ -165,6 +166,10 @@ def failure_of_flags(
         # A net with an inactive first-layer neuron cannot reach R_H when the levels strictly
         # decrease (arXiv 2402.05155 sec. 3.6), so the same bound holds for not_global.
         "not_global": th["any_inactive_lower_bound"],
+        # clip: a first-layer neuron frozen at init stays frozen (zero gradient for its incoming
+        # weights and bias), so 1 - (1 - p_frozen)^H bounds both (docs/theory.md sec. 3b).
+        "frozen_at_init": th.get("any_frozen_lower_bound"),
+        "frozen_at_end": th.get("any_frozen_lower_bound"),
     }
     criteria = {}
     for name, (lo, hi) in flags.items():
@@ -203,6 +208,8 @@ def failure_after_training(
       ``not_global`` (with ``levels`` ``R_0..R_H`` and exact risks): exact risk above
       ``R_H + level_tol min(R_(H-1) - R_H, R_H)`` (:func:`jaxnn_nonconv.estimation.levels.classify_levels`); a
       trial whose exact risk overflowed is counted only in the upper end of the bracket.
+      ``frozen_at_init``, ``frozen_at_end`` (``clip`` nets): some hidden neuron frozen, dead or
+      saturated on the box (:func:`frozen_flags`), bound ``1 - (1 - p_frozen)^H``.
       With a data set (``cfg.data``), also ``inactive_on_data_at_init``,
       ``inactive_on_data_at_end`` and ``constant_on_data_at_end`` (:func:`data_flags`).
       For ``leaky_relu`` and ``softplus`` nets the three inactive-based criteria are ``not
@@ -232,7 +239,12 @@ def failure_after_training(
         raise ValueError(f"levels must be R_0..R_H for width H = {cfg.arch[1]}, got {len(levels)}")
     if detector.not_applicable(cfg.activation, cfg.arch):
         return not_applicable_failure(cfg, result["risk"], result["diverged"], tol, confidence)
-    kw = dict(trials=result.get("trial"), chunk_size=chunk_size, settings=settings)
+    kw = dict(
+        trials=result.get("trial"),
+        chunk_size=chunk_size,
+        settings=settings,
+        activation=cfg.activation,
+    )
     theta = nets.float_input(result["params"], "params")
     theta = np.nan_to_num(np.asarray(theta), nan=0.0, posinf=0.0, neginf=0.0)  # diverged trials
     end = counts_of_params(theta, cfg.arch, cfg.problem.box, **kw)
@@ -258,6 +270,13 @@ def failure_after_training(
         flags["not_global"] = not_global_flags(exact, result["diverged"], levels, level_tol)
         level_tol_h = float(risk_levels.tolerances(levels, level_tol)[-1])
     th = theory.summary(cfg.arch, cfg.init, cfg.problem.box, cfg.zero_bias)
+    if cfg.activation == "clip":  # frozen = dead or saturated, every layer
+        ends = frozen_counts_of_params(theta, cfg.arch, cfg.problem.box, settings=settings)
+        inits = frozen_counts_of_params(
+            np.asarray(result["params0"]), cfg.arch, cfg.problem.box, settings=settings
+        )
+        flags.update(frozen_flags(ends, inits, result["diverged"]))
+        th = {**th, "any_frozen_lower_bound": any_frozen_bound(cfg)}
     out = failure_of_flags(flags, risk, result["diverged"], tol, th, confidence)
     return dataclasses.replace(
         out, risk_source="monte_carlo" if exact is None else "exact", level_tol=level_tol_h
@@ -265,6 +284,22 @@ def failure_after_training(
 
 
 INACTIVE_CRITERIA = ("inactive_at_end", "constant_at_end", "inactive_at_init")
+FROZEN_CRITERIA = ("frozen_at_init", "frozen_at_end")  # clip nets only
+
+
+def frozen_flags(end, init, diverged) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``(certain, possible)`` flags of ``frozen_at_end`` and ``frozen_at_init`` of ``clip`` nets
+    from :func:`jaxnn_nonconv.estimation.frozen_counts_of_params` ``(frozen, possibly_frozen)``
+    of the final and initial nets: some hidden neuron dead or saturated on the box (a diverged
+    trial fails ``frozen_at_end``)."""
+    diverged = np.asarray(diverged, bool)
+    return {
+        "frozen_at_init": (np.asarray(init[0]) > 0, np.asarray(init[1]) > 0),
+        "frozen_at_end": (
+            (np.asarray(end[0]) > 0) | diverged,
+            (np.asarray(end[1]) > 0) | diverged,
+        ),
+    }
 
 
 def not_applicable_failure(

@@ -303,6 +303,7 @@ def estimate_at_init(
     """
     cfg = cfg.validate()
     settings = (settings or detector.DetectorSettings()).validate(cfg.arch[0])
+    settings = detector.for_activation(settings, cfg.activation, cfg.arch)  # deep clip: ibp
     if precision is not None:
         precision.check_of(EVENTS, "estimate")
         n_trials = precision.max_trials

@@ -25,6 +25,7 @@ from jaxnn_nonconv.engine import distributed
 from jaxnn_nonconv.estimation import (
     _counting as counting,
     _criteria as criteria,
+    _frozen as frozen_est,
     _on_data as on_data,
 )
 from jaxnn_nonconv.exact import risk as exact_risk
@@ -61,6 +62,9 @@ CRITERIA = {
         "P(network constant on the data at the end)",
         "P(network not constant on the data at the end)",
     ),
+    # clip nets only: frozen = dead or saturated on the box
+    "frozen_at_init": ("P(some neuron frozen at init)", "P(no frozen neuron at init)"),
+    "frozen_at_end": ("P(some neuron frozen at the end)", "P(no frozen neuron at the end)"),
 }
 
 
@@ -198,11 +202,18 @@ def train_failure(
                 f"precision target of {precision.of!r}: not applicable to "
                 f"{cfg.activation} nets (no neuron is ever inactive)"
             )
+        if precision.of in criteria.FROZEN_CRITERIA and cfg.activation != "clip":
+            raise ValueError(f"precision target of {precision.of!r}: clip nets only")
         if precision.of in criteria.DATA_CRITERIA and cfg.data is None:
             raise ValueError(f"precision target of {precision.of!r}: needs a data set")
         n_trials = precision.max_trials
+    if cfg.data is not None and detector.uses_intervals(cfg.activation, cfg.arch):
+        raise ValueError(
+            f"inactivity on training points models ReLU after the first layer; {cfg.activation} "
+            "nets with more than one hidden layer are checked on the box only (drop the data set)"
+        )
     th = theory.summary(cfg.arch, cfg.init, cfg.problem.box, cfg.zero_bias)
-    kw = {"settings": settings}
+    kw = {"settings": settings, "activation": cfg.activation}
     t0 = time.perf_counter()
     n_chunks = -(-n_trials // chunk_size)
     # Under jax.distributed each process trains its share of the chunks, gathered below (a
@@ -227,6 +238,11 @@ def train_failure(
             theta = np.nan_to_num(res["params"], nan=0.0, posinf=0.0, neginf=0.0)  # diverged
             end = _counts(theta, res["trial"], cfg, chunk_size, kw)
             init = _counts(res["params0"], res["trial"], cfg, chunk_size, kw)
+            if cfg.activation == "clip":  # frozen: dead or saturated, every layer
+                box, s = cfg.problem.box, settings
+                for out, t in ((end, theta), (init, res["params0"])):
+                    f, p = frozen_est.frozen_counts_of_params(t, cfg.arch, box, settings=s)
+                    out.update(frozen_any=f, frozen_possible=p)
             if cfg.data is not None:
                 dkw = {"data": cfg.data.x}
                 for out, t in ((end, theta), (init, res["params0"])):
@@ -241,7 +257,7 @@ def train_failure(
         part["trial"] = res["trial"]
         if "test_risk" in res:
             part["test_risk"] = res["test_risk"]
-        keep = (*_KEEP, *(f"data_{k}" for k in _KEEP))
+        keep = (*_KEEP, *(f"data_{k}" for k in _KEEP), "frozen_any", "frozen_possible")
         part.update({f"end_{k}": v for k, v in end.items() if k in keep})
         part.update({f"init_{k}": v for k, v in init.items() if k in keep})
         if keep_result:
@@ -313,6 +329,13 @@ def _estimate(cfg, kept: list[dict], tol, th, confidence) -> criteria.FailureEst
             for w in ("end", "init")
         )
         flags.update(criteria.data_flags(dend, dinit, cat["diverged"]))
+    if "end_frozen_any" in kept[0]:  # clip: frozen = dead or saturated
+        fend, finit = (
+            tuple(np.concatenate([p[f"{w}_frozen_{k}"] for p in kept]) for k in ("any", "possible"))
+            for w in ("end", "init")
+        )
+        flags.update(criteria.frozen_flags(fend, finit, cat["diverged"]))
+        th = {**th, "any_frozen_lower_bound": frozen_est.any_frozen_bound(cfg)}
     return criteria.failure_of_flags(flags, cat["risk"], cat["diverged"], tol, th, confidence)
 
 

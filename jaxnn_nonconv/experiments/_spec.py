@@ -162,6 +162,11 @@ def load(path: str | Path, full: bool = False) -> Experiment:
             cfg = exp.cell_config(cell)
             if reason := detector.not_applicable(cfg.activation, cfg.arch):
                 raise config.ConfigError(f"experiments report inactive ReLU neurons, but {reason}")
+            if detector.uses_intervals(cfg.activation, cfg.arch):  # data and splitting cells
+                raise config.ConfigError(  # model ReLU after the first layer
+                    f"experiments support {cfg.activation} nets with one hidden layer only; "
+                    f"got arch {tuple(cfg.arch)} (estimate and train take deeper ones)"
+                )
     except config.ConfigError as e:
         raise config.with_line(e, path, text) from None
     return exp
@@ -415,7 +420,12 @@ def _detect_trained(
     for when, key in (("init", "params0"), ("end", "params")):
         theta = np.nan_to_num(res[key], nan=0.0, posinf=0.0, neginf=0.0)
         counts = estimation.counts_of_params(
-            theta, cfg.arch, cfg.problem.box, trials=res["trial"], settings=settings
+            theta,
+            cfg.arch,
+            cfg.problem.box,
+            trials=res["trial"],
+            settings=settings,
+            activation=cfg.activation,
         )
         out.update({f"{when}_{k}": v for k, v in counts.items() if k != "trial"})
         if cfg.data is not None:  # inactive on every training point

@@ -11,6 +11,8 @@
 * :mod:`~jaxnn_nonconv.models._domain`: a box, or the box of a data file, and per-neuron firing
   rates.
 * :mod:`~jaxnn_nonconv.models._check`: certified dead / alive / unknown neurons of one network.
+* :mod:`~jaxnn_nonconv.models._activation_check`: the activation a check uses, and ``clip`` /
+  ``repu:P`` nets: dead, saturated and moving neurons, frozen parameters.
 * :mod:`~jaxnn_nonconv.models._neurons`: per-neuron bounds, float-verified witnesses, stably
   active neurons, constant output on the data.
 * :mod:`~jaxnn_nonconv.models._milp`: exact completion of undecided neurons by a mixed-integer

@@ -26,6 +26,14 @@ exact for ``d = 1``, interval bounds with float rounding for ``d > 1``) and retu
 With data (:func:`jaxnn_nonconv.models.from_data`) each neuron also gets the fraction of data points
 on which it is active, so "certified dead on the domain" stands beside "never fired on your data".
 
+``clip`` and ``repu:P`` nets (``activation=``, or the one the model states:
+:mod:`~jaxnn_nonconv.models._activation_check`) are certified by interval bounds on a sub-box grid
+at any depth: ``inactive`` is dead (``<= 0`` on the box), and a ``clip`` layer also lists its
+**saturated** (``>= 1`` on the box), **frozen** (dead or saturated) and **moving** (neither, by
+float witnesses) neurons; a saturated neuron's outgoing weights still train, so they are not
+counted as frozen parameters. Per-neuron bounds are the interval bounds; no witness search, and no
+mixed-integer completion (it models ReLU).
+
 Background: inactive neurons as the failure mechanism, Jentzen & Riekert, arXiv 2402.05155 and
 Do, Hannibal & Jentzen, arXiv 2410.10533; constant nets, Cheridito, Jentzen & Rossmannek, arXiv
 2006.07075; dying ReLU, Lu et al., arXiv 1903.06733. See ``docs/theory-to-code.md``.
@@ -44,6 +52,7 @@ import numpy as np
 
 from jaxnn_nonconv import detector, stats
 from jaxnn_nonconv.models import (
+    _activation_check as act_check,
     _domain as domain_lib,
     _formats as formats,
     _loaders as loaders,
@@ -69,6 +78,9 @@ class LayerCheck:
     upper: tuple[float, ...] = ()
     witness: tuple[tuple[float, ...] | None, ...] = ()  # per neuron: an input where it is > 0
     always_active: tuple[int, ...] = ()  # certified > 0 on the whole box (stable ReLUs)
+    saturated: tuple[int, ...] | None = None  # clip only: >= 1 on the whole box
+    moving: tuple[int, ...] | None = None  # clip only: neither dead nor saturated (witnessed)
+    permanent_saturated: tuple[int, ...] | None = None  # clip only: saturated for good
 
     @property
     def never_fired(self) -> tuple[int, ...] | None:
@@ -90,6 +102,13 @@ class LayerCheck:
             "bounds": [[_finite(a), _finite(b)] for a, b in zip(self.lower, self.upper)],
             "witness": [None if w is None else list(w) for w in self.witness],
         }
+        if self.saturated is not None:  # clip: frozen = dead or saturated
+            out["saturated"] = list(self.saturated)
+            out["frozen"] = sorted({*self.inactive, *self.saturated})
+            out["moving"] = list(self.moving or ())
+            frozen_or_moving = {*self.inactive, *self.saturated, *(self.moving or ())}
+            out["frozen_unknown"] = [i for i in range(self.width) if i not in frozen_or_moving]
+            out["permanent_saturated"] = list(self.permanent_saturated or ())
         if self.active_fraction is not None:
             out["never_fired"] = list(self.never_fired)
             out["active_fraction"] = list(self.active_fraction)
@@ -116,6 +135,7 @@ class CheckResult:
     detector: dict[str, Any]
     notes: tuple[str, ...] = ()
     constant_on_data: bool | None = None  # the network's output is one value on every data point
+    activation: str = "relu"  # the hidden activation checked
 
     def to_dict(self) -> dict[str, Any]:
         """Keys ``layers``, ``constant``, ``frozen_parameter_fraction``, ``domain`` (the contract),
@@ -128,7 +148,12 @@ class CheckResult:
             "frozen_parameters": self.frozen_parameters,
             "num_parameters": self.num_parameters,
             "domain": self.domain.to_dict(),
-            "model": {"arch": list(self.arch), "source": self.source, "dtype": self.dtype},
+            "model": {
+                "arch": list(self.arch),
+                "source": self.source,
+                "dtype": self.dtype,
+                "activation": self.activation,
+            },
             "detector": self.detector,
             "notes": list(self.notes),
             "constant_on_data": self.constant_on_data,
@@ -215,6 +240,7 @@ def check(
     per_neuron: bool = True,
     complete: bool = False,
     complete_time: float = 5.0,
+    activation: str | None = None,
 ) -> CheckResult:
     """Certify the dead, alive and undecided neurons of ``model`` on ``domain``.
 
@@ -233,13 +259,16 @@ def check(
       complete: with ``per_neuron``, decide what is still undecided by a mixed-integer program
         per neuron (:mod:`jaxnn_nonconv.models._milp`; nets of at most 2000 hidden neurons),
         ``complete_time`` seconds each.
+      activation: ``relu``, ``clip`` or ``repu:P``; ``None``: the model's own (a ``.npz`` may
+        store one; torch modules, ONNX, ... are ReLU), else ``relu`` (said in the notes).
 
     Returns:
       A :class:`CheckResult`. Float64 weights are checked in float64 (x64 is enabled for the
       call); the box is rounded outward to the weights' dtype, so it contains the given one.
 
     Raises:
-      loaders.ModelError: unsupported or malformed model (``domain.DomainError`` for the domain).
+      loaders.ModelError: unsupported or malformed model (``domain.DomainError`` for the domain),
+        an ``activation`` that contradicts the model's own, ``complete`` with ``clip``/``repu:P``.
 
     >>> params = ((np.array([[1.0], [-1.0], [2.0]]), np.array([-3.0, 0.5, 0.0])),
     ...           (np.ones((1, 3)), np.zeros(1)))
@@ -252,8 +281,16 @@ def check(
     m = formats.from_object(model)
     dom = _as_domain(domain, m.arch[0])
     settings = (settings or detector.DetectorSettings()).resolved(dom.dim)
+    act, model_notes = act_check.resolve(m, activation)
+    if act != "relu":
+        if complete:
+            raise loaders.ModelError(
+                f"--complete solves mixed-integer programs of ReLU nets; not for {act} nets"
+            )
+        grid = settings.grid or detector.default_grid(dom.dim)  # every depth: interval bounds
+        settings = dataclasses.replace(settings, mode="ibp", grid=grid)
     dtype = np.dtype(m.dtype)
-    notes = list(m.notes)
+    notes = list(model_notes)
     net_dom = _network_domain(m, dom, notes)
     x64 = jax.enable_x64(True) if dtype == np.float64 else contextlib.nullcontext()
     with x64:
@@ -262,6 +299,9 @@ def check(
         witnesses = _witnesses(net_dom, max_witnesses)
         probe = np.concatenate([detector.probe_points(lo, hi), witnesses]).astype(dtype)
         params = tuple((jnp.asarray(w, dtype), jnp.asarray(b, dtype)) for w, b in m.params)
+        if act != "relu":
+            box = (lo, hi, sample, probe)
+            return _check_activation(m, dom, net_dom, params, box, settings, act, notes)
         classify = _compiled_classify(settings)
         st = classify(
             params, jnp.asarray(lo), jnp.asarray(hi), jnp.asarray(sample), probe=jnp.asarray(probe)
@@ -328,6 +368,71 @@ def check(
     )
 
 
+def _check_activation(m, dom, net_dom, params, box, settings, act, notes) -> CheckResult:
+    """:func:`check` of a ``clip`` / ``repu:P`` net (inside the dtype's context): interval bounds
+    and float witnesses (:mod:`~jaxnn_nonconv.models._activation_check`)."""
+    lo, hi, sample, probe = box
+    st, lower, upper = act_check.classify(params, lo, hi, sample, probe, settings, act)
+    frac = None
+    if net_dom.points is not None:
+        frac = domain_lib.active_fraction(params, net_dom.points, activation=act)
+    perm_dead, perm_sat, n_frozen = act_check.permanent_and_frozen(
+        m.params, st.inactive, st.saturated, st.sign_dead
+    )
+    clip = act == "clip"
+    layers = []
+    for k, (ina, a) in enumerate(zip(st.inactive, st.active)):
+        sat, moving = st.saturated[k], st.active[k] & st.below_one[k]
+        layers.append(
+            LayerCheck(
+                layer=k + 1,
+                name=m.layer_names[k],
+                width=int(ina.shape[0]),
+                inactive=tuple(np.flatnonzero(ina).tolist()),
+                active=tuple(np.flatnonzero(a & ~ina).tolist()),
+                unknown=tuple(np.flatnonzero(~ina & ~a).tolist()),
+                permanent=tuple(np.flatnonzero(perm_dead[k]).tolist()),
+                active_fraction=None if frac is None else tuple(frac[k].tolist()),
+                lower=tuple(lower[k].tolist()),
+                upper=tuple(np.where(ina, np.minimum(upper[k], 0), upper[k]).tolist()),
+                saturated=tuple(np.flatnonzero(sat).tolist()) if clip else None,
+                moving=tuple(np.flatnonzero(moving).tolist()) if clip else None,
+                permanent_saturated=tuple(np.flatnonzero(perm_sat[k]).tolist()) if clip else None,
+            )
+        )
+    frozen = [set(x.inactive) | set(x.saturated or ()) for x in layers]
+    if any(len(f) == x.width for f, x in zip(frozen, layers)):
+        constant = True  # a layer of constant outputs (0 or 1)
+    elif all((x.moving if clip else x.active) for x in layers):
+        constant = False
+    else:
+        constant = None
+    used = {
+        "mode": "ibp",
+        "grid": settings.grid,
+        "n_probe": settings.n_probe,
+        "witnesses": int(probe.shape[0] - detector.probe_points(lo, hi).shape[0]),
+        "overflow": False,
+        "per_neuron": False,
+        "complete": False,
+    }
+    return CheckResult(
+        layers=tuple(layers),
+        constant=constant,
+        frozen_parameter_fraction=n_frozen / m.num_params,
+        frozen_parameters=n_frozen,
+        num_parameters=m.num_params,
+        domain=dom,
+        arch=m.arch,
+        source=m.source,
+        dtype=str(np.dtype(m.dtype)),
+        detector=used,
+        notes=tuple(notes),
+        constant_on_data=None,
+        activation=act,
+    )
+
+
 def _indices(ix: tuple[int, ...], limit: int = 12) -> str:
     if not ix:
         return "—"
@@ -379,5 +484,15 @@ def print_result(result: CheckResult, console: Any = None, title_prefix: str = "
         console,
         text_columns=(0, len(header) - 1),
     )
+    if result.activation != "relu":
+        console.print(f"activation: {result.activation}", markup=False, highlight=False)
+    for layer in result.layers:
+        if layer.saturated is not None:  # clip: frozen = dead or saturated
+            console.print(
+                f"layer {layer.layer}: saturated {_indices(layer.saturated)}; "
+                f"moving {len(layer.moving or ())} of {layer.width}",
+                markup=False,
+                highlight=False,
+            )
     for note in result.notes:  # below the table: what was assumed or mapped
         console.print(f"note: {note}", markup=False, highlight=False)

@@ -208,7 +208,9 @@ def cast_outward(lo: np.ndarray, hi: np.ndarray, dtype) -> tuple[np.ndarray, np.
     return lo_c.astype(dt), hi_c.astype(dt)
 
 
-def active_fraction(params, points: np.ndarray, chunk: int = 8192) -> list[np.ndarray]:
+def active_fraction(
+    params, points: np.ndarray, chunk: int = 8192, activation: str = "relu"
+) -> list[np.ndarray]:
     """Per hidden layer, ``(l_k,)``: the fraction of ``points`` where the neuron's pre-activation is
     ``> 0`` (the finite-batch statistic; ``0`` means "never fired on your data").
 
@@ -216,6 +218,7 @@ def active_fraction(params, points: np.ndarray, chunk: int = 8192) -> list[np.nd
       params: one network (tuple of ``(W, b)``, any array type).
       points: ``(n, d)``.
       chunk: points per forward pass.
+      activation: the hidden activation (``relu``, ``clip``, ``repu:P``).
 
     >>> params = ((np.array([[1.0], [-1.0]]), np.array([0.0, -5.0])), (np.ones((1, 2)), np.zeros(1)))
     >>> [f.tolist() for f in active_fraction(params, np.array([[-1.0], [1.0], [2.0], [3.0]]))]
@@ -230,6 +233,6 @@ def active_fraction(params, points: np.ndarray, chunk: int = 8192) -> list[np.nd
     totals = [np.zeros(w.shape[0], np.int64) for w, _ in params[:-1]]
     for start in range(0, points.shape[0], chunk):
         x = jnp.asarray(points[start : start + chunk], dt)
-        for t, z in zip(totals, nets.hidden_preactivations(pj, x)):
+        for t, z in zip(totals, nets.hidden_preactivations(pj, x, activation)):
             t += np.asarray(jnp.sum(z > 0, axis=0))
     return [t / points.shape[0] for t in totals]

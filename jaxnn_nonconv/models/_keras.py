@@ -116,4 +116,4 @@ def load_file(path: str | Path) -> loaders.Model:
                 )
     if layers and not pending:
         raise ModelError("the last Dense layer must be linear (an affine output), found a ReLU")
-    return loaders.build(layers, "keras")
+    return loaders.build(layers, "keras", "relu")

@@ -19,8 +19,10 @@ Sources:
   (``models.load`` and ``models.from_object``): ONNX, ``.nnet``, scikit-learn and ``.skops``,
   Keras 3 ``.keras``.
 
-A ``.npz`` may carry its activation (a string array ``activation``); without one, and for a
-state dict, the model's :attr:`Model.notes` say that ReLU was assumed.
+A ``.npz`` may carry its activation (a string array ``activation``: ``relu``, ``clip`` or
+``repu:P``, :attr:`Model.activation`); without one, and for a state dict, the model's
+:attr:`Model.notes` say that ReLU was assumed. Formats whose layers name their activation (torch
+modules, Equinox, ONNX, ``.nnet``, Keras, scikit-learn) are ReLU, checked.
 
 PyTorch, safetensors, Flax and Equinox are optional and imported only when a source needs them.
 Anything else (convolutions, normalization layers, other activations, shapes that do not chain,
@@ -119,6 +121,8 @@ class Model:
       notes: lines the output must show (an assumed activation, an input normalization).
       input_map: the map from the user's inputs to the network's (``None``: the identity); the
         domain is given in the user's units and mapped by :meth:`InputMap.box`.
+      activation: the hidden activation the source states (``relu``, ``clip``, ``repu:P``), or
+        ``None`` when it states none (a state dict, a bare parameter tuple: ReLU unless told).
     """
 
     params: Pairs
@@ -126,6 +130,7 @@ class Model:
     source: str
     notes: tuple[str, ...] = ()
     input_map: InputMap | None = None
+    activation: str | None = None
 
     @property
     def arch(self) -> tuple[int, ...]:
@@ -167,10 +172,13 @@ def _transposed(name: str, w: np.ndarray) -> str:
     )
 
 
-def build(layers: Sequence[tuple[str, Any, Any]], source: str) -> Model:
+def build(
+    layers: Sequence[tuple[str, Any, Any]], source: str, activation: str | None = None
+) -> Model:
     """Validate ``(name, W: (out, in), b: (out,) or None)`` triples into a :class:`Model`.
 
-    A missing bias (``nn.Linear(bias=False)``) is zero.
+    A missing bias (``nn.Linear(bias=False)``) is zero. ``activation``: the hidden activation the
+    source states (:attr:`Model.activation`; ``None``: it states none).
 
     Raises:
       ModelError: fewer than two layers, a weight that is not a matrix, a bias of the wrong
@@ -218,7 +226,7 @@ def build(layers: Sequence[tuple[str, Any, Any]], source: str) -> Model:
         out.append((w, b))
         prev = (name, w)
     names = tuple(n for n, _, _ in layers)
-    return Model(tuple(out), names, source)
+    return Model(tuple(out), names, source, activation=activation)
 
 
 def from_params(params: Sequence[tuple[Any, Any]], source: str = "params") -> Model:
@@ -348,6 +356,25 @@ def check_activation_name(name: str, where: str) -> None:
     raise ModelError(f"{where} is {name!r}: only ReLU activations are supported")
 
 
+def stored_activation(name: str, where: str) -> str:
+    """A stored activation name as the detector's: ``relu``, ``clip`` or ``repu:P``; raises as
+    :func:`check_activation_name` (ModelError for a ``repu:P`` with a bad power).
+
+    >>> stored_activation("clip", "x"), stored_activation("ReLU", "x"), stored_activation("repu:3", "x")
+    ('clip', 'relu', 'repu:3')
+    """
+    from jaxnn_nonconv.core import nets
+
+    low = name.strip().lower()
+    try:
+        if low == "clip" or nets.repu_power(low) is not None:
+            return low
+    except ValueError as e:
+        raise ModelError(f"{where}: {e}") from None
+    check_activation_name(low, where)
+    return "relu"
+
+
 def _check_activation(fn: Any, where: str) -> None:
     import jax
 
@@ -372,7 +399,7 @@ def from_equinox(mlp: Any) -> Model:
     """
     _check_activation(mlp.activation, "the hidden activation")
     layers = [(f"layers[{k}]", lin.weight, lin.bias) for k, lin in enumerate(mlp.layers)]
-    return build(layers, "equinox")
+    return build(layers, "equinox", "relu")
 
 
 def _torch_modules(module: Any, prefix: str = ""):
@@ -424,7 +451,7 @@ def from_torch_module(module: Any) -> Model:
             raise ModelError(f"layer {name!r}: {kind} is not supported (only Linear/ReLU stacks)")
     if pending_relu:
         raise ModelError("the last layer must be Linear (an affine output), found a ReLU")
-    return build(layers, "torch")
+    return build(layers, "torch", "relu")
 
 
 def _maybe(t: Any, name: str) -> np.ndarray | None:
@@ -521,13 +548,14 @@ def _load_npz(path: Path) -> Model:
         if k.startswith("b") and int(k[1:]) not in ws:
             raise ModelError(f"layer {k[1:]}: bias {k} has no weight W{k[1:]}")
     notes: tuple[str, ...] = (RELU_ASSUMED,)
+    stored = None
     if activation is not None:
         if activation.dtype.kind != "U" or activation.ndim != 0:
             raise ModelError(f"{path}: 'activation' must be a string, got {activation.dtype}")
-        check_activation_name(str(activation), "the stored activation")
+        stored = stored_activation(str(activation), "the stored activation")
         notes = ()
     layers = [(str(k), arrays[f"W{k}"], arrays.get(f"b{k}")) for k in range(len(ws))]
-    return dataclasses.replace(build(layers, "npz"), notes=notes)
+    return dataclasses.replace(build(layers, "npz"), notes=notes, activation=stored)
 
 
 def load(path: str | Path) -> Model:
@@ -550,10 +578,10 @@ def load(path: str | Path) -> Model:
     raise ModelError(f"{path}: unknown model file type {suffix!r}; use {', '.join(FILE_SUFFIXES)}")
 
 
-def save_npz(path: str | Path, model: Any) -> None:
-    """Write any supported model as ``W0, b0, W1, b1, ...`` and ``activation = "relu"`` (the
-    ``.npz`` layout :func:`load` reads). A model with an input map is refused (the ``.npz`` has no
-    place for it).
+def save_npz(path: str | Path, model: Any, activation: str | None = None) -> None:
+    """Write any supported model as ``W0, b0, W1, b1, ...`` and its ``activation`` (the
+    ``.npz`` layout :func:`load` reads): the one given, else the model's, else ``relu``. A model
+    with an input map is refused (the ``.npz`` has no place for it).
 
     >>> import tempfile, os
     >>> m = build([("0", np.ones((3, 2)), np.zeros(3)), ("1", np.ones((1, 3)), np.zeros(1))], "x")
@@ -565,7 +593,8 @@ def save_npz(path: str | Path, model: Any) -> None:
     m = from_object(model)
     if m.input_map is not None:
         raise ModelError("this model has an input normalization, which a .npz cannot hold")
-    arrays: dict[str, Any] = {"activation": np.array("relu")}
+    name = stored_activation(activation or m.activation or "relu", "the activation")
+    arrays: dict[str, Any] = {"activation": np.array(name)}
     for k, (w, b) in enumerate(m.params):
         arrays[f"W{k}"], arrays[f"b{k}"] = w, b
     np.savez(path, **arrays)

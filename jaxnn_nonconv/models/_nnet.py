@@ -74,7 +74,7 @@ def load_file(path: str | Path) -> loaders.Model:
         b = np.array([r[0] for r in bias], np.float64)
         layers.append((str(k), w, b))
         at += 2 * n_o
-    model = loaders.build(layers, "nnet")
+    model = loaders.build(layers, "nnet", "relu")
     imap = loaders.InputMap(
         shift=means[:d].copy(),
         scale=ranges[:d].copy(),

@@ -134,7 +134,7 @@ def from_onnx(proto: Any) -> loaders.Model:
         raise ModelError(f"the chain ends at {current!r}, not at the graph output")
     if not open_layer:
         raise ModelError("the last layer must be affine (an output layer), found a Relu")
-    model = loaders.build(layers, "onnx")
+    model = loaders.build(layers, "onnx", "relu")
     if shift is None:
         return model
     d = model.arch[0]

@@ -49,7 +49,7 @@ def from_sklearn(est: Any) -> loaders.Model:
         (f"coefs_[{k}]", np.asarray(w).T, np.asarray(b))
         for k, (w, b) in enumerate(zip(est.coefs_, est.intercepts_, strict=True))
     ]
-    return loaders.build(layers, f"sklearn {kind}")
+    return loaders.build(layers, f"sklearn {kind}", "relu")
 
 
 def load_file(path: str | Path) -> loaders.Model:

@@ -101,7 +101,8 @@ def test_estimate_clip_json_and_repu_like_relu():
 @pytest.mark.parametrize(
     "argv, words",
     [
-        (["--activation", "clip", "--arch", "1,4,4,1"], "one hidden layer only"),
+        (["--activation", "clip", "--arch", "1,4,4,1", "--mode", "crown"], "models ReLU only"),
+        (["--activation", "repu:2", "--arch", "1,4,4,1", "--method", "splitting"], "--method mc"),
         (["--activation", "repu:1"], "2 <= P"),
         (["--activation", "softplus"], "nonzero derivative"),
         (["--activation", "clipp"], "did you mean 'clip'"),
