@@ -15,9 +15,9 @@ the rule of :func:`jaxnn_nonconv.exact.risk.rule_for` (every integrand is the sa
 polynomial times target on a piece as in the exact risk; under a piecewise-polynomial density
 ``p`` the expectations are weighted by ``p``, whose edges are splits of the rule). Kinks outside
 the box give features that are 0 or affine on it, the same span as a kink at the nearer end, so
-the kinks range over ``[a, b]`` and ``R_H = min over s of min over t in [a, b]^H of R(t, s)`` (:func:`lsq_levels`:
-L-BFGS-B on ``t`` with exact JAX gradients from several starts for every number of
-left-facing neurons). Each value returned is the exact risk of an explicit net
+the kinks range over ``[a, b]`` and ``R_H = min over s of min over t in [a, b]^H of R(t, s)``
+(:func:`lsq_levels`: L-BFGS-B on ``t`` with exact JAX gradients from several starts for every
+number of left-facing neurons). Each value returned is the exact risk of an explicit net
 (:func:`net_of`), hence an upper bound of the true level.
 """
 
