@@ -15,7 +15,10 @@ A :class:`~jaxnn_nonconv.core.problems.Problem` draws ``X`` uniformly on its box
 * the empirical law of a data set is :class:`~jaxnn_nonconv.core.data.Dataset` (``TrainConfig.data``).
 
 Each gives the moments of one coordinate for the problem's reference levels (quadrature, about
-1e-12). Both are frozen and hashable (they are part of a training config).
+1e-12). Under the piecewise-polynomial density the ``d = 1`` risk of a net and the levels ``R_k``
+are exact too (:mod:`jaxnn_nonconv.exact.risk` puts the density's edges among its pieces and
+weights by :meth:`PiecewisePolynomial.pdf_jnp`); under the normal law the risk is Monte Carlo.
+Both are frozen and hashable (they are part of a training config).
 """
 
 from __future__ import annotations
