@@ -93,6 +93,12 @@ def _add_setting_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--target", help=f"target function: {one_of(problems.TARGETS)} (default x^2)")
     g.add_argument("--box", help="input box a:b or a1:b1,a2:b2,... (default 0:2; --box=-1:1)")
     g.add_argument("--noise", type=float, help="std of additive label noise (default 0)")
+    g.add_argument(
+        "--input-dist",
+        help="law of X: uniform (default), normal:MEAN,STD[;MEAN,STD...] (one pair per "
+        "coordinate), piecewise:E0,...,Em:P1;...;Pm (d = 1; Pi = c0,c1,... on piece i; "
+        "support = the box)",
+    )
     g.add_argument("--optimizer", help=f"{one_of(optim.OPTIMIZERS)} (default sgd)")
     g.add_argument("--lr", dest="learning_rate", type=float, help="learning rate (default 0.01)")
     g.add_argument("--schedule", help=f"{one_of(optim.SCHEDULES)} (default constant)")

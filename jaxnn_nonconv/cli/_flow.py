@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from jaxnn_nonconv.cli._common import emit, setup_jax
+from jaxnn_nonconv.core import distributions
 from jaxnn_nonconv.experiments import config
 
 
@@ -23,8 +24,11 @@ def _problem(args):
         raise config.ConfigError(
             f"--box: gradient flow on the exact risk needs d = 1, got {args.box}"
         )
+    law = None
+    if getattr(args, "input_dist", None) is not None:  # ``levels`` only
+        law = config.parse_input_dist(args.input_dist, box)
     try:
-        return problems.Problem(args.target, box).validate()
+        return problems.Problem(args.target, box, distribution=law).validate()
     except ValueError as e:
         raise config.ConfigError(str(e)) from None
 
@@ -142,6 +146,11 @@ def add_levels(sub) -> None:
     )
     p.add_argument("--target", default="x^2", help="built-in target (default x^2)")
     p.add_argument("--box", default="0:2", help="input interval a:b (default 0:2)")
+    p.add_argument(
+        "--input-dist",
+        help="law of X: uniform (default) or piecewise:E0,...,Em:P1;...;Pm, a density with "
+        "support = the box (levels need an exact risk: no normal law)",
+    )
     p.add_argument("--max-width", type=int, default=8, help="largest width H (default 8)")
     p.add_argument("--restarts", type=int, default=32, help="search: restarts per width")
     p.add_argument("--steps", type=int, default=3000, help="search: Adam steps per restart")
@@ -154,6 +163,11 @@ def add_levels(sub) -> None:
 
 def cmd_levels(args) -> int:
     problem = _problem(args)
+    if isinstance(problem.distribution, distributions.Normal):
+        raise config.ConfigError(
+            f"--input-dist {args.input_dist}: levels need an exact risk, and a normal law has "
+            "none (use uniform or piecewise)"
+        )
     for name in ("max_width", "restarts", "steps", "lsq_starts"):
         _positive(name.replace("_", "-"), getattr(args, name), integer=True)
     if args.max_width > 64:

@@ -15,7 +15,10 @@ A :class:`~jaxnn_nonconv.core.problems.Problem` draws ``X`` uniformly on its box
 * the empirical law of a data set is :class:`~jaxnn_nonconv.core.data.Dataset` (``TrainConfig.data``).
 
 Each gives the moments of one coordinate for the problem's reference levels (quadrature, about
-1e-12). Both are frozen and hashable (they are part of a training config).
+1e-12). Under the piecewise-polynomial density the ``d = 1`` risk of a net and the levels ``R_k``
+are exact too (:mod:`jaxnn_nonconv.exact.risk` puts the density's edges among its pieces and
+weights by :meth:`PiecewisePolynomial.pdf_jnp`); under the normal law the risk is Monte Carlo.
+Both are frozen and hashable (they are part of a training config).
 """
 
 from __future__ import annotations
@@ -180,6 +183,39 @@ class PiecewisePolynomial:
 
         lo, hi = jax.lax.fori_loop(0, 64, step, (a, b))
         return ((lo + hi) / 2)[:, None]
+
+    @property
+    def degree(self) -> int:
+        """The largest polynomial degree of the pieces (0: piecewise constant)."""
+        return max(len(c) for c in self.coeffs) - 1
+
+    def coefficient_table(self) -> np.ndarray:
+        """``(m, degree + 1)`` float64: piece ``i``'s coefficients, zero-padded."""
+        out = np.zeros((len(self.coeffs), self.degree + 1))
+        for i, c in enumerate(self.coeffs):
+            out[i, : len(c)] = c
+        return out
+
+    def pdf_jnp(self, x: jax.Array) -> jax.Array:
+        """The density at ``x`` (any shape, jittable): piece ``i`` is ``[e_i, e_(i+1))``, the
+        last piece closed. At an interior edge the right piece's value is taken (callers that
+        integrate put the edges among their piece boundaries, so they never evaluate there)."""
+        table = jnp.asarray(self.coefficient_table(), x.dtype)
+        inner = jnp.asarray(self.edges[1:-1], x.dtype)
+        piece = jnp.searchsorted(inner, x, side="right")
+        coef = table[piece]  # (..., degree + 1)
+        k = jnp.arange(table.shape[1], dtype=x.dtype).reshape((1,) * x.ndim + (-1,))
+        powers = x[..., None] ** k
+        return jnp.sum(coef * powers, axis=-1)
+
+    def derivative_bound(self, j: int) -> float:
+        """A bound of ``|p^(j)|`` on the support: ``sum_k |c_ik| k!/(k-j)! r^(k-j)`` over the
+        pieces, ``r = max(|e_0|, |e_m|)`` (0 for ``j > degree``)."""
+        r = max(abs(self.edges[0]), abs(self.edges[-1]))
+        return max(
+            sum(abs(ck) * math.perm(k, j) * r ** (k - j) for k, ck in enumerate(c) if k >= j)
+            for c in self.coeffs
+        )
 
     def pdf(self, t: float) -> float:
         i = int(np.clip(np.searchsorted(self.edges, t, side="right") - 1, 0, len(self.coeffs) - 1))

@@ -3,7 +3,9 @@
 A shallow net ``[1, H, 1]`` with ``k`` active hidden neurons realizes what a ``[1, k, 1]`` net
 does, so its risk is at least ``R_k``, the best risk of ``[1, k, 1]`` nets (arXiv 2402.05155,
 Sec. 3.6): ``R_0 = Var f(X)`` (the best constant) and ``R_H`` is the global minimum value of
-width ``H``. :func:`compute_levels` finds ``R_k`` with the engine itself:
+width ``H``. ``X`` is uniform on the box or has the problem's piecewise-polynomial density (the
+exact risk integrates against it, :mod:`jaxnn_nonconv.exact.risk`). :func:`compute_levels` finds
+``R_k`` with the engine itself:
 
 1. ``restarts`` independent ``[1, k, 1]`` nets trained by :func:`jaxnn_nonconv.engine.run`
    (Adam, online batches, learning rate halved ``halvings`` times over ``steps``);
@@ -130,7 +132,14 @@ class RiskLevels:
 
 
 def _problem_dict(problem: problems.Problem) -> dict:
-    return {"target": problem.target, "box": [list(b) for b in problem.box], "noise": problem.noise}
+    out = {"target": problem.target, "box": [list(b) for b in problem.box], "noise": problem.noise}
+    dist = problem.distribution
+    if dist is not None:  # absent for the uniform law: caches made before densities keep their key
+        out["distribution"] = {
+            "law": type(dist).__name__,
+            **{k: json.loads(json.dumps(v)) for k, v in dataclasses.asdict(dist).items()},
+        }
+    return out
 
 
 def _polish(theta0: np.ndarray, problem: problems.Problem, arch, maxiter: int):

@@ -12,11 +12,12 @@ A shallow net ``N(x) = c + sum_j v_j relu(w_j x + b_j)`` with ``w_j != 0`` is, o
 (:func:`projection_risk`: any Gram matrix, e.g. an empirical one from data). ``G`` and ``m`` are
 exact here: Gauss-Legendre on the pieces between the kinks and the target's fixed splits, with
 the rule of :func:`jaxnn_nonconv.exact.risk.rule_for` (every integrand is the same kind of
-polynomial times target on a piece as in the exact risk). Kinks outside the box give features
-that are 0 or affine on it, the same span as a kink at the nearer end, so the kinks range over
-``[a, b]`` and ``R_H = min over s of min over t in [a, b]^H of R(t, s)`` (:func:`lsq_levels`:
-L-BFGS-B on ``t`` with exact JAX gradients from several starts for every number of
-left-facing neurons). Each value returned is the exact risk of an explicit net
+polynomial times target on a piece as in the exact risk; under a piecewise-polynomial density
+``p`` the expectations are weighted by ``p``, whose edges are splits of the rule). Kinks outside
+the box give features that are 0 or affine on it, the same span as a kink at the nearer end, so
+the kinks range over ``[a, b]`` and ``R_H = min over s of min over t in [a, b]^H of R(t, s)``
+(:func:`lsq_levels`: L-BFGS-B on ``t`` with exact JAX gradients from several starts for every
+number of left-facing neurons). Each value returned is the exact risk of an explicit net
 (:func:`net_of`), hence an upper bound of the true level.
 """
 
@@ -70,7 +71,8 @@ def features(x: jax.Array, kinks: jax.Array, signs: jax.Array) -> jax.Array:
 def gram_moments(
     kinks: jax.Array, signs: jax.Array, problem: problems.Problem, rule: _risk.Rule
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Exact ``G = E[phi phi^T]``, ``m = E[phi f(X)]`` and ``E f(X)^2`` for ``X ~ U[a, b]``.
+    """Exact ``G = E[phi phi^T]``, ``m = E[phi f(X)]`` and ``E f(X)^2`` for ``X ~ U[a, b]``, or
+    ``X`` with the problem's piecewise-polynomial density (its edges are among the rule's splits).
 
     Args:
       kinks: ``(H,)`` kink positions (clipped to the box).
@@ -92,7 +94,8 @@ def gram_moments(
     fixed = jnp.asarray([a, *rule.splits, b], dtype)
     points = jnp.sort(jnp.concatenate([fixed, t]))
     x, w = nodes_and_weights(points, rule)
-    w = w / (b - a)
+    # the law of X: 1 / (b - a) (uniform), or the density p, a polynomial on every piece
+    w = w / (b - a) if problem.distribution is None else w * _risk.density_weights(problem, x)
     phi = features(x, t, signs.astype(dtype))
     f = problems.target_fn(problem)(x[:, None]).astype(dtype)
     return phi.T @ (phi * w[:, None]), phi.T @ (w * f), jnp.sum(w * f * f)

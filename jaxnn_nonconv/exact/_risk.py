@@ -37,6 +37,12 @@ bounds it with ``|N|, |N'| <= NET_BOUND`` on the box (1e4: far above any trained
 targets' derivative bounds (``|sin(3x)^(m)| <= 3^m``, ``|(sin^2 3x)^(m)| <= 6^m / 2``, Leibniz'
 rule for ``x^4 sin x``). ``sin(3x)`` on ``[0, 1]`` needs ``G = 1`` (bound 2e-20).
 
+Under a piecewise-polynomial input density ``p`` (``d = 1``, arXiv 2112.09684's assumption;
+:class:`~jaxnn_nonconv.core.distributions.PiecewisePolynomial`) the risk is
+``int (N - f)^2 p``: ``p``'s edges join the fixed splits, the weights are ``p`` at the nodes
+instead of ``1 / (b - a)``, and the rules get the nodes for ``p``'s degree (:func:`rule_for`), so
+it stays exact. A normal law has no exact rule (Monte Carlo risk).
+
 Everything is jittable and vmappable; pass float64 parameters under ``jax.enable_x64(True)`` for
 float64 results (:func:`risks_of_params` does). A callable (user) target or ``d > 1`` has no exact
 rule: :func:`rule_for` returns ``None`` and callers keep the Monte Carlo risk. Overflow of the
@@ -55,7 +61,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn_nonconv.core import nets, problems
+from jaxnn_nonconv.core import distributions, nets, problems
 from jaxnn_nonconv.exact import _pieces
 
 DEFAULT_MAX_POINTS = 2048  # breakpoint capacity cap (the exact need is used when smaller)
@@ -121,14 +127,31 @@ def _deriv_bound(target: str, m: int, r: float) -> tuple[float, float]:
     return f, f2 / 2
 
 
+def _integrand_bound(target: str, m: int, r: float, power: int) -> float:
+    """Bound of ``|g^(m)|``, ``g = (N - f)^2``, ``m > 2 power`` (:func:`smooth_error_bound`)."""
+    _, f2_m = _deriv_bound(target, m, r)
+    mixed = sum(math.comb(m, j) * _deriv_bound(target, m - j, r)[0] for j in range(power + 1))
+    return f2_m + 2 * NET_BOUND * mixed
+
+
 def smooth_error_bound(
-    target: str, box: tuple[float, float], cells: int, nodes: int, power: int = 1
+    target: str,
+    box: tuple[float, float],
+    cells: int,
+    nodes: int,
+    power: int = 1,
+    density: distributions.PiecewisePolynomial | None = None,
 ) -> float:
     """Bound of the risk's quadrature error for ``sin(3x)`` / ``x^4 sin(x)`` (module docstring).
 
     ``power``: the degree ``P`` of the net on a piece (``repu:P``); then
     ``g^(m) = (f^2)^(m) - 2 sum_{j <= P} C(m, j) N^(j) f^(m-j)`` for ``m > 2P``, bounded with
     ``|N^(j)| <= NET_BOUND`` (for ``P = 1`` the bound of the module docstring).
+
+    ``density``: a piecewise-polynomial density ``p`` of degree ``q`` (its edges are among the
+    pieces): the integrand is ``g p``, ``(g p)^(m) = sum_{j <= q} C(m, j) g^(m-j) p^(j)``
+    (Leibniz), and the pieces of length ``<= h`` sum to ``b - a``:
+    ``(b - a) h^(2n) c_n max |(g p)^(2n)|`` (for ``p = 1 / (b - a)`` the uniform bound).
 
     >>> smooth_error_bound("sin(3x)", (0.0, 1.0), 1, 12) < 1e-14
     True
@@ -137,12 +160,16 @@ def smooth_error_bound(
     r = max(abs(a), abs(b))
     h = (b - a) / cells
     m = 2 * nodes
-    if m <= 2 * power:
+    q = 0 if density is None else density.degree
+    if m - q <= 2 * power:
         return math.inf
-    _, f2_m = _deriv_bound(target, m, r)
-    mixed = sum(math.comb(m, j) * _deriv_bound(target, m - j, r)[0] for j in range(power + 1))
-    g = f2_m + 2 * NET_BOUND * mixed
-    return h**m * _c(nodes) * g
+    if density is None:
+        return h**m * _c(nodes) * _integrand_bound(target, m, r, power)
+    leibniz = sum(
+        math.comb(m, j) * _integrand_bound(target, m - j, r, power) * density.derivative_bound(j)
+        for j in range(q + 1)
+    )
+    return (b - a) * h**m * _c(nodes) * leibniz
 
 
 def rule_for(problem: problems.Problem, degree: int = 1) -> Rule | None:
@@ -159,25 +186,60 @@ def rule_for(problem: problems.Problem, degree: int = 1) -> Rule | None:
     (0.0,)
     >>> rule_for(problems.Problem("x^(1/4)", ((0.0, 1.0),)), degree=2).nodes
     10
+
+    A piecewise-polynomial density ``p`` of degree ``q`` (``problem.distribution``) multiplies
+    the integrand: its edges join the splits (``p`` is a polynomial on each piece) and the rule
+    gets the nodes for ``q`` more degrees (``4 q`` more after ``x = t^4``). A normal law has no
+    rule (its density is not a polynomial: callers keep the Monte Carlo risk).
+
+    >>> tent = distributions.PiecewisePolynomial((0.0, 1.0, 2.0), ((0.0, 1.0), (2.0, -1.0)))
+    >>> rule_for(problems.Problem("x^2", distribution=tent))
+    Rule(nodes=3, splits=(1.0,), power=1, error_bound=0.0)
     """
     problem = problem.validate()
-    if problem.dim != 1 or not isinstance(problem.target, str) or problem.distribution is not None:
-        return None  # the exact rules integrate against the uniform law only
+    dist = problem.distribution
+    if problem.dim != 1 or not isinstance(problem.target, str):
+        return None
+    if dist is not None and not isinstance(dist, distributions.PiecewisePolynomial):
+        return None  # the normal density is not a polynomial on pieces: Monte Carlo
+    q = 0 if dist is None else dist.degree
+    edges = () if dist is None else tuple(dist.edges[1:-1])
     (a, b), target = problem.box[0], problem.target
+
+    def with_edges(splits):
+        return tuple(sorted(set(splits) | set(edges)))
+
+    def gauss(deg: int) -> int:  # nodes for exactness up to degree ``deg``: 2 n - 1 >= deg
+        return (deg + 2) // 2
+
     if target in ("x^2", "x^2+2x"):
-        return Rule(max(degree, 2) + 1, (), 1, 0.0)
+        return Rule(gauss(2 * max(degree, 2) + q), with_edges(()), 1, 0.0)
     if target in ("|x|", "step"):
-        return Rule(degree + 1, (0.0,) if a < 0 < b else (), 1, 0.0)
+        return Rule(gauss(2 * degree + q), with_edges((0.0,) if a < 0 < b else ()), 1, 0.0)
     if target == "x^(1/4)":
-        return Rule(4 * degree + 2, (), 4, 0.0)
+        return Rule(gauss(8 * degree + 3 + 4 * q), with_edges(()), 4, 0.0)
     if target in ("sin(3x)", "x^4 sin(x)"):
-        nodes = SMOOTH_NODES + degree - 1
+        nodes = SMOOTH_NODES + degree - 1 + (q + 1) // 2
+
+        def bound(cells):
+            return smooth_error_bound(target, (a, b), cells, nodes, degree, dist)
+
         cells = 1
-        while smooth_error_bound(target, (a, b), cells, nodes, degree) > SMOOTH_TOL:
+        while bound(cells) > SMOOTH_TOL:
             cells *= 2
         splits = tuple(a + (b - a) * i / cells for i in range(1, cells))
-        return Rule(nodes, splits, 1, smooth_error_bound(target, (a, b), cells, nodes, degree))
+        return Rule(nodes, with_edges(splits), 1, bound(cells))
     return None
+
+
+def density_weights(problem: problems.Problem, x: jax.Array) -> jax.Array:
+    """The density of ``X`` at the quadrature nodes ``x``: ``1 / (b - a)`` for the uniform law,
+    ``p(x)`` for a piecewise-polynomial one (``x`` never on an edge: edges are splits)."""
+    dist = problem.distribution
+    if dist is None:
+        (a, b) = problem.box[0]
+        return jnp.full_like(x, 1.0 / (b - a))
+    return dist.pdf_jnp(x)
 
 
 def capacity(
@@ -299,7 +361,11 @@ def risk(
         xn = tn
     x = xn.reshape(-1, 1)
     err = nets.realization(params, x, activation) - problems.target_fn(problem)(x).astype(dtype)
-    value = jnp.sum(err**2 * wn.reshape(-1)) / (b - a) + problem.noise**2
+    if problem.distribution is None:  # the uniform law (its historical form, bit for bit)
+        value = jnp.sum(err**2 * wn.reshape(-1)) / (b - a) + problem.noise**2
+    else:
+        dens = density_weights(problem, x[:, 0])
+        value = jnp.sum(err**2 * wn.reshape(-1) * dens) + problem.noise**2
     return jnp.where(overflow, jnp.nan, value), overflow
 
 
@@ -354,7 +420,9 @@ def risks_of_params(
     problem = problem.validate()
     arch = nets.check_arch(arch)
     if rule_for(problem) is None:
-        raise ValueError("exact risk needs d = 1 and a built-in target")
+        raise ValueError(
+            "exact risk needs d = 1, a built-in target and a uniform or piecewise-polynomial law"
+        )
     _check_activation(activation, arch)
     theta = np.asarray(theta)
     if theta.ndim != 2 or theta.shape[1] != nets.num_params(arch):

@@ -10,6 +10,7 @@ A TOML config has two tables; every key is optional::
     init = "pytorch"
     target = "x^2"
     box = "0:2"             # or [[0, 2]] or "0:1,-1:1"
+    input_dist = "uniform"  # or "normal:0,1" or "piecewise:0,1,2:0,1;2,-1" (parse_input_dist)
     optimizer = "sgd"
     learning_rate = 0.01
     steps = 1000
@@ -40,7 +41,14 @@ from pathlib import Path
 from typing import Any
 
 from jaxnn_nonconv import engine
-from jaxnn_nonconv.core import data as datasets, inits, nets, optim, problems
+from jaxnn_nonconv.core import (
+    data as datasets,
+    distributions,
+    inits,
+    nets,
+    optim,
+    problems,
+)
 from jaxnn_nonconv.errors import ConfigError
 
 
@@ -61,7 +69,7 @@ MAX_CHUNK = 2**24
 SEED_BOUND = 2**32
 
 
-PROBLEM_KEYS = ("target", "box", "noise")
+PROBLEM_KEYS = ("target", "box", "noise", "input_dist")
 TRAIN_KEYS = (
     tuple(
         f.name for f in dataclasses.fields(engine.TrainConfig) if f.name not in ("problem", "data")
@@ -156,6 +164,81 @@ def parse_box(text: str, *, allow_point: bool = False) -> problems.Box:
             raise ConfigError(f"box {text!r}: need {need} in every 'a:b' (empty or reversed box)")
         box.append((a, b))
     return tuple(box)
+
+
+INPUT_LAWS = ("uniform", "normal", "piecewise")
+
+
+def _numbers(text: str, what: str, spec: str) -> tuple[float, ...]:
+    try:
+        out = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise ConfigError(
+            f"input_dist {spec!r}: {what} must be comma-separated numbers, got {text.strip()!r}"
+        ) from None
+    if not all(math.isfinite(v) for v in out):
+        raise ConfigError(f"input_dist {spec!r}: {what} must be finite, got {text.strip()!r}")
+    return out
+
+
+def parse_input_dist(spec, box: problems.Box):
+    """The law of ``X`` from its spec (``--input-dist``, ``input_dist`` in ``[train]``).
+
+    ``uniform`` (on the box: ``None``); ``normal:MEAN,STD[;MEAN,STD...]``, one pair per input
+    coordinate; ``piecewise:E0,E1,...,Em:P1;P2;...;Pm`` (``d = 1``): on ``[E(i-1), Ei]`` the
+    density is the polynomial with coefficients ``Pi = c0,c1,...`` (normalized here), and its
+    support ``[E0, Em]`` must be the box. Raises :class:`ConfigError` (one line).
+
+    >>> parse_input_dist("normal:0,1", ((0.0, 1.0),))
+    Normal(mean=(0.0,), std=(1.0,))
+    >>> parse_input_dist("piecewise:0,1,2:0,1;2,-1", ((0.0, 2.0),)).coeffs
+    ((0.0, 1.0), (2.0, -1.0))
+    """
+    if not isinstance(spec, str):
+        raise ConfigError(f"input_dist must be a string such as 'normal:0,1', got {spec!r}")
+    kind, _, rest = spec.strip().partition(":")
+    kind = kind.strip()
+    if kind not in INPUT_LAWS:
+        raise ConfigError(
+            f"input_dist {spec!r}: unknown law {kind!r}{suggest(kind, INPUT_LAWS)}; valid: "
+            "uniform, normal:MEAN,STD[;MEAN,STD...], piecewise:E0,...,Em:P1;...;Pm"
+        )
+    try:
+        if kind == "uniform":
+            if rest.strip():
+                raise ConfigError(f"input_dist {spec!r}: 'uniform' takes no parameters")
+            return None
+        if kind == "normal":
+            pairs = [_numbers(p, "each MEAN,STD", spec) for p in rest.split(";")]
+            if any(len(p) != 2 for p in pairs):
+                raise ConfigError(f"input_dist {spec!r}: give MEAN,STD pairs separated by ';'")
+            return distributions.Normal(
+                tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+            ).validate(box)
+        if len(box) != 1:
+            raise ConfigError(
+                f"input_dist {spec!r}: a piecewise-polynomial density needs d = 1, "
+                f"the box has {len(box)} coordinates"
+            )
+        edges, sep, polys = rest.partition(":")
+        if not sep:
+            raise ConfigError(f"input_dist {spec!r}: expected piecewise:E0,E1,...,Em:P1;P2;...;Pm")
+        law = distributions.PiecewisePolynomial(
+            _numbers(edges, "the edges", spec),
+            tuple(_numbers(p, "each piece's coefficients", spec) for p in polys.split(";")),
+        )
+        law = law.validate()
+        if law.box != tuple(box):
+            (a, b), (e0, em) = box[0], law.box[0]
+            raise ConfigError(
+                f"input_dist {spec!r}: the density's support [{e0:g}, {em:g}] is not the box "
+                f"[{a:g}, {b:g}] (set the box to {e0:g}:{em:g})"
+            )
+        return law
+    except ConfigError:
+        raise
+    except ValueError as e:  # the law's own checks (edges, sign, stds)
+        raise ConfigError(f"input_dist {spec!r}: {e}") from None
 
 
 def parse_arch(text: str) -> tuple[int, ...]:
@@ -283,11 +366,11 @@ def build(
     """
     values = dict(values)
     if data is not None:
-        for key in ("box", "target", "noise", "data_size"):
+        for key in ("box", "target", "noise", "data_size", "input_dist"):
             if key in values:
                 raise ConfigError(
                     f"{key} does not apply to a data set (the box is the data's bounding box, "
-                    "the target its target column, the data size its rows)"
+                    "the target its target column, the data size its rows, the inputs its law)"
                 )
         values["box"] = [list(ab) for ab in data.box()]
     for key in values:
@@ -315,8 +398,9 @@ def build(
             f"is {arch[0]}"
         )
     box = _box_for(values.get("box", "0:2"), arch[0])
+    law = parse_input_dist(values["input_dist"], box) if "input_dist" in values else None
     problem = problems.Problem(
-        values.get("target", default.problem.target), box, values.get("noise", 0.0)
+        values.get("target", default.problem.target), box, values.get("noise", 0.0), law
     )
     fields = {k: v for k, v in values.items() if k not in PROBLEM_KEYS}
     for key in ("hyper", "schedule_kw"):
