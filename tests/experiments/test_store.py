@@ -59,8 +59,12 @@ def _assert_same(a: dict, b: dict):
         assert np.array_equal(a[k], b[k], equal_nan=True), k
 
 
+@pytest.mark.slow
 def test_kill_minus_nine_then_resume_is_bit_identical(tmp_path):
-    """SIGKILL a run after its first chunk file appears, re-run it: same bits as no interruption."""
+    """SIGKILL a run after its first chunk file appears, re-run it: same bits as no interruption.
+    Slow (a subprocess compiles a training run twice); the default suite covers crash-safety end
+    to end by tests/experiments/test_experiments.py::
+    test_kill_minus_nine_then_rerun_same_command_is_bit_identical."""
     cfg = engine.TrainConfig(**KILL_CFG)
     manifest = {"config": cfg.to_dict()}
     out = tmp_path / "killed"
