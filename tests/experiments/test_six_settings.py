@@ -23,6 +23,9 @@ def test_six_settings_config_quick_and_full():
         assert sorted({lab.split(":")[0] for lab in labels}) == ["1", "2", "3", "4", "5", "6"]
     cfgs = [full.cell_config(c) for c in full.cells()]
     assert full.trials == 300 and all(c.steps == 10_000 and c.batch_size == 1024 for c in cfgs)
+    # parameter snapshots for the distance figures at both sizes (300 x 20 x 3001 floats at most)
+    assert all(quick.cell_config(c).n_snapshots == 20 for c in quick.cells())
+    assert all(c.n_snapshots == 20 for c in cfgs)
     by = {c["setting"]["label"]: full.cell_config(c) for c in full.cells()}
     assert by["1: relu b1 H=100"].trainable == ("b1",)
     assert by["2: clip b H=1000"].activation == "clip" and by["2: clip b H=1000"].arch[1] == 1000
