@@ -43,6 +43,7 @@ from jaxnn_nonconv.engine._kernel import (
     make_trial as make_trial,
     mse as mse,
     record_steps as record_steps,
+    snapshot_steps as snapshot_steps,
     step as step,
     trial_key as trial_key,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "progress_iter",
     "record_steps",
     "run",
+    "snapshot_steps",
     "step",
     "trial_key",
 ]

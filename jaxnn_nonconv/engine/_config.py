@@ -37,6 +37,11 @@ class TrainConfig:
         with batches drawn from it (full-batch gradient descent when ``batch_size >= data_size``).
       eval_size: fresh samples on which the initial and final risks are estimated.
       n_record: number of log-spaced steps at which the minibatch loss and gradient norm are kept.
+      n_snapshots: number of log-spaced steps after which the flat parameter vector is kept
+        (``param_traj``, :func:`~jaxnn_nonconv.engine.snapshot_steps`; the last is after the
+        last step, so it equals the final parameters exactly); ``0`` (default): none, and the
+        run is the same program, bit for bit, as without the option. Memory: trials x
+        snapshots x parameters numbers, so opt-in. Not with a data set.
       dtype: ``float32`` or ``float64`` (the latter needs ``jax_enable_x64``).
       diverge_threshold: a trial whose final risk is not finite or exceeds this is ``diverged``.
       trainable: the parameter groups that train (``("b1",)``, ``("W2", "b1")``; groups ``W1, b1,
@@ -66,6 +71,7 @@ class TrainConfig:
     data_size: int | None = None
     eval_size: int = 8192
     n_record: int = 16
+    n_snapshots: int = 0
     dtype: str = "float32"
     diverge_threshold: float = 1e6
     trainable: tuple[str, ...] | None = None
@@ -105,6 +111,11 @@ class TrainConfig:
             check_count(getattr(self, name), name)
         if self.data_size is not None:
             check_count(self.data_size, "data_size")
+        n_snap = self.n_snapshots
+        if isinstance(n_snap, bool) or not isinstance(n_snap, int) or n_snap < 0:
+            raise ValueError(f"n_snapshots must be an integer >= 0, got {n_snap!r}")
+        if n_snap and self.data is not None:
+            raise ValueError("n_snapshots is not supported with a data set (yet)")
         if self.dtype not in DTYPES:
             raise ValueError(f"unknown dtype {self.dtype!r}; valid: {', '.join(DTYPES)}")
         trainable = self.trainable
@@ -144,6 +155,8 @@ class TrainConfig:
         out["arch"] = list(self.arch)
         out["hyper"] = dict(self.hyper)
         out["schedule_kw"] = dict(self.schedule_kw)
+        if self.n_snapshots == 0:
+            del out["n_snapshots"]  # absent when off: runs stored before snapshots keep their hash
         if self.trainable is None:
             del out["trainable"]  # absent, not null: runs stored before masks keep their hash
         else:

@@ -26,6 +26,7 @@ from jaxnn_nonconv.engine._kernel import (
     _trial_parts,
     block_limit,
     record_steps,
+    snapshot_steps,
 )
 from jaxnn_nonconv.exact import risk as exact_risk
 
@@ -71,10 +72,13 @@ def _compiled_chunk(cfg: TrainConfig, chunk_size: int) -> Callable:
 
     def chunk(base_key, indices, lrs):
         keys = jax.vmap(lambda i: jax.random.fold_in(base_key, i))(indices)
-        k_eval, params0, params, loss_traj, gn_traj = jax.vmap(parts.train)(keys, lrs)
+        k_eval, params0, params, loss_traj, gn_traj, kept = jax.vmap(parts.train)(keys, lrs)
         x_eval, y_eval = jax.vmap(parts.sample_eval)(k_eval)
         pred0, pred = predict(params0, x_eval), predict(params, x_eval)
-        return jax.vmap(parts.finish)(params0, params, pred0, pred, y_eval, loss_traj, gn_traj)
+        out = jax.vmap(parts.finish)(params0, params, pred0, pred, y_eval, loss_traj, gn_traj)
+        if kept is None:
+            return out
+        return {**out._asdict(), "param_traj": kept}  # (chunk, S, P) snapshots
 
     return jax.jit(chunk)
 
@@ -227,7 +231,9 @@ def run(
     Returns:
       Dict of arrays with leading axis ``M``: ``trial``, ``learning_rate``, ``params0``, ``params``
       (flat theta), ``risk0``, ``risk``, ``loss_traj``, ``grad_norm_traj``, ``diverged``; plus
-      ``record_steps`` ``(R,)``.
+      ``record_steps`` ``(R,)``. With ``cfg.n_snapshots > 0`` also ``param_traj: (M, S, P)``,
+      theta after each of the ``snapshot_steps`` ``(S,)`` steps (also returned; the last row is
+      ``params`` exactly).
 
     >>> cfg = TrainConfig(arch=(1, 4, 1), steps=20, eval_size=64)
     >>> res = run(cfg, 3, chunk_size=2)
@@ -239,6 +245,8 @@ def run(
     chunks = _iter_chunks(cfg, n_trials, seed, chunk_size, learning_rates, 0, n_devices, mine)
     out = distributed.merge_chunks(list(progress_iter(chunks, len(mine), progress)))
     out["record_steps"] = record_steps(cfg.steps, cfg.n_record)
+    if cfg.n_snapshots:
+        out["snapshot_steps"] = snapshot_steps(cfg.steps, cfg.n_snapshots)
     if exact:
         out.update(exact_risk.add_exact(cfg, out))
     return out

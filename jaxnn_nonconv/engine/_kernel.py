@@ -124,6 +124,19 @@ def record_steps(steps: int, n_record: int) -> np.ndarray:
     return points - 1
 
 
+def snapshot_steps(steps: int, n_snapshots: int) -> np.ndarray:
+    """The numbers of optimizer steps after which the parameters are kept (``n_snapshots`` of
+    :class:`~jaxnn_nonconv.engine.TrainConfig`): :func:`record_steps` ``+ 1``, log-spaced from 1
+    to ``steps`` (the last snapshot is the final network); empty when ``n_snapshots == 0``.
+
+    >>> snapshot_steps(1000, 5).tolist(), snapshot_steps(1000, 0).tolist()
+    ([1, 6, 32, 178, 1000], [])
+    """
+    if n_snapshots == 0:
+        return np.zeros(0, np.int64)
+    return record_steps(steps, n_snapshots) + 1
+
+
 def draw_block(steps: int, most: int = DRAW_BLOCK) -> int:
     """Steps whose batches are drawn at once: the largest divisor of ``steps`` up to ``most``.
 
@@ -212,12 +225,14 @@ def make_trial(cfg: TrainConfig) -> Callable[[jax.Array, jax.Array], TrialResult
     """A pure function ``(key, learning_rate) -> TrialResult`` training one network of ``cfg``.
 
     ``cfg`` must be validated. The key is split by ``fold_in`` into init (0), data (1) and
-    evaluation (2) streams; online batch ``n`` uses ``fold_in(data_key, n)``.
+    evaluation (2) streams; online batch ``n`` uses ``fold_in(data_key, n)``. Parameter
+    snapshots (``cfg.n_snapshots``) are returned by the driver (:func:`~jaxnn_nonconv.engine.run`),
+    not here.
     """
     parts = _trial_parts(cfg)
 
     def trial(key: jax.Array, learning_rate: jax.Array) -> TrialResult:
-        k_eval, params0, params, loss_traj, gn_traj = parts.train(key, learning_rate)
+        k_eval, params0, params, loss_traj, gn_traj, _ = parts.train(key, learning_rate)
         x_eval, y_eval = parts.sample_eval(k_eval)
         pred0 = nets.realization(params0, x_eval, cfg.activation)
         pred = nets.realization(params, x_eval, cfg.activation)
@@ -229,7 +244,7 @@ def make_trial(cfg: TrainConfig) -> Callable[[jax.Array, jax.Array], TrialResult
 class _TrialParts(NamedTuple):
     """:func:`make_trial` in pieces, so that :func:`_compiled_chunk` can evaluate in blocks."""
 
-    train: Callable  # (key, lr) -> (k_eval, params0, params, loss_traj, grad_norm_traj)
+    train: Callable  # (key, lr) -> (k_eval, params0, params, loss_traj, gn_traj, param_traj)
     sample_eval: Callable  # k_eval -> (x_eval: (eval_size, d), y_eval: (eval_size,))
     finish: Callable  # (params0, params, pred0, pred, y_eval, loss_traj, gn_traj) -> TrialResult
 
@@ -247,6 +262,9 @@ def _trial_parts(cfg: TrainConfig, most: int = DRAW_BLOCK) -> _TrialParts:
     online = cfg.data_size is None
     full_batch = not online and cfg.batch_size >= cfg.data_size
     n_block = draw_block(cfg.steps, most)
+    snap = snapshot_steps(cfg.steps, cfg.n_snapshots) - 1  # 0-based index of the step taken
+    snap_slots = np.full(cfg.steps, len(snap), np.int32)  # len(snap) = "not kept": dropped
+    snap_slots[snap] = np.arange(len(snap))
 
     def train(key: jax.Array, learning_rate: jax.Array) -> tuple:
         _, k_data, k_eval = (jax.random.fold_in(key, i) for i in range(3))
@@ -265,14 +283,17 @@ def _trial_parts(cfg: TrainConfig, most: int = DRAW_BLOCK) -> _TrialParts:
             return data_x[idx], data_y[idx]
 
         def body(carry, step_batch):
-            p, s, loss_traj, gn_traj = carry
+            p, s, loss_traj, gn_traj, *kept = carry
             n, x, y = step_batch
             p, s, loss, grads = step(p, s, x, y, opt, cfg.activation, cfg.trainable)
             gnorm = trainable_norm(grads, cfg.trainable)
             slot = jnp.asarray(slots)[n]
             loss_traj = loss_traj.at[slot].set(loss, mode="drop")
             gn_traj = gn_traj.at[slot].set(gnorm, mode="drop")
-            return (p, s, loss_traj, gn_traj), None
+            if kept:  # parameter snapshots (n_snapshots > 0): theta after this step
+                theta = nets.to_flat(p)
+                kept = [kept[0].at[jnp.asarray(snap_slots)[n]].set(theta, mode="drop")]
+            return (p, s, loss_traj, gn_traj, *kept), None
 
         def block(carry, ns):
             # The batches of a block of steps drawn at once: the same keys fold_in(k_data, n), so
@@ -284,13 +305,15 @@ def _trial_parts(cfg: TrainConfig, most: int = DRAW_BLOCK) -> _TrialParts:
 
         empty = jnp.full((n_rec,), jnp.nan, dtype)
         carry = (params0, opt.init(params0), empty, empty)
+        if len(snap):  # off: the carry, hence the program, is the one without the option
+            carry += (jnp.full((len(snap), nets.num_params(cfg.arch)), jnp.nan, dtype),)
         if full_batch:
             carry, _ = jax.lax.scan(fixed, carry, jnp.arange(cfg.steps))
         else:
             ns = jnp.arange(cfg.steps).reshape(-1, n_block)
             carry, _ = jax.lax.scan(block, carry, ns)
-        params, _, loss_traj, gn_traj = carry
-        return k_eval, params0, params, loss_traj, gn_traj
+        params, _, loss_traj, gn_traj, *kept = carry
+        return k_eval, params0, params, loss_traj, gn_traj, (kept[0] if kept else None)
 
     def sample_eval(k_eval: jax.Array) -> tuple[jax.Array, jax.Array]:
         return problems.sample(k_eval, problem, cfg.eval_size, dtype)

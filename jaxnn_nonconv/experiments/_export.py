@@ -15,9 +15,10 @@ one row per (cell, trial) with the columns
 * per-layer values (``(M, L)`` arrays) as one column per hidden layer, ``<name>_<k>`` with ``k``
   from 1: ``init_inactive_1``, ``end_inactive_1``, ``end_unknown_2``, ...
 
-Parameters and trajectories (``params0``, ``params``, ``loss_traj``, ``grad_norm_traj``) are left
-out: they are not per-trial scalars. Values are copied from the stored arrays unchanged (dtype
-included). Needs pandas (and pyarrow for Parquet): ``pip install 'jaxnn_nonconv[tables]'``.
+Parameters and trajectories (``params0``, ``params``, ``loss_traj``, ``grad_norm_traj``,
+``param_traj``) are left out: they are not per-trial scalars. Values are copied from the stored
+arrays unchanged (dtype included). Needs pandas (and pyarrow for Parquet):
+``pip install 'jaxnn_nonconv[tables]'``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 from jaxnn_nonconv.errors import ConfigError
 from jaxnn_nonconv.experiments import _store as store
 
-SKIPPED = ("params0", "params", "loss_traj", "grad_norm_traj", "record_steps")
+SKIPPED = ("params0", "params", "loss_traj", "grad_norm_traj", "record_steps", "param_traj")
 
 
 def _cell_value(v: Any) -> Any:

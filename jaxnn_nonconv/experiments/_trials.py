@@ -73,7 +73,8 @@ def run_trials(
       As :func:`engine.run`: ``trial: (M,)``, ``learning_rate: (M,)``, ``params0: (M, P)``,
       ``params: (M, P)``, ``risk0: (M,)``, ``risk: (M,)``, ``loss_traj: (M, R)``,
       ``grad_norm_traj: (M, R)``, ``diverged: (M,)`` and ``record_steps: (R,)`` (the latter not
-      stored in chunks).
+      stored in chunks); with ``cfg.n_snapshots > 0`` also ``param_traj: (M, S, P)`` (stored) and
+      ``snapshot_steps: (S,)`` (not stored).
 
     Raises:
       ConfigError: the part was started with other settings, or its stored chunks are inconsistent.
@@ -139,6 +140,8 @@ def _run_trials(
     parts[part] = {**record, "complete": True}
     store.update(parts=parts)
     out["record_steps"] = engine.record_steps(cfg.steps, cfg.n_record)
+    if cfg.n_snapshots:
+        out["snapshot_steps"] = engine.snapshot_steps(cfg.steps, cfg.n_snapshots)
     return out
 
 
