@@ -62,11 +62,11 @@ def layer_std(name: str, fan_in: int, fan_out: int, scale: float = 1.0) -> float
 
 def _symmetric(family: str) -> Callable:
     draw = _uniform if family == "uniform" else _normal
-    factor = math.sqrt(3.0) if family == "uniform" else 1.0
 
-    def init_layer(key, name, fan_in, fan_out, zero_bias, scale, dtype):
+    def init_layer(key, name, fan_in, fan_out, zero_bias, scale, dtype, spread=None):
         kw, kb = jax.random.split(key)
-        spread = factor * layer_std(name, fan_in, fan_out, scale)
+        if spread is None:
+            spread = layer_spread(name, fan_in, fan_out, scale)
         w = draw(kw, (fan_out, fan_in), spread, dtype)
         b = jnp.zeros((fan_out,), dtype) if zero_bias else draw(kb, (fan_out,), spread, dtype)
         return w, b
@@ -74,14 +74,15 @@ def _symmetric(family: str) -> Callable:
     return init_layer
 
 
-def rai(key, name, fan_in, fan_out, zero_bias, scale, dtype):
+def rai(key, name, fan_in, fan_out, zero_bias, scale, dtype, spread=None):
     """Randomized asymmetric initialization (RAI) of one layer.
 
     Each neuron's row ``[w, b]`` (``[w]`` with zero bias) is drawn i.i.d. ``N(0, (scale 0.6007)^2 /
     fan_in)``; then one entry of the row, chosen uniformly, is replaced by a ``Beta(2, 1)`` draw.
     The positive entry makes a neuron that sees non-negative inputs unlikely to be born dead.
+    ``spread`` is not used (RAI has no single spread parameter; :func:`draw_kind` is ``"rai"``).
     """
-    del name
+    del name, spread
     k_normal, k_index, k_beta = jax.random.split(key, 3)
     n_cols = fan_in if zero_bias else fan_in + 1
     rows = _normal(k_normal, (fan_out, n_cols), scale * RAI_SIGMA / math.sqrt(fan_in), dtype)
@@ -93,6 +94,7 @@ def rai(key, name, fan_in, fan_out, zero_bias, scale, dtype):
     return rows[:, :fan_in], rows[:, fan_in]
 
 
+_UNIFORM = ("pytorch", "he_uniform", "glorot_uniform")
 _INIT_LAYER: dict[str, Callable] = {
     "pytorch": _symmetric("uniform"),
     "he_normal": _symmetric("normal"),
@@ -105,6 +107,31 @@ _INIT_LAYER: dict[str, Callable] = {
 INITS: tuple[str, ...] = tuple(_INIT_LAYER)
 
 
+def draw_kind(name: str) -> str:
+    """``"uniform"``, ``"normal"`` or ``"rai"``: families of one kind draw the same random numbers
+    and differ only in their spread (:func:`layer_spread`), so one compiled program with the
+    spread as an argument draws them all (``advise`` compiles 5 programs for 14 families).
+
+    >>> draw_kind("pytorch"), draw_kind("glorot_normal"), draw_kind("rai")
+    ('uniform', 'normal', 'rai')
+    """
+    if name not in _INIT_LAYER:
+        raise ValueError(f"unknown init {name!r}; valid: {', '.join(INITS)}")
+    return "rai" if name == "rai" else ("uniform" if name in _UNIFORM else "normal")
+
+
+def layer_spread(name: str, fan_in: int, fan_out: int, scale: float = 1.0) -> float:
+    """The parameter a symmetric family draws with: the bound of ``U(-bound, bound)`` (uniform
+    kind) or the standard deviation (normal kind); :func:`init_layer` with ``spread=`` this value
+    draws exactly what it draws without.
+
+    >>> round(layer_spread("pytorch", 4, 3), 6), layer_spread("normal", 4, 3, scale=2.0)
+    (0.5, 2.0)
+    """
+    factor = math.sqrt(3.0) if draw_kind(name) == "uniform" else 1.0
+    return factor * layer_std(name, fan_in, fan_out, scale)
+
+
 def init_layer(
     key: jax.Array,
     name: str,
@@ -114,11 +141,13 @@ def init_layer(
     zero_bias: bool = False,
     scale: float = 1.0,
     dtype=None,
+    spread: float | jax.Array | None = None,
 ) -> tuple[jax.Array, jax.Array]:
     """Draw one layer's ``(W: (fan_out, fan_in), b: (fan_out,))`` from init family ``name``.
 
     ``dtype=None`` is JAX's default float (``float64`` under ``jax_enable_x64``, else ``float32``),
-    as for ``jax.random``.
+    as for ``jax.random``. ``spread`` (symmetric families) replaces :func:`layer_spread`, e.g. by a
+    traced scalar of ``dtype`` so that one compiled program serves every family of a kind.
 
     >>> w, b = init_layer(jax.random.key(0), "pytorch", 4, 3)
     >>> w.shape, b.shape, bool(jnp.all(jnp.abs(w) <= 0.5))
@@ -130,4 +159,4 @@ def init_layer(
         fn = _INIT_LAYER[name]
     except KeyError:
         raise ValueError(f"unknown init {name!r}; valid: {', '.join(INITS)}") from None
-    return fn(key, name, fan_in, fan_out, zero_bias, scale, dtype)
+    return fn(key, name, fan_in, fan_out, zero_bias, scale, dtype, spread)

@@ -152,13 +152,16 @@ def init_stacks(
     *,
     scale: float = 1.0,
     dtype=None,
+    spreads: Sequence | None = None,
 ) -> LayerStacks:
     """Draw one network's parameters as stacks of equal-shape layers (:data:`LayerStacks`).
 
     The same draws as :func:`init_params` (which unstacks these), with one vmap over the layer
     index per stack, so that neither tracing nor compilation grows with depth.
 
-    Args: as :func:`init_params`.
+    Args: as :func:`init_params`, and ``spreads``: one ``spread`` per stack of
+      :func:`layer_stacks` (see :func:`~jaxnn_nonconv.core.inits.init_layer`), default from
+      ``init`` and ``scale``.
 
     Returns:
       One ``(W, b)`` per stack of :func:`layer_stacks`, ``W: (count, l_out, l_in)``, ``b: (count, l_out)``.
@@ -169,9 +172,9 @@ def init_stacks(
     arch = tuple(arch)
     dtype = float_dtype(dtype)
     stacks, k = [], 0
-    for count, n_in, n_out in layer_stacks(arch):
+    for i, (count, n_in, n_out) in enumerate(layer_stacks(arch)):
 
-        def draw(index, n_in=n_in, n_out=n_out):
+        def draw(index, n_in=n_in, n_out=n_out, spread=None if spreads is None else spreads[i]):
             return inits.init_layer(
                 jax.random.fold_in(key, index),
                 init,
@@ -180,6 +183,7 @@ def init_stacks(
                 zero_bias=zero_bias,
                 scale=scale,
                 dtype=dtype,
+                spread=spread,
             )
 
         if count == 1:  # drawn without vmap, as ever (bit-identical either way; tested)

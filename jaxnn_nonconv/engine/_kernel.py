@@ -11,7 +11,7 @@ The driver that runs many trials in chunks is :mod:`jaxnn_nonconv.engine._driver
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import jax
@@ -184,11 +184,15 @@ def trial_key(seed: int, index) -> jax.Array:
     return jax.random.fold_in(jax.random.key(seed), index)
 
 
-def init_trial_stacks(cfg: TrainConfig, key: jax.Array) -> nets.LayerStacks:
+def init_trial_stacks(
+    cfg: TrainConfig, key: jax.Array, spreads: Sequence | None = None
+) -> nets.LayerStacks:
     """Initial parameters of the trial with key ``key``, as :data:`jaxnn_nonconv.core.nets.LayerStacks`.
 
     The single definition of "the net at initialization", shared by :func:`make_trial` and the
     inactive-neuron estimates, so both see the same networks: drawn from ``fold_in(key, 0)``.
+    ``spreads`` (one per layer stack, possibly traced) replace the spreads of ``cfg.init`` and
+    ``cfg.init_scale`` (:func:`jaxnn_nonconv.core.nets.init_stacks`).
     """
     return nets.init_stacks(
         jax.random.fold_in(key, 0),
@@ -197,6 +201,7 @@ def init_trial_stacks(cfg: TrainConfig, key: jax.Array) -> nets.LayerStacks:
         cfg.zero_bias,
         scale=cfg.init_scale,
         dtype=DTYPES[cfg.dtype],
+        spreads=spreads,
     )
 
 

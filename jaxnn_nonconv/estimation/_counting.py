@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxnn_nonconv import detector, engine
-from jaxnn_nonconv.core import nets
+from jaxnn_nonconv.core import inits, nets
 from jaxnn_nonconv.engine import distributed
 from jaxnn_nonconv.errors import ConfigError
 from jaxnn_nonconv.exact import breakpoints
@@ -45,19 +45,44 @@ def default_chunk(n_trials: int, largest: int = DEFAULT_CHUNK, smallest: int = M
     return int(min(largest, max(smallest, 1 << max(int(n_trials) - 1, 0).bit_length())))
 
 
-@functools.lru_cache(maxsize=32)
 def _compiled_init_draws(cfg: engine.TrainConfig) -> Any:
     """Jitted ``(base_key, indices: (chunk,)) -> stacks``: the initial nets of ``cfg``'s trials
     ``indices`` (batched :data:`jaxnn_nonconv.core.nets.LayerStacks`). ``base_key`` is
     ``jax.random.key(seed)``, made outside so that any seed :func:`engine.run` accepts gives the
-    same keys: ``fold_in(base_key, i)`` is ``engine.trial_key(seed, i)``."""
+    same keys: ``fold_in(base_key, i)`` is ``engine.trial_key(seed, i)``.
 
-    def draws(base_key, indices):
-        return jax.vmap(lambda i: engine.init_trial_stacks(cfg, jax.random.fold_in(base_key, i)))(
-            indices
-        )
+    Families of one :func:`~jaxnn_nonconv.core.inits.draw_kind` share one compiled program with
+    the layers' spreads as arguments (the same numbers as a program per family: tested); the
+    random draws are most of its compile time."""
+    kind = inits.draw_kind(cfg.init)
+    if kind == "rai":
+        return _draws_program(cfg)
+    shared = dataclasses.replace(cfg, init=_KIND_INIT[kind], init_scale=1.0)
+    dtype = engine.DTYPES[cfg.dtype]
+    spreads = tuple(
+        jnp.asarray(inits.layer_spread(cfg.init, n_in, n_out, cfg.init_scale), dtype)
+        for _, n_in, n_out in nets.layer_stacks(cfg.arch)
+    )
+    program = _draws_program(shared, spread_args=True)
+    return functools.partial(program, spreads=spreads)
 
-    return jax.jit(draws)
+
+_KIND_INIT = {"uniform": "pytorch", "normal": "normal"}  # the family that stands for its kind
+
+
+@functools.lru_cache(maxsize=32)
+def _draws_program(cfg: engine.TrainConfig, spread_args: bool = False) -> Any:
+    """The jitted draws of :func:`_compiled_init_draws`; with ``spread_args`` it takes the
+    spreads as a keyword argument."""
+
+    def draws(base_key, indices, spreads=None):
+        return jax.vmap(
+            lambda i: engine.init_trial_stacks(cfg, jax.random.fold_in(base_key, i), spreads)
+        )(indices)
+
+    if spread_args:
+        return jax.jit(draws)
+    return jax.jit(lambda base_key, indices: draws(base_key, indices))
 
 
 def _compiled_init_chunk(cfg: engine.TrainConfig, settings: detector.DetectorSettings) -> Any:

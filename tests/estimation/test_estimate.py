@@ -448,3 +448,29 @@ def test_cli_estimate_does_not_depend_on_chunk_size(cli_json):
     assert (a.pop("chunk_size"), b.pop("chunk_size")) == (estimation.default_chunk(1000), 256)
     a.pop("wall_s"), b.pop("wall_s")
     assert a == b
+
+
+@pytest.mark.parametrize(
+    "init, zero_bias, scale",
+    [("he_normal", False, 2.0), ("glorot_uniform", True, 0.5)],
+)
+def test_shared_draw_program_draws_each_family_s_nets(init, zero_bias, scale):
+    """The estimates draw a family's nets with its kind's shared program (spreads as arguments):
+    bit for bit what a program of that family alone draws (``engine.init_trial_stacks`` compiled
+    for it, as the training does; an eager, op-by-op evaluation may differ in the last bit)."""
+    from jaxnn_nonconv.estimation import _counting
+
+    cfg = engine.TrainConfig(
+        arch=(2, 5, 5, 1),
+        init=init,
+        zero_bias=zero_bias,
+        init_scale=scale,
+        problem=problems.Problem("x^2", ((0.0, 1.0),) * 2),
+    ).validate()
+    key, idx = jax.random.key(3), jnp.arange(7, dtype=jnp.uint32)
+    shared = _counting._compiled_init_draws(cfg)(key, idx)
+    own = jax.jit(jax.vmap(lambda i: engine.init_trial_stacks(cfg, jax.random.fold_in(key, i))))(
+        idx
+    )
+    for got, want in zip(jax.tree.leaves(shared), jax.tree.leaves(own), strict=True):
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
