@@ -40,7 +40,12 @@ import jax.numpy as jnp
 from jaxnn_nonconv.core import nets, rounding_gamma
 from jaxnn_nonconv.detector._activations import first_layer_below_one, first_layer_saturated
 from jaxnn_nonconv.detector._first_layer import first_layer_active, first_layer_inactive
-from jaxnn_nonconv.detector._intervals import dead_inputs_closure, grid_cells, sign_dead
+from jaxnn_nonconv.detector._intervals import (
+    dead_inputs_closure,
+    grid_cells,
+    ibp_affine,
+    sign_dead,
+)
 
 
 class ActivationStatus(NamedTuple):
@@ -99,18 +104,7 @@ def _ibp_cell(
     lows, ups = [], []
     low, up = lo, hi
     for w, b in params[:-1]:
-        wp, wn = jnp.maximum(w, 0), jnp.minimum(w, 0)
-        up_terms = wp * up[None, :] + wn * low[None, :]
-        lo_terms = wp * low[None, :] + wn * up[None, :]
-        gamma = rounding_gamma(2 * w.shape[1] + 1, w.dtype)
-        err_up = gamma * (
-            jnp.sum(jnp.abs(wp * up[None, :]) + jnp.abs(wn * low[None, :]), 1) + abs(b)
-        )
-        err_lo = gamma * (
-            jnp.sum(jnp.abs(wp * low[None, :]) + jnp.abs(wn * up[None, :]), 1) + abs(b)
-        )
-        z_up = jnp.sum(up_terms, axis=1) + b + err_up
-        z_lo = jnp.sum(lo_terms, axis=1) + b - err_lo
+        z_lo, z_up = ibp_affine(w, b, low, up)
         lows.append(z_lo)
         ups.append(z_up)
         low, up = post_interval(z_lo, z_up, activation)

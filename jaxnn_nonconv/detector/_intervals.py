@@ -85,23 +85,28 @@ def _sign_dead_rows(w: jax.Array, b: jax.Array) -> jax.Array:
     return jnp.all(w <= 0, axis=-1) & (b <= 0)
 
 
+def ibp_affine(
+    w: jax.Array, b: jax.Array, low: jax.Array, up: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """Sound ``(lower, upper)`` of the float ``w x + b`` over ``x`` in ``[low, up]``, each ``(l,)``:
+    interval arithmetic widened by the dot product's worst-case rounding (``rounding_gamma``)."""
+    wp, wn = jnp.maximum(w, 0), jnp.minimum(w, 0)
+    up_terms = wp * up[None, :] + wn * low[None, :]
+    lo_terms = wp * low[None, :] + wn * up[None, :]
+    gamma = rounding_gamma(2 * w.shape[1] + 1, w.dtype)
+    err_up = gamma * (jnp.sum(jnp.abs(wp * up[None, :]) + jnp.abs(wn * low[None, :]), 1) + abs(b))
+    err_lo = gamma * (jnp.sum(jnp.abs(wp * low[None, :]) + jnp.abs(wn * up[None, :]), 1) + abs(b))
+    z_up = jnp.sum(up_terms, axis=1) + b + err_up
+    z_lo = jnp.sum(lo_terms, axis=1) + b - err_lo
+    return z_lo, z_up
+
+
 def _ibp_cell(params: nets.Params, lo: jax.Array, hi: jax.Array) -> list[jax.Array]:
     """Sound upper bounds of every hidden pre-activation over one box; list of ``(l_k,)``."""
     ups = []
     low, up = lo, hi
     for w, b in params[:-1]:
-        wp, wn = jnp.maximum(w, 0), jnp.minimum(w, 0)
-        up_terms = wp * up[None, :] + wn * low[None, :]
-        lo_terms = wp * low[None, :] + wn * up[None, :]
-        gamma = rounding_gamma(2 * w.shape[1] + 1, w.dtype)
-        err_up = gamma * (
-            jnp.sum(jnp.abs(wp * up[None, :]) + jnp.abs(wn * low[None, :]), 1) + abs(b)
-        )
-        err_lo = gamma * (
-            jnp.sum(jnp.abs(wp * low[None, :]) + jnp.abs(wn * up[None, :]), 1) + abs(b)
-        )
-        z_up = jnp.sum(up_terms, axis=1) + b + err_up
-        z_lo = jnp.sum(lo_terms, axis=1) + b - err_lo
+        z_lo, z_up = ibp_affine(w, b, low, up)
         ups.append(z_up)
         low, up = jax.nn.relu(z_lo), jax.nn.relu(z_up)
     return ups

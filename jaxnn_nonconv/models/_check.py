@@ -323,19 +323,7 @@ def check(
         notes.append("witnesses are given in the network's input units")
     layers = []
     for k, (ina, act) in enumerate(zip(st.inactive, st.active)):
-        layers.append(
-            LayerCheck(
-                layer=k + 1,
-                name=m.layer_names[k],
-                width=int(ina.shape[0]),
-                inactive=tuple(np.flatnonzero(ina).tolist()),
-                active=tuple(np.flatnonzero(act & ~ina).tolist()),
-                unknown=tuple(np.flatnonzero(~ina & ~act).tolist()),
-                permanent=tuple(np.flatnonzero(permanent[k]).tolist()),
-                active_fraction=None if frac is None else tuple(frac[k].tolist()),
-                **per[k],
-            )
-        )
+        layers.append(LayerCheck(**_verdicts(m, k, ina, act, permanent[k], frac), **per[k]))
     if any(len(layer.inactive) == layer.width for layer in layers):
         constant = True
     elif all(layer.active for layer in layers):
@@ -368,6 +356,21 @@ def check(
     )
 
 
+def _verdicts(m, k: int, inactive, active, permanent, frac) -> dict:
+    """The :class:`LayerCheck` fields of hidden layer ``k`` (0-based) that every activation has:
+    neuron indices by verdict (``active`` excludes the inactive ones) and the on-data fractions."""
+    return dict(
+        layer=k + 1,
+        name=m.layer_names[k],
+        width=int(inactive.shape[0]),
+        inactive=tuple(np.flatnonzero(inactive).tolist()),
+        active=tuple(np.flatnonzero(active & ~inactive).tolist()),
+        unknown=tuple(np.flatnonzero(~inactive & ~active).tolist()),
+        permanent=tuple(np.flatnonzero(permanent).tolist()),
+        active_fraction=None if frac is None else tuple(frac[k].tolist()),
+    )
+
+
 def _check_activation(m, dom, net_dom, params, box, settings, act, notes) -> CheckResult:
     """:func:`check` of a ``clip`` / ``repu:P`` net (inside the dtype's context): interval bounds
     and float witnesses (:mod:`~jaxnn_nonconv.models._activation_check`)."""
@@ -385,14 +388,7 @@ def _check_activation(m, dom, net_dom, params, box, settings, act, notes) -> Che
         sat, moving = st.saturated[k], st.active[k] & st.below_one[k]
         layers.append(
             LayerCheck(
-                layer=k + 1,
-                name=m.layer_names[k],
-                width=int(ina.shape[0]),
-                inactive=tuple(np.flatnonzero(ina).tolist()),
-                active=tuple(np.flatnonzero(a & ~ina).tolist()),
-                unknown=tuple(np.flatnonzero(~ina & ~a).tolist()),
-                permanent=tuple(np.flatnonzero(perm_dead[k]).tolist()),
-                active_fraction=None if frac is None else tuple(frac[k].tolist()),
+                **_verdicts(m, k, ina, a, perm_dead[k], frac),
                 lower=tuple(lower[k].tolist()),
                 upper=tuple(np.where(ina, np.minimum(upper[k], 0), upper[k]).tolist()),
                 saturated=tuple(np.flatnonzero(sat).tolist()) if clip else None,
