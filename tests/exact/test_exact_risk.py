@@ -104,7 +104,11 @@ def test_closed_forms_constant_and_affine_nets_on_x2():
     np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-14)
 
 
+@pytest.mark.slow
 def test_agrees_with_monte_carlo_within_sampling_error():
+    """Slow (a large Monte Carlo sample); by default the exact risk is checked against an
+    independent brute-force quadrature (test_exact_risk_equals_brute_force_quadrature) and the
+    noise term by test_noise_adds_its_variance."""
     arch = (1, 8, 1)
     rng = np.random.default_rng(5)
     theta = rng.normal(size=(4, nets.num_params(arch)))

@@ -62,7 +62,7 @@ def assert_constructed(r: models.CheckResult, extra_dead=()):
     assert r.constant is False
 
 
-@pytest.mark.parametrize("d", DIMS)
+@pytest.mark.parametrize("d", [1, 3, pytest.param(10, marks=pytest.mark.slow)])
 def test_every_source_reports_exactly_the_constructed_neurons(d, tmp_path):
     params = constructed(d)
     for name, src in save_all(params, tmp_path).items():
@@ -80,7 +80,10 @@ def test_every_source_reports_exactly_the_constructed_neurons(d, tmp_path):
         )
 
 
-@pytest.mark.parametrize("d", DIMS)
+# d = 3 by default (the reader does not depend on d; d = 1 and 10 compile their own detectors)
+@pytest.mark.parametrize(
+    "d", [pytest.param(d, marks=pytest.mark.slow) if d != 3 else d for d in DIMS]
+)
 def test_equinox_mlp(d):
     r = models.check(to_equinox(constructed(d)), box(d))
     assert r.source == "equinox"
