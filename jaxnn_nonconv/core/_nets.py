@@ -159,9 +159,15 @@ def init_stacks(
     The same draws as :func:`init_params` (which unstacks these), with one vmap over the layer
     index per stack, so that neither tracing nor compilation grows with depth.
 
-    Args: as :func:`init_params`, and ``spreads``: one ``spread`` per stack of
-      :func:`layer_stacks` (see :func:`~jaxnn_nonconv.core.inits.init_layer`), default from
-      ``init`` and ``scale``.
+    Args:
+      key: PRNG key; layer ``k`` uses ``fold_in(key, k)``.
+      arch: ``(d, l_1, ..., l_L, 1)``.
+      init: an init family of :mod:`jaxnn_nonconv.core.inits`.
+      zero_bias: set every bias to 0.
+      scale: multiplies the family's standard deviation.
+      dtype: float dtype of the parameters (as in :func:`init_params`).
+      spreads: one ``spread`` per stack of :func:`layer_stacks` (see
+        :func:`~jaxnn_nonconv.core.inits.init_layer`); default from ``init`` and ``scale``.
 
     Returns:
       One ``(W, b)`` per stack of :func:`layer_stacks`, ``W: (count, l_out, l_in)``, ``b: (count, l_out)``.
