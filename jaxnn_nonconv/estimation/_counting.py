@@ -63,26 +63,23 @@ def _compiled_init_draws(cfg: engine.TrainConfig) -> Any:
         jnp.asarray(inits.layer_spread(cfg.init, n_in, n_out, cfg.init_scale), dtype)
         for _, n_in, n_out in nets.layer_stacks(cfg.arch)
     )
-    program = _draws_program(shared, spread_args=True)
-    return functools.partial(program, spreads=spreads)
+    return functools.partial(_draws_program(shared), spreads=spreads)
 
 
 _KIND_INIT = {"uniform": "pytorch", "normal": "normal"}  # the family that stands for its kind
 
 
 @functools.lru_cache(maxsize=32)
-def _draws_program(cfg: engine.TrainConfig, spread_args: bool = False) -> Any:
-    """The jitted draws of :func:`_compiled_init_draws`; with ``spread_args`` it takes the
-    spreads as a keyword argument."""
+def _draws_program(cfg: engine.TrainConfig) -> Any:
+    """The jitted draws of :func:`_compiled_init_draws`; ``spreads`` (keyword, optional) as in
+    :func:`engine.init_trial_stacks`."""
 
     def draws(base_key, indices, spreads=None):
         return jax.vmap(
             lambda i: engine.init_trial_stacks(cfg, jax.random.fold_in(base_key, i), spreads)
         )(indices)
 
-    if spread_args:
-        return jax.jit(draws)
-    return jax.jit(lambda base_key, indices: draws(base_key, indices))
+    return jax.jit(draws)
 
 
 def _compiled_init_chunk(cfg: engine.TrainConfig, settings: detector.DetectorSettings) -> Any:

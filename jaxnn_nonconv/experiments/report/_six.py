@@ -143,12 +143,7 @@ def fig_six_settings(exp, cells, rows, fig_dir: Path, formats) -> dict[str, Any]
         ax_g.set_ylabel("RMS over runs of the minibatch gradient norm")
         ax_g.legend(fontsize=7)
         fig.suptitle(f"2212.13111 setting {setting}", fontsize=10)
-        name = f"six_settings_{setting}"
-        for fmt in formats:
-            path = fig_dir / f"{name}.{fmt}"
-            fig.savefig(path, dpi=110, bbox_inches="tight")
-            paths.append(path)
-        plt.close(fig)
+        paths += _save(fig, fig_dir / f"six_settings_{setting}", formats)
         paths += _fig_distance(
             setting, [e for e in table if e["label"] in labels], fig_dir, formats
         )
@@ -171,10 +166,17 @@ def _fig_distance(setting: str, entries: list[dict], fig_dir: Path, formats) -> 
     ax.set_ylabel("RMS over runs of |theta_n - theta_N|")
     ax.legend(fontsize=7)
     ax.set_title(f"2212.13111 setting {setting}: distance to the final parameters", fontsize=9)
-    out = []
+    return _save(fig, fig_dir / f"six_settings_{setting}_distance", formats)
+
+
+def _save(fig, stem: Path, formats) -> list[Path]:
+    """Write ``fig`` as ``stem.<fmt>`` for each format, then close it."""
+    import matplotlib.pyplot as plt
+
+    paths = []
     for fmt in formats:
-        path = fig_dir / f"six_settings_{setting}_distance.{fmt}"
+        path = stem.with_name(f"{stem.name}.{fmt}")
         fig.savefig(path, dpi=110, bbox_inches="tight")
-        out.append(path)
+        paths.append(path)
     plt.close(fig)
-    return out
+    return paths
