@@ -44,6 +44,7 @@ def _inactive(theta):
     return np.maximum(w * BOX[0] + b, w * BOX[1] + b) <= 0
 
 
+@pytest.mark.slow  # two training programs; the fast test of the property is the gradient test above
 def test_inactive_at_init_frozen_for_relu_trained_for_leaky():
     runs = {}
     for act in ("relu", "leaky_relu"):
