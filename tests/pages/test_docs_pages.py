@@ -23,7 +23,7 @@ OWN_FILE = {"tutorial.md", "your-model.md", "data.md"}  # data.md: test_docs_dat
 SKIPPED = {
     "benchmarks.md": {"norun": 2},
     "detector.md": {"norun": 1},
-    "results.md": {"norun": 1, "slow": 1},
+    "results.md": {"norun": 1, "slow": 2},
     "scaling.md": {"norun": 6},
     "tutorial.md": {"slow": 1},
     "your-model.md": {"slow": 1},
