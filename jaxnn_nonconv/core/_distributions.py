@@ -30,8 +30,8 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
-from numpy.polynomial import polynomial as P
 import scipy
+from numpy.polynomial import polynomial as P
 
 from jaxnn_nonconv.core._random import flat_draw
 
@@ -73,8 +73,12 @@ class Normal:
         m, s = self.mean[j], self.std[j]
         pdf = scipy.stats.norm(m, s).pdf
         mean_g = scipy.integrate.quad(lambda t: g(t, np) * pdf(t), -np.inf, np.inf, **_QUAD)[0]
-        mean_g2 = scipy.integrate.quad(lambda t: g(t, np) ** 2 * pdf(t), -np.inf, np.inf, **_QUAD)[0]
-        cov = scipy.integrate.quad(lambda t: (t - m) * g(t, np) * pdf(t), -np.inf, np.inf, **_QUAD)[0]
+        mean_g2 = scipy.integrate.quad(lambda t: g(t, np) ** 2 * pdf(t), -np.inf, np.inf, **_QUAD)[
+            0
+        ]
+        cov = scipy.integrate.quad(lambda t: (t - m) * g(t, np) * pdf(t), -np.inf, np.inf, **_QUAD)[
+            0
+        ]
         return mean_g, mean_g2, cov, s * s
 
     def mass_outside(self, box) -> float:
