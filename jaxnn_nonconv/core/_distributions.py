@@ -30,8 +30,8 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy
 from numpy.polynomial import polynomial as P
-from scipy import integrate, stats
 
 from jaxnn_nonconv.core._random import flat_draw
 
@@ -71,10 +71,14 @@ class Normal:
     def moments(self, g: Callable, j: int) -> tuple[float, float, float, float]:
         """``E g(X_j), E g(X_j)^2, Cov(X_j, g(X_j)), Var X_j`` by quadrature on the real line."""
         m, s = self.mean[j], self.std[j]
-        pdf = stats.norm(m, s).pdf
-        mean_g = integrate.quad(lambda t: g(t, np) * pdf(t), -np.inf, np.inf, **_QUAD)[0]
-        mean_g2 = integrate.quad(lambda t: g(t, np) ** 2 * pdf(t), -np.inf, np.inf, **_QUAD)[0]
-        cov = integrate.quad(lambda t: (t - m) * g(t, np) * pdf(t), -np.inf, np.inf, **_QUAD)[0]
+        pdf = scipy.stats.norm(m, s).pdf
+        mean_g = scipy.integrate.quad(lambda t: g(t, np) * pdf(t), -np.inf, np.inf, **_QUAD)[0]
+        mean_g2 = scipy.integrate.quad(lambda t: g(t, np) ** 2 * pdf(t), -np.inf, np.inf, **_QUAD)[
+            0
+        ]
+        cov = scipy.integrate.quad(lambda t: (t - m) * g(t, np) * pdf(t), -np.inf, np.inf, **_QUAD)[
+            0
+        ]
         return mean_g, mean_g2, cov, s * s
 
     def mass_outside(self, box) -> float:
@@ -85,7 +89,7 @@ class Normal:
         """
         inside = 1.0
         for (a, b), m, s in zip(box, self.mean, self.std):
-            inside *= stats.norm(m, s).cdf(b) - stats.norm(m, s).cdf(a)
+            inside *= scipy.stats.norm(m, s).cdf(b) - scipy.stats.norm(m, s).cdf(a)
         return float(1.0 - inside)
 
 
@@ -226,7 +230,7 @@ class PiecewisePolynomial:
 
         def integral(h):
             return sum(
-                integrate.quad(lambda t, c=c: h(t) * P.polyval(t, c), a, b, **_QUAD)[0]
+                scipy.integrate.quad(lambda t, c=c: h(t) * P.polyval(t, c), a, b, **_QUAD)[0]
                 for (a, b), c in zip(zip(self.edges[:-1], self.edges[1:]), self.coeffs)
             )
 

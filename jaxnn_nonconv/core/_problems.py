@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy import integrate
+import scipy
 
 from jaxnn_nonconv.core import _distributions as distributions
 from jaxnn_nonconv.core._random import flat_draw
@@ -157,10 +157,10 @@ def _moments_1d(g: Callable, a: float, b: float) -> tuple[float, float, float]:
     # 0 is a kink or jump of |x| and step: split there so quad does not chase it.
     opts = dict(epsabs=1e-14, epsrel=1e-13, limit=500, points=[0.0] if a < 0 < b else None)
     width = b - a
-    mean_g = integrate.quad(lambda t: g(t, np), a, b, **opts)[0] / width
-    mean_g2 = integrate.quad(lambda t: g(t, np) ** 2, a, b, **opts)[0] / width
+    mean_g = scipy.integrate.quad(lambda t: g(t, np), a, b, **opts)[0] / width
+    mean_g2 = scipy.integrate.quad(lambda t: g(t, np) ** 2, a, b, **opts)[0] / width
     mid = (a + b) / 2
-    cov = integrate.quad(lambda t: (t - mid) * g(t, np), a, b, **opts)[0] / width
+    cov = scipy.integrate.quad(lambda t: (t - mid) * g(t, np), a, b, **opts)[0] / width
     return mean_g, mean_g2, cov
 
 

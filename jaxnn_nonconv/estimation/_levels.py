@@ -37,7 +37,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy import optimize
+import scipy
 
 from jaxnn_nonconv import engine
 from jaxnn_nonconv.core import nets, problems
@@ -156,7 +156,7 @@ def _polish(theta0: np.ndarray, problem: problems.Problem, arch, maxiter: int):
             return v, g
 
         start = fun(theta0)[0]
-        res = optimize.minimize(
+        res = scipy.optimize.minimize(
             fun,
             np.asarray(theta0, np.float64),
             jac=True,

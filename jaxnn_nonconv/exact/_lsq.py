@@ -30,7 +30,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy import optimize
+import scipy
 
 from jaxnn_nonconv.core import problems
 from jaxnn_nonconv.exact import _risk
@@ -178,7 +178,7 @@ def _polish(problem, width, t0, s, maxiter) -> tuple[float, np.ndarray]:
         v, g = vg(jnp.asarray(t, jnp.float64), sj)
         return float(v), np.asarray(g, np.float64)
 
-    res = optimize.minimize(
+    res = scipy.optimize.minimize(
         fun,
         np.clip(np.asarray(t0, np.float64), a, b),
         jac=True,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
+import scipy
 
 from jaxnn_nonconv.core import problems
 from jaxnn_nonconv.flow import _dynamics
@@ -141,8 +141,8 @@ def _fit(t: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     if len(t) < 4:
         return math.nan, math.nan, math.nan
     x, z = np.log(t), np.log(y)
-    res = stats.linregress(x, z)
-    half = stats.t.ppf(0.975, len(t) - 2) * res.stderr
+    res = scipy.stats.linregress(x, z)
+    half = scipy.stats.t.ppf(0.975, len(t) - 2) * res.stderr
     return float(res.slope), float(res.slope - half), float(res.slope + half)
 
 
@@ -181,8 +181,8 @@ def median_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, f
     n = len(x)
     if n == 0:
         return math.nan, math.nan, math.nan
-    lo = int(stats.binom.ppf((1 - level) / 2, n, 0.5))
-    hi = int(stats.binom.isf((1 - level) / 2, n, 0.5))
+    lo = int(scipy.stats.binom.ppf((1 - level) / 2, n, 0.5))
+    hi = int(scipy.stats.binom.isf((1 - level) / 2, n, 0.5))
     return float(np.median(x)), float(x[max(lo - 1, 0)]), float(x[min(hi, n - 1)])
 
 

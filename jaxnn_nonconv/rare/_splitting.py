@@ -60,7 +60,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy import stats
+import scipy
 
 from jaxnn_nonconv import detector, engine
 from jaxnn_nonconv.core import inits, rounding_gamma
@@ -172,7 +172,7 @@ def replicate_interval(
     r = log_z.shape[0]
     if r < 2:
         raise ValueError(f"need at least 2 replicates for an interval, got {r}")
-    t = float(stats.t.ppf(0.5 + confidence / 2, r - 1))
+    t = float(scipy.stats.t.ppf(0.5 + confidence / 2, r - 1))
     if not np.any(np.isfinite(log_z)):
         return 0.0, [0.0, None], None, [None, None]
     top = float(np.max(log_z))

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from scipy import special
+import scipy
 
 from jaxnn_nonconv.core import inits
 from jaxnn_nonconv.stats._theory import NORMAL_FAMILIES, UNIFORM_FAMILIES, first_layer_p
@@ -69,8 +69,8 @@ def _upper_orthant(h: float, k: float, rho: float) -> float:
     ``h, k > 0``, ``|rho| < 1`` (Owen 1956: ``Phi(-h)/2 + Phi(-k)/2 - T(h, a_h) - T(k, a_k)``)."""
     r = math.sqrt(1 - rho * rho)
     a_h, a_k = (k - rho * h) / (h * r), (h - rho * k) / (k * r)
-    value = (special.ndtr(-h) + special.ndtr(-k)) / 2
-    return float(value - special.owens_t(h, a_h) - special.owens_t(k, a_k))
+    value = (scipy.special.ndtr(-h) + scipy.special.ndtr(-k)) / 2
+    return float(value - scipy.special.owens_t(h, a_h) - scipy.special.owens_t(k, a_k))
 
 
 def p_saturated(
@@ -105,7 +105,7 @@ def p_saturated(
         if a <= 0 <= b:
             return 0.0
         t = 1.0 / (a if a > 0 else -b)  # w >= 1/a (a > 0) or -w >= 1/|b| (b < 0)
-        return float(special.ndtr(-t / s)) if normal else max(0.0, 1.0 - t / s) / 2
+        return float(scipy.special.ndtr(-t / s)) if normal else max(0.0, 1.0 - t / s) / 2
     if normal:
         sx, sy = s * math.sqrt(1 + a * a), s * math.sqrt(1 + b * b)
         rho = (1 + a * b) / math.sqrt((1 + a * a) * (1 + b * b))

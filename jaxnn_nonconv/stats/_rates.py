@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
+import scipy
 
 LN10 = math.log(10.0)
 
@@ -67,9 +67,9 @@ def fit_rate(
         dof = n - 2
     se = max(ses)
     q = (
-        float(stats.t.ppf(0.5 + confidence / 2, dof))
+        float(scipy.stats.t.ppf(0.5 + confidence / 2, dof))
         if math.isfinite(dof)
-        else float(stats.norm.ppf(0.5 + confidence / 2))
+        else float(scipy.stats.norm.ppf(0.5 + confidence / 2))
     )
     rate10 = -slope
     return {

@@ -33,7 +33,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
-from scipy import stats
+import scipy
 
 DEFAULT_CONFIDENCE = 0.95
 
@@ -238,7 +238,7 @@ def proportion(k: int, n: int, confidence: float = DEFAULT_CONFIDENCE) -> Probab
     k, n = int(k), int(n)
     if n <= 0:
         return ProbabilityEstimate(None, None, None, None, k, n, confidence)
-    test = stats.binomtest(k, n)
+    test = scipy.stats.binomtest(k, n)
     cp = test.proportion_ci(confidence_level=confidence, method="exact")
     wi = test.proportion_ci(confidence_level=confidence, method="wilson")
     return ProbabilityEstimate(

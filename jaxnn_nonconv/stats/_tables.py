@@ -21,7 +21,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from scipy import stats as _scipy_stats
+import scipy
 
 from jaxnn_nonconv.stats._results import ProbabilityEstimate, complement_shown, format_value
 
@@ -98,11 +98,11 @@ def theory_test(
     lo, hi = int(counts[0]), int(counts[1])
     rel = relation.strip()
     if rel == ">=":  # evidence against a lower bound is a small count: the largest one is best
-        return float(_scipy_stats.binomtest(hi, n, p, alternative="less").pvalue)
+        return float(scipy.stats.binomtest(hi, n, p, alternative="less").pvalue)
     if rel == "<=":
-        return float(_scipy_stats.binomtest(lo, n, p, alternative="greater").pvalue)
+        return float(scipy.stats.binomtest(lo, n, p, alternative="greater").pvalue)
     candidates = {lo, hi} | {min(max(k, lo), hi) for k in (math.floor(n * p), math.ceil(n * p))}
-    return max(float(_scipy_stats.binomtest(k, n, p).pvalue) for k in candidates)
+    return max(float(scipy.stats.binomtest(k, n, p).pvalue) for k in candidates)
 
 
 def consistency_cell(p_value: float | None, alpha: float = 0.05) -> str:

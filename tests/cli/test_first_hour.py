@@ -150,3 +150,18 @@ def test_missing_peer_says_whom_and_gives_up():
     lines = proc.stderr.strip().splitlines()
     assert "waiting up to 2 s for process(es) 0" in lines[0]
     assert lines[-1].startswith("jaxnn-nonconv: error: gave up after 2 s") and len(lines) == 2
+
+
+def test_cli_import_leaves_heavy_modules_for_later():
+    """A first contact (``--help``, a second run from the compilation cache) pays for JAX, not for
+    SciPy's statistics, quadrature and optimizers, plotting or tables: those load on first use."""
+    import subprocess
+    import sys
+
+    heavy = ("scipy.stats", "scipy.integrate", "scipy.optimize", "scipy.special", "matplotlib")
+    heavy += ("pandas", "pyarrow", "rich", "onnx", "torch")
+    code = "import sys, jaxnn_nonconv.cli; print(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(out.stdout.split())
+    assert "jaxnn_nonconv.cli" in loaded
+    assert sorted(loaded.intersection(heavy)) == []

@@ -29,7 +29,7 @@ chunk_size = 64
 [experiment.splitting]
 width = [2]
 depth = [1, 3, 6]
-particles = 256
+particles = 512
 replicates = 4
 
 [train]
@@ -74,7 +74,7 @@ def _load(tmp_path: Path, text: str, name: str = "exp"):
 @pytest.fixture(scope="module")
 def point_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("split")
-    exp = _load(tmp, POINT)
+    exp = _load(tmp, POINT)  # 512 particles, 4 replicates, width 2: tests/rare's program
     out = experiments.run_experiment(exp, tmp / "run")
     return exp, out, report.report(out, formats=("png",))
 
@@ -110,7 +110,7 @@ def test_rerun_reuses_cells_and_changes_recompute(point_run, monkeypatch, tmp_pa
     assert {p.name: p.read_text() for p in (out / "splitting").glob("w*.json")} == before
     calls = []
     monkeypatch.setattr(rare_api, "rare_event", lambda *a, **k: calls.append(a) or boom())
-    more = _load(tmp_path, POINT.replace("particles = 256", "particles = 128"))
+    more = _load(tmp_path, POINT.replace("particles = 512", "particles = 128"))
     with pytest.raises(AssertionError):
         experiments.run_experiment(more, out)  # same training config: resumes; splitting recomputes
     assert len(calls) == 1

@@ -27,14 +27,16 @@ def _covers(result, log10_truth, slack=0.0):
     "widths",
     [
         pytest.param((2,) * 12, marks=pytest.mark.slow),
-        (3,) * 6,
+        (2,) * 6,
+        pytest.param((3,) * 6, marks=pytest.mark.slow),
         pytest.param((1, 4, 2, 5), marks=pytest.mark.slow),
     ],
 )
 def test_point_box_not_constant(widths):
     # On a point every neuron is active with probability 1/2, independently: a layer of width l
-    # is entirely dead with probability 2^-l. The default suite runs (3,) * 6; the deeper and
-    # mixed widths (a compilation each) run in the slow suite.
+    # is entirely dead with probability 2^-l. The default suite runs (2,) * 6 (the program of
+    # width 2, 512 particles and 4 replicates is shared by every default test of this module);
+    # other widths (a compilation each) run in the slow suite.
     truth = sum(math.log10(1 - 2.0**-w) for w in widths)
     r = rare.rare_event(_cfg((1, *widths, 1)), "not_constant", 512, 4, seed=3)
     assert r.unknown_fraction < 1e-3
@@ -89,10 +91,10 @@ def test_interval_coverage_over_seeds():
 
 
 def test_reproducible_and_seed_dependent():
-    cfg = _cfg((1,) + (2,) * 10 + (1,))  # as the coverage test: compiled once
-    a = rare.rare_event(cfg, "not_constant", 64, 8, seed=7)
-    b = rare.rare_event(cfg, "not_constant", 64, 8, seed=7)
-    c = rare.rare_event(cfg, "not_constant", 64, 8, seed=8)
+    cfg = _cfg((1,) + (2,) * 10 + (1,))  # the program of test_point_box_not_constant
+    a = rare.rare_event(cfg, "not_constant", 512, 4, seed=7)
+    b = rare.rare_event(cfg, "not_constant", 512, 4, seed=7)
+    c = rare.rare_event(cfg, "not_constant", 512, 4, seed=8)
     assert a.log10_replicates == b.log10_replicates != c.log10_replicates
 
 
@@ -110,12 +112,14 @@ def test_curve_propagation_matches_dense_forward():
     dense = nets.hidden_preactivations(params, x)
     pts = jnp.concatenate([jnp.array([[-1.0], [1.0]]), jnp.ones((30, 1))])
     n, corner = jnp.int32(2), jnp.ones((32,), bool)
+    # one compiled program (op-by-op, each primitive of the curve step compiles on its own)
+    propagate = jax.jit(lambda *a: rare._propagate_curve(*a, 32))
     for k, (w, b) in enumerate(params[:-1]):
         z = pts @ w.T + b[None, :]
         vmax = jnp.max(jnp.where(jnp.arange(pts.shape[0])[:, None] < n, z, -jnp.inf), axis=0)
         assert np.all(np.asarray(vmax) >= np.asarray(jnp.max(dense[k], axis=0)) - 1e-5)
         assert np.allclose(vmax, jnp.max(dense[k], axis=0), atol=1e-3)
-        pts, corner, n, fits = rare._propagate_curve(pts, corner, n, w, b, 32)
+        pts, corner, n, fits = propagate(pts, corner, n, w, b)
         assert bool(fits)
 
 
@@ -151,8 +155,9 @@ def test_rates_fit_and_k():
 
 
 def test_cli_splitting(capsys):
-    argv = "estimate --arch 1,2,2,1 --init normal --box 0:1 --trials 64 --method splitting"
-    code = cli.main([*argv.split(), "--replicates", "2", "--json"])
+    # 512 particles and 4 replicates: the programs of the point-box tests above, not new ones
+    argv = "estimate --arch 1,2,2,1 --init normal --box 0:1 --trials 512 --method splitting"
+    code = cli.main([*argv.split(), "--replicates", "4", "--json"])
     assert code == 0
     import json
 
@@ -170,12 +175,12 @@ def test_zero_bias_exact_zero_is_decided():
     # that is an exact value, not a tie (it left half the neurons undecided). By homogeneity a
     # neuron is active iff it is > 0 at x = 1: probability 1/2 each, so P(no inactive) = 2^-6.
     cfg = engine.TrainConfig(
-        arch=(1, 3, 3, 1),
+        arch=(1, 2, 2, 2, 1),
         init="normal",
         zero_bias=True,
         problem=problems.Problem("x^2", ((0.0, 1.0),)),
     ).validate()
-    r = rare.rare_event(cfg, "no_inactive", 256, 4, seed=4)
+    r = rare.rare_event(cfg, "no_inactive", 512, 4, seed=4)
     assert r.unknown_fraction < 1e-3
     assert _covers(r, -6 * math.log10(2)), (r.log10_estimate, r.log10_ci)
 
