@@ -59,6 +59,12 @@ class Term(NamedTuple):
 def is_spec(init: object) -> bool:
     """Whether ``init`` is a width-power spec (a string starting with ``width_power``).
 
+    Args:
+      init: an init family name, a spec, or anything else (then ``False``).
+
+    Returns:
+      ``True`` for a string that starts with ``width_power`` (well formed or not).
+
     >>> is_spec("width_power: W = N, b = N"), is_spec("normal")
     (True, False)
     """
@@ -128,6 +134,15 @@ def canonical(spec: str) -> str:
     """The spec in one canonical spelling (groups sorted: ``W``, ``b``, then by layer), so that
     two spellings of one init give one config hash.
 
+    Args:
+      spec: a width-power spec.
+
+    Returns:
+      ``"width_power: W = H^(a) |N|, b = H^(c) N, ..."`` with every exponent a reduced fraction.
+
+    Raises:
+      ValueError: as :func:`parse`.
+
     >>> canonical("width_power:b=N, W = H^(-2/4)|N|")
     'width_power: W = H^(-1/2) |N|, b = H^(0) N'
     """
@@ -184,6 +199,17 @@ def layer_factors(
 
     The factor is ``scale H^a`` with ``H = arch[1]``, the first hidden width (for ``[1, H, 1]``
     nets the hidden width of both layers, as in arXiv 2212.13111's code).
+
+    Args:
+      spec: a width-power spec.
+      arch: ``(d, l_1, ..., l_L, 1)``.
+      scale: multiplies every factor (``init_scale``).
+
+    Returns:
+      One ``(float, bool, float, bool)`` per layer.
+
+    Raises:
+      ValueError: as :func:`layer_terms`.
 
     >>> layer_factors("width_power: W = H^(1/2) |N|, b = H^(-1) N", (1, 4, 1))
     ((2.0, True, 0.25, False), (2.0, True, 0.25, False))
