@@ -2,6 +2,8 @@
 deeplearningmethods/overcome-bad-local-minima): the law of every group, its width exponent, the
 key discipline, and the spec's parsing and errors in the config, the engine and the CLI."""
 
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -132,6 +134,13 @@ def test_cli_bad_spec_exits_2(capsys):
     )
     assert code == 2
     assert "does not cover group b1" in capsys.readouterr().err
+
+
+def test_cli_accepts_a_spec(capsys):
+    argv = ["estimate", "--arch", "1,5,1", "--box", "0:1", "--init", SETTING_1, "--trials", "8"]
+    assert cli.main([*argv, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["config"]["init"] == SETTING_1 and out["theory"]["first_layer_p"] is None
 
 
 def test_no_closed_form_and_estimate_runs():
