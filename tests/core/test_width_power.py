@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from jaxnn_nonconv import cli, engine, estimation
+from jaxnn_nonconv import cli, engine, estimation, rare
 from jaxnn_nonconv.core import inits, nets, optim, problems, width_power
 from jaxnn_nonconv.errors import ConfigError
 from jaxnn_nonconv.experiments import config
@@ -173,3 +173,9 @@ def test_step_schedule_offset_is_the_papers_halving():
     assert jnp.array_equal(plain(n), zero(n)) and float(plain(149)) == 1.0 == 2 * float(paper(149))
     with pytest.raises(ValueError, match="offset"):
         optim.schedule("step", offset=0.5)
+
+
+def test_rare_event_refuses_a_spec_before_computing():
+    cfg = engine.TrainConfig(arch=(1, 4, 1), init=SETTING_1)
+    with pytest.raises(ValueError, match="width_power init is not supported"):
+        rare.rare_event(cfg, "not_constant", 8, 2)
