@@ -193,6 +193,24 @@ def init_layer(
     ``dtype=None`` is JAX's default float (``float64`` under ``jax_enable_x64``, else ``float32``),
     as for ``jax.random``. ``spread`` (symmetric families) replaces :func:`layer_spread`, e.g. by a
     traced scalar of ``dtype`` so that one compiled program serves every family of a kind.
+    A width-power spec is drawn by :func:`jaxnn_nonconv.core.nets.init_stacks` (it needs the
+    net's width and the layer index), not here.
+
+    Args:
+      key: the layer's PRNG key.
+      name: a family of :data:`INITS`.
+      fan_in: inputs of the layer.
+      fan_out: outputs of the layer.
+      zero_bias: set the bias to 0.
+      scale: multiplies the family's standard deviation.
+      dtype: float dtype (``None``: JAX's default float).
+      spread: replaces :func:`layer_spread` (symmetric families).
+
+    Returns:
+      ``(W, b)``.
+
+    Raises:
+      ValueError: an unknown family, or a width-power spec.
 
     >>> w, b = init_layer(jax.random.key(0), "pytorch", 4, 3)
     >>> w.shape, b.shape, bool(jnp.all(jnp.abs(w) <= 0.5))
