@@ -80,7 +80,12 @@ def one_of(names) -> str:
 def _add_init_flags(g) -> None:
     """The network and its initialization: shared by ``train`` and ``estimate``."""
     g.add_argument("--arch", help="widths, e.g. 1,32,1 (default 1,32,1)")
-    g.add_argument("--init", help=f"initialization family: {one_of(inits.INITS)} (default pytorch)")
+    g.add_argument(
+        "--init",
+        help=f"initialization family: {one_of(inits.INITS)} (default pytorch), or a width-power "
+        "spec (arXiv 2212.13111), e.g. 'width_power: W = H^(-1/7) |N|, b = H^(-1/2) N' "
+        "(H = first hidden width; groups W, b, W1, b1, ...)",
+    )
     g.add_argument("--zero-bias", action="store_true", default=None, help="all biases zero")
     g.add_argument("--init-scale", type=float, help="multiplies the init's standard deviation")
 

@@ -5,6 +5,8 @@ Pure functions on pytrees; nothing here knows about training loops, detectors or
 * :mod:`nets <jaxnn_nonconv.core._nets>`: ReLU networks as pure functions, the flat parameter
   vector (docs/theory.md sec. 1), stacks of equal-shape layers (``LayerStacks``).
 * :mod:`inits <jaxnn_nonconv.core._inits>`: random initializations of fully connected layers.
+* :mod:`width_power <jaxnn_nonconv.core._width_power>`: per-group ``H^a N(0,1)`` or
+  ``H^a |N(0,1)|`` initializations (arXiv 2212.13111's code), as spec strings.
 * :mod:`problems <jaxnn_nonconv.core._problems>`: targets, input boxes, reference risk levels.
 * :mod:`distributions <jaxnn_nonconv.core._distributions>`: input laws beyond the uniform box
   (normal, piecewise-polynomial density in ``d = 1``).
@@ -25,6 +27,7 @@ from jaxnn_nonconv.core import (
     _optim as optim,
     _problems as problems,
     _rounding as rounding,
+    _width_power as width_power,
 )
 from jaxnn_nonconv.core._data import Dataset as Dataset
 from jaxnn_nonconv.core._nets import (
@@ -62,4 +65,5 @@ __all__ = [
     "rounding_gamma",
     "to_flat",
     "unit_roundoff",
+    "width_power",
 ]

@@ -15,6 +15,15 @@ has a meaning for every family) unless ``zero_bias`` is set.
 | ``rai`` | randomized asymmetric init (Lu et al. 2019, arXiv 1903.06733) | see :func:`rai` |
 
 ``scale`` multiplies the standard deviation (the uniform bounds) of every family.
+
+Besides these named families (:data:`INITS`), an init may be a *width-power spec*, a string such
+as ``"width_power: W = H^(-4/15) |N|, b = H^(-9/10) N"``: every parameter group a power of the
+first hidden width times ``N(0,1)`` or ``|N(0,1)|``, the initializations of arXiv 2212.13111's
+code (:mod:`jaxnn_nonconv.core._width_power`). It depends on the architecture (the width, the
+layer index), so it is drawn by :func:`jaxnn_nonconv.core.nets.init_stacks`, not by
+:func:`init_layer`; it has no single spread (:func:`layer_std` raises) and no closed-form
+P(inactive) (:func:`jaxnn_nonconv.stats.theory.first_layer_p` is ``None``). :func:`check_init`
+validates both kinds of init.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from jaxnn_nonconv.core import _width_power as width_power
 from jaxnn_nonconv.core._random import flat_draw
 
 # RAI's variance constant 0.6007^2 (Lu et al. 2019, Sec. 6), per unit of fan_in.
@@ -57,7 +67,7 @@ def layer_std(name: str, fan_in: int, fan_out: int, scale: float = 1.0) -> float
         return scale
     if name == "rai":
         return scale * RAI_SIGMA / math.sqrt(fan_in)
-    raise ValueError(f"unknown init {name!r}; valid: {', '.join(INITS)}")
+    _raise_unknown(name)
 
 
 def _symmetric(family: str) -> Callable:
@@ -115,9 +125,44 @@ def draw_kind(name: str) -> str:
     >>> draw_kind("pytorch"), draw_kind("glorot_normal"), draw_kind("rai")
     ('uniform', 'normal', 'rai')
     """
+    if width_power.is_spec(name):
+        return "width_power"
     if name not in _INIT_LAYER:
-        raise ValueError(f"unknown init {name!r}; valid: {', '.join(INITS)}")
+        _raise_unknown(name)
     return "rai" if name == "rai" else ("uniform" if name in _UNIFORM else "normal")
+
+
+def _raise_unknown(name: str):
+    if width_power.is_spec(name):
+        raise ValueError(
+            "a width_power init has no single per-layer spread (it depends on the parameter "
+            "group and the net's width); this path needs a named family: " + ", ".join(INITS)
+        )
+    raise ValueError(f"unknown init {name!r}; valid: {', '.join(INITS)}, or a width_power spec")
+
+
+def check_init(name: str, arch: tuple[int, ...] | None = None) -> str:
+    """Validate an init: a family of :data:`INITS` or a width-power spec.
+
+    Args:
+      name: a family name, or a spec ``"width_power: GROUP = TERM, ..."``
+        (:mod:`jaxnn_nonconv.core._width_power`; arXiv 2212.13111's initializations).
+      arch: the architecture whose parameter groups a spec must cover; ``None``: syntax only.
+
+    Returns:
+      ``name`` for a family; a spec in its canonical spelling (one config hash per init).
+
+    Raises:
+      ValueError: an unknown family, a malformed spec, or a spec that misses a group of ``arch``.
+
+    >>> check_init("he_normal"), check_init("width_power: W=|N|, b=H^(-1/2) N", (1, 5, 1))
+    ('he_normal', 'width_power: W = H^(0) |N|, b = H^(-1/2) N')
+    """
+    if width_power.is_spec(name):
+        return width_power.check(name, arch)
+    if not isinstance(name, str) or name not in _INIT_LAYER:
+        _raise_unknown(name)
+    return name
 
 
 def layer_spread(name: str, fan_in: int, fan_out: int, scale: float = 1.0) -> float:
@@ -148,6 +193,24 @@ def init_layer(
     ``dtype=None`` is JAX's default float (``float64`` under ``jax_enable_x64``, else ``float32``),
     as for ``jax.random``. ``spread`` (symmetric families) replaces :func:`layer_spread`, e.g. by a
     traced scalar of ``dtype`` so that one compiled program serves every family of a kind.
+    A width-power spec is drawn by :func:`jaxnn_nonconv.core.nets.init_stacks` (it needs the
+    net's width and the layer index), not here.
+
+    Args:
+      key: the layer's PRNG key.
+      name: a family of :data:`INITS`.
+      fan_in: inputs of the layer.
+      fan_out: outputs of the layer.
+      zero_bias: set the bias to 0.
+      scale: multiplies the family's standard deviation.
+      dtype: float dtype (``None``: JAX's default float).
+      spread: replaces :func:`layer_spread` (symmetric families).
+
+    Returns:
+      ``(W, b)``.
+
+    Raises:
+      ValueError: an unknown family, or a width-power spec.
 
     >>> w, b = init_layer(jax.random.key(0), "pytorch", 4, 3)
     >>> w.shape, b.shape, bool(jnp.all(jnp.abs(w) <= 0.5))
@@ -157,6 +220,6 @@ def init_layer(
         dtype = jax.dtypes.canonicalize_dtype(jnp.float64)
     try:
         fn = _INIT_LAYER[name]
-    except KeyError:
-        raise ValueError(f"unknown init {name!r}; valid: {', '.join(INITS)}") from None
+    except (KeyError, TypeError):
+        _raise_unknown(name)
     return fn(key, name, fan_in, fan_out, zero_bias, scale, dtype, spread)

@@ -162,12 +162,14 @@ def init_stacks(
     Args:
       key: PRNG key; layer ``k`` uses ``fold_in(key, k)``.
       arch: ``(d, l_1, ..., l_L, 1)``.
-      init: an init family of :mod:`jaxnn_nonconv.core.inits`.
+      init: an init family of :mod:`jaxnn_nonconv.core.inits`, or a width-power spec
+        (:mod:`jaxnn_nonconv.core._width_power`, arXiv 2212.13111's initializations).
       zero_bias: set every bias to 0.
-      scale: multiplies the family's standard deviation.
+      scale: multiplies the family's standard deviation (every group's factor of a spec).
       dtype: float dtype of the parameters (as in :func:`init_params`).
       spreads: one ``spread`` per stack of :func:`layer_stacks` (see
         :func:`~jaxnn_nonconv.core.inits.init_layer`); default from ``init`` and ``scale``.
+        Not used by a width-power spec (it has no single spread).
 
     Returns:
       One ``(W, b)`` per stack of :func:`layer_stacks`, ``W: (count, l_out, l_in)``, ``b: (count, l_out)``.
@@ -177,6 +179,8 @@ def init_stacks(
     """
     arch = tuple(arch)
     dtype = float_dtype(dtype)
+    if inits.width_power.is_spec(init):
+        return _width_power_stacks(key, arch, init, zero_bias, scale, dtype)
     stacks, k = [], 0
     for i, (count, n_in, n_out) in enumerate(layer_stacks(arch)):
 
@@ -200,6 +204,34 @@ def init_stacks(
     return tuple(stacks)
 
 
+def _width_power_stacks(key, arch, spec, zero_bias, scale, dtype) -> LayerStacks:
+    """:func:`init_stacks` for a width-power spec (:mod:`jaxnn_nonconv.core._width_power`): layer
+    ``k`` from ``fold_in(key, k)``; a stack's per-layer factors are indexed by the vmapped layer
+    index, so the draws are the same numbers as one layer at a time (tested)."""
+    factors = inits.width_power.layer_factors(spec, arch, scale)
+    stacks, k = [], 0
+    for count, n_in, n_out in layer_stacks(arch):
+
+        def draw(index, row, n_in=n_in, n_out=n_out):
+            return inits.width_power.draw_layer(
+                jax.random.fold_in(key, index), n_in, n_out, row, zero_bias=zero_bias, dtype=dtype
+            )
+
+        if count == 1:
+            stacks.append(jax.tree.map(lambda v: v[None], draw(k, factors[k])))
+        else:
+            rows = factors[k : k + count]
+            table = (
+                jnp.asarray([r[0] for r in rows], dtype),
+                jnp.asarray([r[1] for r in rows]),
+                jnp.asarray([r[2] for r in rows], dtype),
+                jnp.asarray([r[3] for r in rows]),
+            )
+            stacks.append(jax.vmap(draw)(jnp.arange(k, k + count, dtype=jnp.uint32), table))
+        k += count
+    return tuple(stacks)
+
+
 def init_params(
     key: jax.Array,
     arch: Sequence[int],
@@ -214,7 +246,7 @@ def init_params(
     Args:
       key: PRNG key; layer ``k`` uses ``fold_in(key, k)``.
       arch: ``(d, l_1, ..., l_L, 1)``.
-      init: an init family of :mod:`jaxnn_nonconv.core.inits`.
+      init: an init family of :mod:`jaxnn_nonconv.core.inits`, or a width-power spec.
       zero_bias: set every bias to 0.
       scale: multiplies the family's standard deviation.
       dtype: float dtype of the parameters; ``None`` (default) is JAX's default float:

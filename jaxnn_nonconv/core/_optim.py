@@ -58,11 +58,16 @@ def schedule(kind: str = "constant", **kw) -> Callable[[jnp.ndarray], jnp.ndarra
     Kinds:
       ``constant``: 1.
       ``power``: ``(n + 1)^-gamma`` (the papers' ``lr * n^-gamma`` with ``n`` counted from 1).
-      ``step``: ``factor^floor(n / every)``.
+      ``step``: ``factor^floor((n + offset) / every)``, ``offset`` an integer ``>= 0`` (default
+      0). arXiv 2212.13111's code halves at ``floor((i + 1) / every)`` with its step ``i`` from 0,
+      one step earlier than ``offset = 0``: ``offset = 1`` gives its numbers.
       ``cosine``: ``optax.cosine_decay_schedule(1, decay_steps, alpha)``.
 
     >>> s = schedule("step", factor=0.5, every=500)
     >>> [float(s(n)) for n in (0, 499, 500, 1000)]
+    [1.0, 1.0, 0.5, 0.25]
+    >>> s = schedule("step", factor=0.5, every=500, offset=1)
+    >>> [float(s(n)) for n in (0, 498, 499, 999)]
     [1.0, 1.0, 0.5, 0.25]
     """
     if kind == "constant":
@@ -73,10 +78,18 @@ def schedule(kind: str = "constant", **kw) -> Callable[[jnp.ndarray], jnp.ndarra
         gamma = _positive(kw.get("gamma", 0.1), "gamma", allow_zero=True)
         return lambda n: jnp.power(jnp.asarray(n, jnp.float32) + 1.0, -gamma)
     if kind == "step":
-        _no_extra(kind, kw, ("factor", "every"))
+        _no_extra(kind, kw, ("every", "factor", "offset"))
         factor = _positive(kw.get("factor", 0.5), "factor")
         every = int(_positive(kw.get("every", 500), "every"))
-        return lambda n: jnp.power(jnp.float32(factor), jnp.asarray(n // every, jnp.float32))
+        offset = _positive(kw.get("offset", 0), "offset", allow_zero=True)
+        if offset != int(offset):
+            raise ValueError(f"offset must be an integer >= 0, got {offset}")
+        if offset == 0:  # the program as before the offset existed
+            return lambda n: jnp.power(jnp.float32(factor), jnp.asarray(n // every, jnp.float32))
+        off = int(offset)
+        return lambda n: jnp.power(
+            jnp.float32(factor), jnp.asarray((n + off) // every, jnp.float32)
+        )
     if kind == "cosine":
         _no_extra(kind, kw, ("decay_steps", "alpha"))
         decay_steps = int(_positive(kw.get("decay_steps", 1000), "decay_steps"))

@@ -24,7 +24,9 @@ class TrainConfig:
 
     Attributes:
       arch: ``(d, l_1, ..., l_L, 1)``.
-      init, zero_bias, init_scale: initialization (:mod:`jaxnn_nonconv.core.inits`).
+      init, zero_bias, init_scale: initialization (:mod:`jaxnn_nonconv.core.inits`): a family
+        name or a width-power spec (arXiv 2212.13111's initializations, e.g.
+        ``"width_power: W = H^(-1/7) |N|, b = H^(-1/2) N"``), stored in canonical spelling.
       activation: hidden activation (:data:`jaxnn_nonconv.core.nets.ACTIVATION_NAMES`).
       problem: target, input box and noise.
       optimizer, learning_rate, hyper: optimizer (:mod:`jaxnn_nonconv.core.optim`); ``hyper`` is a tuple
@@ -98,8 +100,7 @@ class TrainConfig:
                 f"box has {problem.dim} coordinate(s) but the architecture's input dimension is "
                 f"{arch[0]}"
             )
-        if self.init not in inits.INITS:
-            raise ValueError(f"unknown init {self.init!r}; valid: {', '.join(inits.INITS)}")
+        init = inits.check_init(self.init, arch)
         nets.check_activation(self.activation)
         _check_positive(self.init_scale, "init_scale")
         _check_positive(self.learning_rate, "learning_rate")
@@ -128,6 +129,7 @@ class TrainConfig:
         return dataclasses.replace(
             self,
             trainable=trainable,
+            init=init,
             arch=arch,
             problem=problem,
             hyper=tuple(sorted(dict(self.hyper).items())),

@@ -55,7 +55,7 @@ def _compiled_init_draws(cfg: engine.TrainConfig) -> Any:
     the layers' spreads as arguments (the same numbers as a program per family: tested); the
     random draws are most of its compile time."""
     kind = inits.draw_kind(cfg.init)
-    if kind == "rai":
+    if kind not in _KIND_INIT:  # rai, width_power: no single spread, a program of their own
         return _draws_program(cfg)
     shared = dataclasses.replace(cfg, init=_KIND_INIT[kind], init_scale=1.0)
     dtype = engine.DTYPES[cfg.dtype]

@@ -379,7 +379,12 @@ def build(
         if key not in TRAIN_KEYS:
             raise ConfigError(f"unknown key {key!r}{suggest(key, TRAIN_KEYS)}")
     for key, valid in _NAMED.items():
-        if key in values:
+        if key == "init" and inits.width_power.is_spec(values.get(key)):
+            try:  # syntax here; the groups against the architecture in TrainConfig.validate
+                inits.check_init(values[key])
+            except ValueError as e:
+                raise ConfigError(str(e)) from None
+        elif key in values:
             check_name(key.replace("_", " "), values[key], valid)
     if "activation" in values:
         try:

@@ -504,7 +504,8 @@ def rare_event(
       per vertex).
 
     Raises:
-      ValueError: unknown event, ``replicates < 2``, ``n_particles < 2``, bad ``group``.
+      ValueError: unknown event, ``replicates < 2``, ``n_particles < 2``, bad ``group``, a
+        width-power init (:mod:`jaxnn_nonconv.core.width_power`).
 
     Example (point box: every neuron is active with probability 1/2, so P = (3/4)^3):
 
@@ -517,6 +518,11 @@ def rare_event(
     """
     cfg = cfg.validate()
     engine.check_dtype_enabled(cfg)
+    if inits.draw_kind(cfg.init) == "width_power":
+        raise ValueError(
+            "rare_event needs an init family with one spread per layer (its particles resample "
+            "neurons at other layer sizes); a width_power init is not supported: use estimate"
+        )
     if event not in EVENTS:
         raise ValueError(f"unknown event {event!r}; valid: {', '.join(EVENTS)}")
     for name, value, least in (("n_particles", n_particles, 2), ("replicates", replicates, 2)):

@@ -30,6 +30,25 @@ def test_six_settings_config_quick_and_full():
     assert by["1: relu b1 H=100"].trainable == ("b1",)
     assert by["2: clip b H=1000"].activation == "clip" and by["2: clip b H=1000"].arch[1] == 1000
     assert by["3: N(0,1) sin(3x) H=32"].schedule == "power"
+    # settings 1, 2 and 5: the paper's initializations, halving schedules and widths, both sizes
+    for exp in (quick, full):
+        cfg_of = {c["setting"]["label"]: exp.cell_config(c) for c in exp.cells()}
+        for h in (5, 20, 100):
+            one = cfg_of[f"1: relu b1 H={h}"]
+            assert one.init == "width_power: W = H^(-4/15) |N|, b = H^(-9/10) N"
+            assert one.learning_rate == 0.1 and one.schedule == "step"
+            assert dict(one.schedule_kw) == {"factor": 0.5, "every": 500, "offset": 1}
+        for h in (10, 100, 1000):
+            two = cfg_of[f"2: clip b H={h}"]
+            assert two.init == (
+                "width_power: W1 = H^(3) |N|, b1 = H^(3) N, W2 = H^(-7/8) |N|, b2 = H^(0) N"
+            )
+            assert two.learning_rate == 0.01 and two.trainable == ("b1", "b2")
+            assert dict(two.schedule_kw) == {"factor": 0.5, "every": 150, "offset": 1}
+        for h in (5, 20, 150):
+            five = cfg_of[f"5: Xavier-like H={h}"]
+            assert five.init == "width_power: W = H^(-1/7) |N|, b = H^(-1/2) N"
+            assert not five.zero_bias and five.schedule == "constant" and five.trainable is None
 
 
 def test_six_settings_tiny_run_reports(tmp_path):
