@@ -87,9 +87,7 @@ def rai(key, name, fan_in, fan_out, zero_bias, scale, dtype, spread=None):
     n_cols = fan_in if zero_bias else fan_in + 1
     rows = _normal(k_normal, (fan_out, n_cols), scale * RAI_SIGMA / math.sqrt(fan_in), dtype)
     col = jax.random.randint(k_index, (fan_out,), 0, n_cols)
-    # Beta(2, 1) has CDF x^2, so sqrt(U) is an exact draw; jax.random.beta's rejection sampler
-    # took seconds to compile per layer on CPU (most of advise's compilation).
-    positive = jnp.sqrt(jax.random.uniform(k_beta, (fan_out,), dtype))
+    positive = jax.random.beta(k_beta, 2.0, 1.0, (fan_out,), dtype)
     rows = jnp.where(jnp.arange(n_cols)[None, :] == col[:, None], positive[:, None], rows)
     if zero_bias:
         return rows, jnp.zeros((fan_out,), dtype)
