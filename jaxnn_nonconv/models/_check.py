@@ -484,9 +484,12 @@ def print_result(result: CheckResult, console: Any = None, title_prefix: str = "
         console.print(f"activation: {result.activation}", markup=False, highlight=False)
     for layer in result.layers:
         if layer.saturated is not None:  # clip: frozen = dead or saturated
+            # The table's "unknown" is dead-vs-alive only; frozen-vs-moving has its own undecided.
+            frozen_unknown = len(layer.to_dict()["frozen_unknown"])
             console.print(
                 f"layer {layer.layer}: saturated {_indices(layer.saturated)}; "
-                f"moving {len(layer.moving or ())} of {layer.width}",
+                f"moving {len(layer.moving or ())} of {layer.width}; "
+                f"frozen or moving undecided: {frozen_unknown}",
                 markup=False,
                 highlight=False,
             )

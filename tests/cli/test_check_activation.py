@@ -67,6 +67,12 @@ def test_clip_net_frozen_neurons(files, capsys):
     # neuron 2 (sign dead: 4 weights, bias, outgoing weight), one weight shared with neuron 1's.
     # Not layer 2 neuron 0 (saturated, but revivable from upstream).
     assert out["frozen_parameters"] == 2 + 5 + 6 - 1
+    # The text output counts the frozen-vs-moving undecided neurons too (not only dead-vs-alive).
+    assert cli.main(["check", files["clip"], "--box=-1:1"]) == 0
+    text = capsys.readouterr().out
+    for layer in out["layers"]:
+        want = f"frozen or moving undecided: {len(layer['frozen_unknown'])}"
+        assert f"layer {layer['layer']}: saturated" in text and want in text, text
 
 
 def test_frozen_parameters_have_zero_gradient(files, capsys):

@@ -129,7 +129,7 @@ kind = "risk_levels"
 trials = 12
 chunk_size = 12
 tolerance = 1e-4
-levels = { restarts = 4, steps = 200, polish = 2, warm_starts = 1, maxiter = 100 }
+levels = { restarts = 4, steps = 300, polish = 2, warm_starts = 2, maxiter = 200 }  # SMALL: its programs
 
 [train]
 target = "x^2"

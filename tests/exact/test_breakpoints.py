@@ -173,6 +173,8 @@ def test_unknowns_are_rare_on_normal_inits():
     assert c["inactive"][:, 1:].sum() > 100  # deep inactive neurons are certified
 
 
+@pytest.mark.slow  # RAI's Beta draws compile slowly; the default families: tests/core/test_nets.py
+# ::test_init_params_draws_layer_k_with_fold_in_k
 def test_init_runs_are_bit_identical_to_one_draw_per_layer():
     arch = (1, 3, 3, 3, 1)  # one vmapped run (3 -> 3, twice) between single layers
     keys = jax.random.split(jax.random.key(3), 3)
