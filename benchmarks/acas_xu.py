@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("directory", help="directory of the ACASXU_experimental_v2a_*.nnet files")
     p.add_argument("--nets", help="comma-separated a_b names, e.g. 1_1,1_7 (default: all)")
     p.add_argument("--boxes", default="domain,prop1,prop3,prop4", help="which boxes")
-    p.add_argument("--bab-budget", type=float, default=20.0, help="seconds per net and box")
+    p.add_argument("--bab-budget", type=float, default=30.0, help="seconds per net and box")
     p.add_argument("--no-before", action="store_true", help="skip the --no-per-neuron run")
     args = p.parse_args(argv)
     files = sorted(Path(args.directory).glob("ACASXU_experimental_v2a_*.nnet"))

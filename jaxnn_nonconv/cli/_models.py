@@ -82,11 +82,11 @@ def add_check(sub) -> None:
     x.add_argument(
         "--bab-budget",
         type=float,
-        default=20.0,
+        default=30.0,
         metavar="SECONDS",
         help="seconds per model and box of input-splitting branch and bound (backward linear "
         "bounds on a growing pool of sub-boxes) for the neurons still undecided after the "
-        "per-neuron stage (ReLU nets; default 20; 0: skip)",
+        "per-neuron stage (ReLU nets; default 30; 0: skip)",
     )
     x.add_argument(
         "--complete",

@@ -15,7 +15,9 @@ bound on the leaf and accounts for float rounding). A round:
   ``u_j > 0`` there (each open neuron's worst leaf scores 1, so every open neuron gets its share)
   and splits the :data:`BATCH` best leaves in half across the side of largest ``|g_i| w_i``
   (``g`` the float network's gradient of the leaf's worst open neuron at the leaf's center,
-  ``w`` the side widths; a zero-width side is never split);
+  ``w`` the side widths; a zero-width side is never split; on ACAS Xu this closed about five
+  times more neurons in the same time than halving the relatively widest side, and more than
+  trying every side and keeping the best split);
 * bounds the children; a child's upper bound is the minimum of its own and its parent's (both
   sound, the child lies in the parent);
 * evaluates the float network at the children's centers and, per open neuron, at the corner
@@ -48,7 +50,7 @@ from jaxnn_nonconv import detector
 from jaxnn_nonconv.core import nets
 from jaxnn_nonconv.models import _neurons as neurons
 
-DEFAULT_BUDGET = 20.0  # seconds per network and box
+DEFAULT_BUDGET = 30.0  # seconds per network and box
 BATCH = 32  # leaves split per round (2 BATCH children bounded at once)
 MAX_LEAVES = 200_000  # the pool stops growing here
 

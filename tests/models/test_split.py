@@ -8,12 +8,15 @@ Budget 0 is the old behaviour.
 
 from __future__ import annotations
 
+import json
+
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn_nonconv import detector, models
+from jaxnn_nonconv import cli, detector, models
 from jaxnn_nonconv.core import nets
 from jaxnn_nonconv.models import _neurons as neurons, _split as split
+from tests.helpers import usage_error
 
 
 def preacts(params, x):
@@ -112,3 +115,13 @@ def test_budget_zero_returns_the_input_and_check_matches():
     for a, b in zip(old["layers"], new["layers"], strict=True):
         assert set(a["inactive"]) <= set(b["inactive"])  # the stage only adds certificates
         assert set(a["active"]) <= set(b["active"])
+
+
+def test_cli_flag(tmp_path, capsys):
+    models.save_npz(tmp_path / "m.npz", random_net(5, (2, 4, 4, 1)))
+    m = str(tmp_path / "m.npz")
+    assert "--bab-budget must be a number >= 0" in usage_error(
+        ["check", m, "--box=-1:1", "--bab-budget", "-1"], capsys
+    )
+    assert cli.main(["check", m, "--box=-1:1", "--bab-budget", "0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["detector"]["bab_budget"] == 0.0
