@@ -84,8 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     names = [f.stem.removeprefix("ACASXU_experimental_v2a_") for f in files]
     if args.nets:
         wanted = args.nets.split(",")
-        files = [f for f, n in zip(files, names, strict=True) if n in wanted]
-        names = [n for n in names if n in wanted]
+        by_name = dict(zip(names, files, strict=True))
+        names = [n for n in wanted if n in by_name]  # in the given order
+        files = [by_name[n] for n in names]
     boxes = args.boxes.split(",")
     print(
         "| net | "

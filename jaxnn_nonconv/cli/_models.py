@@ -86,7 +86,8 @@ def add_check(sub) -> None:
         metavar="SECONDS",
         help="seconds per model and box of input-splitting branch and bound (backward linear "
         "bounds on a growing pool of sub-boxes) for the neurons still undecided after the "
-        "per-neuron stage (ReLU nets; default 30; 0: skip)",
+        "per-neuron stage (ReLU nets, boxes of at most 16 sides of nonzero width; default 30; "
+        "0: skip)",
     )
     x.add_argument(
         "--complete",

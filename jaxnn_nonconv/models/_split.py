@@ -53,6 +53,7 @@ from jaxnn_nonconv.models import _neurons as neurons
 DEFAULT_BUDGET = 30.0  # seconds per network and box
 BATCH = 32  # leaves split per round (2 BATCH children bounded at once)
 MAX_LEAVES = 200_000  # the pool stops growing here
+MAX_DIM = 16  # more box sides of nonzero width: the stage is skipped (halving does not scale)
 
 
 class SplitStats(NamedTuple):
@@ -134,7 +135,9 @@ def refine(
       lo, hi: ``(d,)`` the box in the network's dtype (rounded outward by the caller).
       status: the detector's :class:`~jaxnn_nonconv.detector.Status` (NumPy).
       info: the per-neuron stage's :class:`~jaxnn_nonconv.models._neurons.NeuronInfo`.
-      budget: seconds for the stage (compilation included); ``<= 0`` returns ``info`` unchanged.
+      budget: seconds for the stage (compilation included); ``<= 0`` returns ``info`` unchanged,
+        as does a box with more than :data:`MAX_DIM` sides of nonzero width (halving sides does
+        not get far in many dimensions).
       batch: leaves split per round.
       max_leaves: the pool stops growing at this size (the run then ends).
 
@@ -165,7 +168,7 @@ def refine(
     ina = np.concatenate(status.inactive) | (info.upper <= 0)
     act = np.concatenate(status.active) | (info.value > 0)
     open_idx = np.flatnonzero(~ina & ~act)
-    if budget <= 0 or open_idx.size == 0:
+    if budget <= 0 or open_idx.size == 0 or int(np.sum(hi > lo)) > MAX_DIM:
         return info, SplitStats(int(open_idx.size), 0, 0, 0, 0, time.perf_counter() - t0)
     with jax.default_matmul_precision("highest"):
         return _refine(params, lo, hi, info, open_idx, budget, batch, max_leaves, t0)
