@@ -23,6 +23,11 @@ exact for ``d = 1``, interval bounds with float rounding for ``d > 1``) and retu
   of permanent neurons, and all parameters up to an entirely inactive layer. (Optimizers with
   momentum or weight decay can still move them by their own state.)
 
+With ``per_neuron`` (the default) the per-neuron stage (:mod:`~jaxnn_nonconv.models._neurons`:
+grid bounds, witness search) and then, for ReLU nets, an input-splitting branch and bound on a
+time budget (``bab_budget``, :mod:`~jaxnn_nonconv.models._split`) add certificates to the
+detector's.
+
 With data (:func:`jaxnn_nonconv.models.from_data`) each neuron also gets the fraction of data points
 on which it is active, so "certified dead on the domain" stands beside "never fired on your data".
 
