@@ -108,6 +108,11 @@ def test_budget_zero_returns_the_input_and_check_matches():
     lo, hi = np.full(2, -1.0, np.float32), np.full(2, 1.0, np.float32)
     same, stats = split.refine(pj, lo, hi, st, info, 0.0)
     assert same is info and stats.rounds == 0
+    wide = random_net(5, (split.MAX_DIM + 1, 4, 1))  # too many sides to halve: skipped
+    st_w, info_w = nothing_known(wide)
+    lo_w, hi_w = np.zeros(split.MAX_DIM + 1, np.float32), np.ones(split.MAX_DIM + 1, np.float32)
+    pw = tuple((jnp.asarray(w), jnp.asarray(b)) for w, b in wide)
+    assert split.refine(pw, lo_w, hi_w, st_w, info_w, 5.0)[0] is info_w
     box = [(-1.0, 1.0)] * 2
     old = models.check(params, box, bab_budget=0).to_dict()
     new = models.check(params, box, bab_budget=1.0).to_dict()
