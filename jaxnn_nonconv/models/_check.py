@@ -23,6 +23,11 @@ exact for ``d = 1``, interval bounds with float rounding for ``d > 1``) and retu
   of permanent neurons, and all parameters up to an entirely inactive layer. (Optimizers with
   momentum or weight decay can still move them by their own state.)
 
+With ``per_neuron`` (the default) the per-neuron stage (:mod:`~jaxnn_nonconv.models._neurons`:
+grid bounds, witness search) and then, for ReLU nets, an input-splitting branch and bound on a
+time budget (``bab_budget``, :mod:`~jaxnn_nonconv.models._split`) add certificates to the
+detector's.
+
 With data (:func:`jaxnn_nonconv.models.from_data`) each neuron also gets the fraction of data points
 on which it is active, so "certified dead on the domain" stands beside "never fired on your data".
 
@@ -57,6 +62,7 @@ from jaxnn_nonconv.models import (
     _formats as formats,
     _loaders as loaders,
     _neurons as neurons,
+    _split as split,
 )
 
 MAX_WITNESSES = 2**16  # data points used as active witnesses (a fixed subset beyond this)
@@ -241,6 +247,7 @@ def check(
     complete: bool = False,
     complete_time: float = 5.0,
     activation: str | None = None,
+    bab_budget: float = split.DEFAULT_BUDGET,
 ) -> CheckResult:
     """Certify the dead, alive and undecided neurons of ``model`` on ``domain``.
 
@@ -259,6 +266,9 @@ def check(
       complete: with ``per_neuron``, decide what is still undecided by a mixed-integer program
         per neuron (:mod:`jaxnn_nonconv.models._milp`; nets of at most 2000 hidden neurons),
         ``complete_time`` seconds each.
+      bab_budget: with ``per_neuron`` (ReLU nets), seconds of input-splitting branch and bound
+        for the neurons still undecided after the per-neuron stage
+        (:mod:`jaxnn_nonconv.models._split`); ``0`` skips it.
       activation: ``relu``, ``clip`` or ``repu:P``; ``None``: the model's own (a ``.npz`` may
         store one; torch modules, ONNX, ... are ReLU), else ``relu`` (said in the notes).
 
@@ -313,6 +323,8 @@ def check(
             on_data = neurons.constant_on(params, net_dom.points)
         if per_neuron:
             info = neurons.analyse(params, lo, hi, probe)
+            if bab_budget > 0:
+                info, _ = split.refine(params, lo, hi, st, info, bab_budget)
             if complete:
                 info = neurons.complete(params, lo, hi, st, info, complete_time)
             st, per = neurons.merge(st, info)
@@ -339,6 +351,7 @@ def check(
         "overflow": bool(st.overflow),
         "per_neuron": per_neuron,
         "complete": bool(complete and per_neuron),
+        "bab_budget": float(bab_budget) if per_neuron else 0.0,
     }
     return CheckResult(
         layers=tuple(layers),
@@ -411,6 +424,7 @@ def _check_activation(m, dom, net_dom, params, box, settings, act, notes) -> Che
         "overflow": False,
         "per_neuron": False,
         "complete": False,
+        "bab_budget": 0.0,
     }
     return CheckResult(
         layers=tuple(layers),
