@@ -10,7 +10,7 @@ Prints a markdown table of undecided neurons in percent per net, and the totals.
 
 Example::
 
-    python -m benchmarks.acas_xu /tmp/acas --nets 1_1,1_7 --bab-budget 20
+    python -m benchmarks.acas_xu acasxu/ --nets 1_1,1_7 --bab-budget 20
 """
 
 from __future__ import annotations

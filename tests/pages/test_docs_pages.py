@@ -26,7 +26,7 @@ SKIPPED = {
     "results.md": {"norun": 1, "slow": 2},
     "scaling.md": {"norun": 6},
     "tutorial.md": {"slow": 1},
-    "your-model.md": {"slow": 1},
+    "your-model.md": {"norun": 1, "slow": 1},
 }
 
 
