@@ -5,12 +5,12 @@ repository, ``resources/nnet/acasxu/``; not shipped, never downloaded here) and 
 its whole domain (the file's min/max, raw units) and on the input boxes of properties 1-4
 (normalized network units, as ``--network-units``; properties 1 and 2 share their box, so it is
 checked once and reported for both). "Before" is the detector alone (``--no-per-neuron``);
-"after" adds the per-neuron stage and the input-splitting branch and bound (``--bab-budget``).
+"after" adds the per-neuron stage and the input-splitting branch and bound (``--bab-boxes``).
 Prints a markdown table of undecided neurons in percent per net, and the totals.
 
 Example::
 
-    python -m benchmarks.acas_xu acasxu/ --nets 1_1,1_7 --bab-budget 20
+    python -m benchmarks.acas_xu acasxu/ --nets 1_1,1_7 --bab-boxes 8192
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("directory", help="directory of the ACASXU_experimental_v2a_*.nnet files")
     p.add_argument("--nets", help="comma-separated a_b names, e.g. 1_1,1_7 (default: all)")
     p.add_argument("--boxes", default="domain,prop1,prop3,prop4", help="which boxes")
-    p.add_argument("--bab-budget", type=float, default=30.0, help="seconds per net and box")
+    p.add_argument("--bab-boxes", type=int, default=8192, help="sub-boxes per net and box")
     p.add_argument("--no-before", action="store_true", help="skip the --no-per-neuron run")
     args = p.parse_args(argv)
     files = sorted(Path(args.directory).glob("ACASXU_experimental_v2a_*.nnet"))
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                 before = _undecided(models.check(m, dom, per_neuron=False))
                 t_before += time.perf_counter() - t
             t = time.perf_counter()
-            after = _undecided(models.check(m, dom, bab_budget=args.bab_budget))
+            after = _undecided(models.check(m, dom, bab_boxes=args.bab_boxes))
             t_after += time.perf_counter() - t
             tot = totals[b]
             tot[0] += before[0] if before else 0

@@ -80,14 +80,14 @@ def add_check(sub) -> None:
         help="skip bounds, witnesses and always-active neurons (the detector alone; faster)",
     )
     x.add_argument(
-        "--bab-budget",
-        type=float,
-        default=30.0,
-        metavar="SECONDS",
-        help="seconds per model and box of input-splitting branch and bound (backward linear "
+        "--bab-boxes",
+        type=int,
+        default=8192,
+        metavar="N",
+        help="sub-boxes per model and box of input-splitting branch and bound (backward linear "
         "bounds on a growing pool of sub-boxes) for the neurons still undecided after the "
-        "per-neuron stage (ReLU nets, boxes of at most 16 sides of nonzero width; default 30; "
-        "0: skip)",
+        "per-neuron stage (ReLU nets, boxes of at most 16 sides of nonzero width; a count, so "
+        "the result is the same on every machine; default 8192; 0: skip)",
     )
     x.add_argument(
         "--complete",
@@ -177,8 +177,8 @@ def cmd_check(args) -> int:
     setup_jax(False)  # float64 weights are checked in float64 by models.check itself
     if not (math.isfinite(args.complete_time) and args.complete_time > 0):
         raise config.ConfigError(f"--complete-time must be a number > 0, got {args.complete_time}")
-    if not (math.isfinite(args.bab_budget) and args.bab_budget >= 0):
-        raise config.ConfigError(f"--bab-budget must be a number >= 0, got {args.bab_budget}")
+    if args.bab_boxes < 0:
+        raise config.ConfigError(f"--bab-boxes must be an integer >= 0, got {args.bab_boxes}")
     results = []
     try:
         files = _model_files(args.model)
@@ -197,7 +197,7 @@ def cmd_check(args) -> int:
                     per_neuron=not args.no_per_neuron,
                     complete=args.complete,
                     complete_time=args.complete_time,
-                    bab_budget=args.bab_budget,
+                    bab_boxes=args.bab_boxes,
                     activation=args.activation,
                 )
                 results.append((path, r))

@@ -15,8 +15,8 @@
   ``repu:P`` nets: dead, saturated and moving neurons, frozen parameters.
 * :mod:`~jaxnn_nonconv.models._neurons`: per-neuron bounds, float-verified witnesses, stably
   active neurons, constant output on the data.
-* :mod:`~jaxnn_nonconv.models._split`: input-splitting branch and bound on a time budget for the
-  neurons the per-neuron stage leaves undecided (``check --bab-budget``).
+* :mod:`~jaxnn_nonconv.models._split`: input-splitting branch and bound on a budget of sub-boxes for the
+  neurons the per-neuron stage leaves undecided (``check --bab-boxes``).
 * :mod:`~jaxnn_nonconv.models._milp`: exact completion of undecided neurons by a mixed-integer
   program per neuron, certificates only beyond the solver's tolerances.
 * :mod:`~jaxnn_nonconv.models._monitor`: dead-neuron counts inside JAX/Optax and PyTorch loops.

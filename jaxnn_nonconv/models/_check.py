@@ -25,7 +25,7 @@ exact for ``d = 1``, interval bounds with float rounding for ``d > 1``) and retu
 
 With ``per_neuron`` (the default) the per-neuron stage (:mod:`~jaxnn_nonconv.models._neurons`:
 grid bounds, witness search) and then, for ReLU nets, an input-splitting branch and bound on a
-time budget (``bab_budget``, :mod:`~jaxnn_nonconv.models._split`) add certificates to the
+budget of sub-boxes (``bab_boxes``, :mod:`~jaxnn_nonconv.models._split`) add certificates to the
 detector's.
 
 With data (:func:`jaxnn_nonconv.models.from_data`) each neuron also gets the fraction of data points
@@ -247,7 +247,7 @@ def check(
     complete: bool = False,
     complete_time: float = 5.0,
     activation: str | None = None,
-    bab_budget: float = split.DEFAULT_BUDGET,
+    bab_boxes: int = split.DEFAULT_BOXES,
 ) -> CheckResult:
     """Certify the dead, alive and undecided neurons of ``model`` on ``domain``.
 
@@ -266,7 +266,7 @@ def check(
       complete: with ``per_neuron``, decide what is still undecided by a mixed-integer program
         per neuron (:mod:`jaxnn_nonconv.models._milp`; nets of at most 2000 hidden neurons),
         ``complete_time`` seconds each.
-      bab_budget: with ``per_neuron`` (ReLU nets), seconds of input-splitting branch and bound
+      bab_boxes: with ``per_neuron`` (ReLU nets), sub-boxes of input-splitting branch and bound
         for the neurons still undecided after the per-neuron stage
         (:mod:`jaxnn_nonconv.models._split`); ``0`` skips it.
       activation: ``relu``, ``clip`` or ``repu:P``; ``None``: the model's own (a ``.npz`` may
@@ -323,8 +323,8 @@ def check(
             on_data = neurons.constant_on(params, net_dom.points)
         if per_neuron:
             info = neurons.analyse(params, lo, hi, probe)
-            if bab_budget > 0:
-                info, _ = split.refine(params, lo, hi, st, info, bab_budget)
+            if bab_boxes > 0:
+                info, _ = split.refine(params, lo, hi, st, info, bab_boxes)
             if complete:
                 info = neurons.complete(params, lo, hi, st, info, complete_time)
             st, per = neurons.merge(st, info)
@@ -351,7 +351,7 @@ def check(
         "overflow": bool(st.overflow),
         "per_neuron": per_neuron,
         "complete": bool(complete and per_neuron),
-        "bab_budget": float(bab_budget) if per_neuron else 0.0,
+        "bab_boxes": int(bab_boxes) if per_neuron else 0,
     }
     return CheckResult(
         layers=tuple(layers),
@@ -424,7 +424,7 @@ def _check_activation(m, dom, net_dom, params, box, settings, act, notes) -> Che
         "overflow": False,
         "per_neuron": False,
         "complete": False,
-        "bab_budget": 0.0,
+        "bab_boxes": 0,
     }
     return CheckResult(
         layers=tuple(layers),

@@ -1,8 +1,9 @@
 """Adaptive input-splitting branch and bound for the neurons ``check`` leaves undecided.
 
 Runs after the per-neuron stage (:mod:`jaxnn_nonconv.models._neurons`) of one network on one box,
-for the neurons that are neither certified inactive nor witnessed active, on a time budget
-(``check --bab-budget SECONDS``). Unlike the detector's branch and bound (a fixed pool of 32
+for the neurons that are neither certified inactive nor witnessed active, on a budget of bounded
+sub-boxes (``check --bab-boxes N``: a count, not seconds, so that the certificates of one network on
+one box are the same on every machine). Unlike the detector's branch and bound (a fixed pool of 32
 sub-boxes, :mod:`jaxnn_nonconv.detector`), the pool of sub-boxes ("leaves") here grows as needed
 (up to :data:`MAX_LEAVES`) and lives on the host; only the bounding is batched in JAX, with fixed
 shapes (one compilation per network shape).
@@ -50,7 +51,7 @@ from jaxnn_nonconv import detector
 from jaxnn_nonconv.core import nets
 from jaxnn_nonconv.models import _neurons as neurons
 
-DEFAULT_BUDGET = 30.0  # seconds per network and box
+DEFAULT_BOXES = 8192  # sub-boxes bounded per network and box (ACAS Xu: about 25 s on 2 CPU cores)
 BATCH = 32  # leaves split per round (2 BATCH children bounded at once)
 MAX_LEAVES = 200_000  # the pool stops growing here
 MAX_DIM = 16  # more box sides of nonzero width: the stage is skipped (halving does not scale)
@@ -65,6 +66,7 @@ class SplitStats(NamedTuple):
       active: of those, witnessed active here.
       rounds: split rounds run.
       leaves: leaves in the pool at the end.
+      bounded: sub-boxes bounded (the budget's unit).
       seconds: wall time of the stage.
     """
 
@@ -73,6 +75,7 @@ class SplitStats(NamedTuple):
     active: int
     rounds: int
     leaves: int
+    bounded: int
     seconds: float
 
 
@@ -123,7 +126,7 @@ def refine(
     hi: np.ndarray,
     status,
     info: neurons.NeuronInfo,
-    budget: float = DEFAULT_BUDGET,
+    boxes: int = DEFAULT_BOXES,
     *,
     batch: int = BATCH,
     max_leaves: int = MAX_LEAVES,
@@ -135,7 +138,8 @@ def refine(
       lo, hi: ``(d,)`` the box in the network's dtype (rounded outward by the caller).
       status: the detector's :class:`~jaxnn_nonconv.detector.Status` (NumPy).
       info: the per-neuron stage's :class:`~jaxnn_nonconv.models._neurons.NeuronInfo`.
-      budget: seconds for the stage (compilation included); ``<= 0`` returns ``info`` unchanged,
+      boxes: sub-boxes to bound at most (the starting grid included; the last round may pass it
+        by ``2 batch``); ``<= 0`` returns ``info`` unchanged,
         as does a box with more than :data:`MAX_DIM` sides of nonzero width (halving sides does
         not get far in many dimensions).
       batch: leaves split per round.
@@ -157,7 +161,7 @@ def refine(
     ...     active=(np.ones(2, bool), np.zeros(1, bool)), sign_dead=(),
     ...     empirical_inactive=(), overflow=False)
     >>> info = neurons.NeuronInfo(np.zeros(3), np.ones(3), -np.ones(3), np.zeros((3, 1)))
-    >>> new, stats = refine(params, lo, hi, st, info, 5.0)
+    >>> new, stats = refine(params, lo, hi, st, info, 512)
     >>> bool(new.upper[2] <= 0), stats.inactive
     (True, 1)
     """
@@ -168,19 +172,19 @@ def refine(
     ina = np.concatenate(status.inactive) | (info.upper <= 0)
     act = np.concatenate(status.active) | (info.value > 0)
     open_idx = np.flatnonzero(~ina & ~act)
-    if budget <= 0 or open_idx.size == 0 or int(np.sum(hi > lo)) > MAX_DIM:
-        return info, SplitStats(int(open_idx.size), 0, 0, 0, 0, time.perf_counter() - t0)
+    if boxes <= 0 or open_idx.size == 0 or int(np.sum(hi > lo)) > MAX_DIM:
+        return info, SplitStats(int(open_idx.size), 0, 0, 0, 0, 0, time.perf_counter() - t0)
     with jax.default_matmul_precision("highest"):
-        return _refine(params, lo, hi, info, open_idx, budget, batch, max_leaves, t0)
+        return _refine(params, lo, hi, info, open_idx, boxes, batch, max_leaves, t0)
 
 
-def _refine(params, lo, hi, info, open_idx, budget, batch, max_leaves, t0):
+def _refine(params, lo, hi, info, open_idx, boxes, batch, max_leaves, t0):
     dt = lo.dtype
     size = 2 * batch  # children bounded per call
     upper, value, point = info.upper.copy(), info.value.copy(), info.point.copy()
     wide = hi > lo
     opened = int(open_idx.size)
-    n_ina = n_act = rounds = 0
+    n_ina = n_act = rounds = bounded = 0
 
     def witness(corner_rows, centers):
         nonlocal value, point
@@ -192,6 +196,8 @@ def _refine(params, lo, hi, info, open_idx, budget, batch, max_leaves, t0):
 
     def bound(clo, chi):
         """Bounds of the open neurons on each leaf, in chunks of ``size`` (fixed shape)."""
+        nonlocal bounded
+        bounded += clo.shape[0]
         outs = []
         for s in range(0, clo.shape[0], size):
             a, b = clo[s : s + size], chi[s : s + size]
@@ -216,7 +222,7 @@ def _refine(params, lo, hi, info, open_idx, budget, batch, max_leaves, t0):
         hard = np.any(leaf_ub > 0, axis=1)
         leaf_lo, leaf_hi, leaf_ub = leaf_lo[hard], leaf_hi[hard], leaf_ub[hard]
         elapsed = time.perf_counter() - t0
-        if open_idx.size == 0 or elapsed >= budget or leaf_ub.shape[0] + batch > max_leaves:
+        if open_idx.size == 0 or bounded >= boxes or leaf_ub.shape[0] + batch > max_leaves:
             break
         # Split the best-scored leaves.
         scale = np.maximum(leaf_ub.max(axis=0), np.finfo(dt).tiny)
@@ -250,5 +256,5 @@ def _refine(params, lo, hi, info, open_idx, budget, batch, max_leaves, t0):
         leaf_ub = np.concatenate([leaf_ub[rest], c_ub])
         rounds += 1
     new = info._replace(upper=upper, value=value, point=point.astype(info.point.dtype))
-    stats = SplitStats(opened, n_ina, n_act, rounds, int(leaf_ub.shape[0]), elapsed)
+    stats = SplitStats(opened, n_ina, n_act, rounds, int(leaf_ub.shape[0]), bounded, elapsed)
     return new, stats

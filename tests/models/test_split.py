@@ -66,9 +66,9 @@ def test_splitting_decides_what_the_grid_left_and_agrees_with_brute_force():
     pj = tuple((jnp.asarray(w), jnp.asarray(b)) for w, b in params)
     lo, hi = np.full(2, -1.0, np.float32), np.full(2, 1.0, np.float32)
     st, info = nothing_known(params)
-    _, grid = split.refine(pj, lo, hi, st, info, 1e-9)  # the starting grid only, no split
+    _, grid = split.refine(pj, lo, hi, st, info, 1)  # the starting grid only, no split
     assert grid.opened - grid.inactive - grid.active >= 1
-    new, stats = split.refine(pj, lo, hi, st, info, 30.0)
+    new, stats = split.refine(pj, lo, hi, st, info, 20_000)
     assert stats.rounds >= 1 and stats.inactive + stats.active == stats.opened  # all decided
     assert stats.inactive > grid.inactive
     x = np.random.default_rng(0).uniform(-1, 1, (100_000, 2))
@@ -94,7 +94,7 @@ def test_tiny_positive_region_is_never_certified_inactive():
     lo, hi = np.array([-1.0, -1.0]), np.array([1.0, 1.0])
     st, info = nothing_known(params)
     info = info._replace(point=np.zeros((3, 2)))
-    new, _ = split.refine(pj, lo, hi, st, info, 3.0)
+    new, _ = split.refine(pj, lo, hi, st, info, 4096)
     assert not new.upper[2] <= 0
     if new.value[2] > 0:
         p = new.point[2]
@@ -106,17 +106,17 @@ def test_budget_zero_returns_the_input_and_check_matches():
     pj = tuple((jnp.asarray(w), jnp.asarray(b)) for w, b in params)
     st, info = nothing_known(params)
     lo, hi = np.full(2, -1.0, np.float32), np.full(2, 1.0, np.float32)
-    same, stats = split.refine(pj, lo, hi, st, info, 0.0)
+    same, stats = split.refine(pj, lo, hi, st, info, 0)
     assert same is info and stats.rounds == 0
     wide = random_net(5, (split.MAX_DIM + 1, 4, 1))  # too many sides to halve: skipped
     st_w, info_w = nothing_known(wide)
     lo_w, hi_w = np.zeros(split.MAX_DIM + 1, np.float32), np.ones(split.MAX_DIM + 1, np.float32)
     pw = tuple((jnp.asarray(w), jnp.asarray(b)) for w, b in wide)
-    assert split.refine(pw, lo_w, hi_w, st_w, info_w, 5.0)[0] is info_w
+    assert split.refine(pw, lo_w, hi_w, st_w, info_w, 512)[0] is info_w
     box = [(-1.0, 1.0)] * 2
-    old = models.check(params, box, bab_budget=0).to_dict()
-    new = models.check(params, box, bab_budget=1.0).to_dict()
-    assert old["detector"]["bab_budget"] == 0.0 and new["detector"]["bab_budget"] == 1.0
+    old = models.check(params, box, bab_boxes=0).to_dict()
+    new = models.check(params, box, bab_boxes=256).to_dict()
+    assert old["detector"]["bab_boxes"] == 0 and new["detector"]["bab_boxes"] == 256
     for a, b in zip(old["layers"], new["layers"], strict=True):
         assert set(a["inactive"]) <= set(b["inactive"])  # the stage only adds certificates
         assert set(a["active"]) <= set(b["active"])
@@ -125,8 +125,8 @@ def test_budget_zero_returns_the_input_and_check_matches():
 def test_cli_flag(tmp_path, capsys):
     models.save_npz(tmp_path / "m.npz", random_net(5, (2, 4, 4, 1)))
     m = str(tmp_path / "m.npz")
-    assert "--bab-budget must be a number >= 0" in usage_error(
-        ["check", m, "--box=-1:1", "--bab-budget", "-1"], capsys
+    assert "--bab-boxes must be an integer >= 0" in usage_error(
+        ["check", m, "--box=-1:1", "--bab-boxes", "-1"], capsys
     )
-    assert cli.main(["check", m, "--box=-1:1", "--bab-budget", "0", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["detector"]["bab_budget"] == 0.0
+    assert cli.main(["check", m, "--box=-1:1", "--bab-boxes", "0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["detector"]["bab_boxes"] == 0
