@@ -51,7 +51,7 @@ from jaxnn_nonconv import detector
 from jaxnn_nonconv.core import nets
 from jaxnn_nonconv.models import _neurons as neurons
 
-DEFAULT_BOXES = 8192  # sub-boxes bounded per network and box (ACAS Xu: about 25 s on 2 CPU cores)
+DEFAULT_BOXES = 8192  # sub-boxes per network and box (ACAS Xu: ~300 per second on 2 loaded cores)
 BATCH = 32  # leaves split per round (2 BATCH children bounded at once)
 MAX_LEAVES = 200_000  # the pool stops growing here
 MAX_DIM = 16  # more box sides of nonzero width: the stage is skipped (halving does not scale)
