@@ -84,9 +84,7 @@ def schedule(kind: str = "constant", **kw) -> Callable[[jnp.ndarray], jnp.ndarra
         offset = _positive(kw.get("offset", 0), "offset", allow_zero=True)
         if offset != int(offset):
             raise ValueError(f"offset must be an integer >= 0, got {offset}")
-        if offset == 0:  # the program as before the offset existed
-            return lambda n: jnp.power(jnp.float32(factor), jnp.asarray(n // every, jnp.float32))
-        off = int(offset)
+        off = int(offset)  # integer steps: offset 0 gives exactly the old factors
         return lambda n: jnp.power(
             jnp.float32(factor), jnp.asarray((n + off) // every, jnp.float32)
         )

@@ -79,10 +79,6 @@ class SplitStats(NamedTuple):
     seconds: float
 
 
-def _flat(zs) -> jax.Array:
-    return jnp.concatenate(list(zs), axis=-1)
-
-
 @jax.jit
 def _bound(params, clo, chi):
     """Upper bounds ``(C, N)`` of every hidden pre-activation on each leaf, and the corners
@@ -90,7 +86,7 @@ def _bound(params, clo, chi):
 
     def one(cell):
         b = detector.crown_bounds(params, cell[0], cell[1])
-        return _flat(b.upper), jnp.concatenate(b.corner, axis=0)
+        return neurons._flat(b.upper), jnp.concatenate(b.corner, axis=0)
 
     upper, corner = jax.vmap(one)((clo, chi))
     return jnp.where(jnp.isnan(upper), jnp.inf, upper), corner
@@ -99,7 +95,7 @@ def _bound(params, clo, chi):
 @jax.jit
 def _evaluate(params, points):
     """Each neuron's largest float pre-activation over ``points`` and the point attaining it."""
-    z = _flat(nets.hidden_preactivations(params, points))
+    z = neurons._flat(nets.hidden_preactivations(params, points))
     i = jnp.argmax(z, axis=0)
     return z[i, jnp.arange(z.shape[1])], points[i]
 
@@ -109,7 +105,9 @@ def _gradients(params, points, which):
     """Per point ``p``, the gradient of the float pre-activation of neuron ``which[p]``."""
 
     def one(x, j):
-        return jax.grad(lambda y: _flat(nets.hidden_preactivations(params, y[None, :]))[0, j])(x)
+        return jax.grad(
+            lambda y: neurons._flat(nets.hidden_preactivations(params, y[None, :]))[0, j]
+        )(x)
 
     return jax.vmap(one)(points, which)
 
