@@ -164,7 +164,8 @@ def init_stacks(
       arch: ``(d, l_1, ..., l_L, 1)``.
       init: an init family of :mod:`jaxnn_nonconv.core.inits`, or a width-power spec
         (:mod:`jaxnn_nonconv.core._width_power`, arXiv 2212.13111's initializations).
-      zero_bias: set every bias to 0.
+      zero_bias: set every bias to 0 (a traced boolean scalar works too: the weights do not
+        depend on it).
       scale: multiplies the family's standard deviation (every group's factor of a spec).
       dtype: float dtype of the parameters (as in :func:`init_params`).
       spreads: one ``spread`` per stack of :func:`layer_stacks` (see

@@ -185,20 +185,21 @@ def trial_key(seed: int, index) -> jax.Array:
 
 
 def init_trial_stacks(
-    cfg: TrainConfig, key: jax.Array, spreads: Sequence | None = None
+    cfg: TrainConfig, key: jax.Array, spreads: Sequence | None = None, *, zero_bias=None
 ) -> nets.LayerStacks:
     """Initial parameters of the trial with key ``key``, as :data:`jaxnn_nonconv.core.nets.LayerStacks`.
 
     The single definition of "the net at initialization", shared by :func:`make_trial` and the
     inactive-neuron estimates, so both see the same networks: drawn from ``fold_in(key, 0)``.
     ``spreads`` (one per layer stack, possibly traced) replace the spreads of ``cfg.init`` and
-    ``cfg.init_scale`` (:func:`jaxnn_nonconv.core.nets.init_stacks`).
+    ``cfg.init_scale`` (:func:`jaxnn_nonconv.core.nets.init_stacks`); ``zero_bias`` (possibly a
+    traced boolean) replaces ``cfg.zero_bias``: the weights are the same either way.
     """
     return nets.init_stacks(
         jax.random.fold_in(key, 0),
         cfg.arch,
         cfg.init,
-        cfg.zero_bias,
+        cfg.zero_bias if zero_bias is None else zero_bias,
         scale=cfg.init_scale,
         dtype=DTYPES[cfg.dtype],
         spreads=spreads,

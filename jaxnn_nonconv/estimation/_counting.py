@@ -51,32 +51,40 @@ def _compiled_init_draws(cfg: engine.TrainConfig) -> Any:
     ``jax.random.key(seed)``, made outside so that any seed :func:`engine.run` accepts gives the
     same keys: ``fold_in(base_key, i)`` is ``engine.trial_key(seed, i)``.
 
-    Families of one :func:`~jaxnn_nonconv.core.inits.draw_kind` share one compiled program with
-    the layers' spreads as arguments (the same numbers as a program per family: tested); the
-    random draws are most of its compile time."""
+    Families of one :func:`~jaxnn_nonconv.core.inits.draw_kind`, with and without zero biases,
+    share one compiled program with the layers' spreads and the zero-bias switch as arguments
+    (the same numbers as a program per family: tested); the random draws are most of its compile
+    time, so ``advise`` compiles three draw programs for its 14 rows, not six."""
     kind = inits.draw_kind(cfg.init)
-    if kind not in _KIND_INIT:  # rai, width_power: no single spread, a program of their own
+    if kind not in _KIND_INIT:  # width_power: no single spread, a program of its own
         return _draws_program(cfg)
-    shared = dataclasses.replace(cfg, init=_KIND_INIT[kind], init_scale=1.0)
-    dtype = engine.DTYPES[cfg.dtype]
-    spreads = tuple(
-        jnp.asarray(inits.layer_spread(cfg.init, n_in, n_out, cfg.init_scale), dtype)
-        for _, n_in, n_out in nets.layer_stacks(cfg.arch)
-    )
-    return functools.partial(_draws_program(shared), spreads=spreads)
+    spreads = None
+    if kind == "rai":  # no spread: init_scale multiplies the normal part inside the program
+        shared = dataclasses.replace(cfg, zero_bias=False)
+    else:
+        shared = dataclasses.replace(cfg, init=_KIND_INIT[kind], init_scale=1.0, zero_bias=False)
+        dtype = engine.DTYPES[cfg.dtype]
+        spreads = tuple(
+            jnp.asarray(inits.layer_spread(cfg.init, n_in, n_out, cfg.init_scale), dtype)
+            for _, n_in, n_out in nets.layer_stacks(cfg.arch)
+        )
+    zero_bias = jnp.asarray(cfg.zero_bias)
+    return functools.partial(_draws_program(shared), spreads=spreads, zero_bias=zero_bias)
 
 
-_KIND_INIT = {"uniform": "pytorch", "normal": "normal"}  # the family that stands for its kind
+_KIND_INIT = {"uniform": "pytorch", "normal": "normal", "rai": "rai"}  # a family per kind
 
 
 @functools.lru_cache(maxsize=32)
 def _draws_program(cfg: engine.TrainConfig) -> Any:
-    """The jitted draws of :func:`_compiled_init_draws`; ``spreads`` (keyword, optional) as in
-    :func:`engine.init_trial_stacks`."""
+    """The jitted draws of :func:`_compiled_init_draws`; ``spreads`` and ``zero_bias`` (keywords,
+    optional) as in :func:`engine.init_trial_stacks`."""
 
-    def draws(base_key, indices, spreads=None):
+    def draws(base_key, indices, spreads=None, zero_bias=None):
         return jax.vmap(
-            lambda i: engine.init_trial_stacks(cfg, jax.random.fold_in(base_key, i), spreads)
+            lambda i: engine.init_trial_stacks(
+                cfg, jax.random.fold_in(base_key, i), spreads, zero_bias=zero_bias
+            )
         )(indices)
 
     return jax.jit(draws)
