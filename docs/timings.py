@@ -14,6 +14,7 @@ Usage::
 
     python docs/timings.py                # measure everything, write docs/timings.json and the pages
     python docs/timings.py advise         # measure one entry again (others kept)
+    python docs/timings.py quick.a_priori # one shipped config at its quick size
     python docs/timings.py --pages        # rewrite the pages' numbers from the JSON only
 """
 
@@ -39,9 +40,12 @@ TIMING = re.compile(r"(\d[\d.]*)(<!-- timing ([\w.-]+) -->)")
 # name -> the command line (after ``jaxnn-nonconv``) a page quotes; "{tmp}" is a scratch directory.
 COMMANDS = {
     "advise": ["advise", "--arch", "10,32,32,1", "--box=-0.11:0.2", "--trials", "2000"],
-    "shallow_width_quick": ["run", "experiments/shallow_width.toml", "--out", "{tmp}/shallow"],
     "estimate_1e6": ["estimate", "--arch", "1,32,1", "--trials", "1000000", "--json"],
 }
+# Every shipped config at its quick size (docs/results.md quotes them): "quick.NAME".
+CONFIGS = sorted(p.stem for p in (REPO / "experiments").glob("*.toml"))
+for _name in CONFIGS:
+    COMMANDS[f"quick.{_name}"] = ["run", f"experiments/{_name}.toml", "--out", f"{{tmp}}/{_name}"]
 
 # The per-call cost of models.make_monitor's jitted function, after compilation (docs/your-model.md).
 MONITOR = """
@@ -138,10 +142,15 @@ def main(argv: list[str]) -> int:
     if "--pages" not in argv:
         names = [a for a in argv if not a.startswith("-")] or [*COMMANDS, "monitor_ms"]
         for name in names:
-            data[name] = measure(name)
-            data[name]["machine"] = machine()
-            data[name]["date"] = datetime.date.today().isoformat()
-            print(name, json.dumps(data[name]), file=sys.stderr)
+            entry = measure(name)
+            entry["machine"] = machine()
+            entry["date"] = datetime.date.today().isoformat()
+            *outer, last = name.split(".")  # "quick.NAME" is data["quick"]["NAME"], as lookup reads
+            node = data
+            for part in outer:
+                node = node.setdefault(part, {})
+            node[last] = entry
+            print(name, json.dumps(entry), file=sys.stderr)
             JSON.write_text(json.dumps(data, indent=2) + "\n")
     rewrite_pages(data)
     return 0

@@ -17,7 +17,7 @@ import pytest
 from scipy import stats
 
 from jaxnn_nonconv import detector, engine, estimation
-from jaxnn_nonconv.core import nets, optim, problems
+from jaxnn_nonconv.core import inits, nets, optim, problems
 from jaxnn_nonconv.exact import risk as exact_risk
 from jaxnn_nonconv.stats import results, theory
 from tests import helpers
@@ -480,3 +480,21 @@ def test_shared_draw_program_draws_each_family_s_nets(init, zero_bias, scale):
     )
     for got, want in zip(jax.tree.leaves(shared), jax.tree.leaves(own), strict=True):
         np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
+def test_every_family_is_drawn_by_one_of_three_programs():
+    """The 14 (family, zero bias) rows of ``advise`` share one compiled draw program per kind
+    (uniform, normal, RAI); the shared programs' numbers are checked by the test above."""
+    from jaxnn_nonconv.estimation import _counting
+
+    programs = set()
+    for name in inits.INITS:
+        for zero_bias in (False, True):
+            cfg = engine.TrainConfig(
+                arch=(2, 5, 5, 1),
+                init=name,
+                zero_bias=zero_bias,
+                problem=problems.Problem("x^2", ((0.0, 1.0),) * 2),
+            ).validate()
+            programs.add(_counting._compiled_init_draws(cfg).func)
+    assert len(programs) == 3
