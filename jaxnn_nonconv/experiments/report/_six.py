@@ -150,6 +150,13 @@ def classify_bias(ref, diverged: np.ndarray, frac: float = risk_levels.LEVEL_TOL
     }
 
 
+def _levels_hit(risk_exact, masks, levels) -> dict[str, int]:
+    """``{"R_k": runs}`` over the bad-critical runs, by the level within tolerance."""
+    hit = risk_levels.classify_levels(np.asarray(risk_exact, np.float64), levels)["level"]
+    ks, counts = np.unique(hit[masks["bad_critical"]], return_counts=True)
+    return {f"R_{k}": int(n) for k, n in zip(ks, counts)}
+
+
 def rms_distance_to_last(param_traj: np.ndarray, diverged: np.ndarray | None = None) -> np.ndarray:
     """RMS over runs of the Euclidean distance of each snapshot to the run's last one.
 
@@ -230,6 +237,7 @@ def fig_six_settings(exp, cells, rows, fig_dir: Path, formats) -> dict[str, Any]
                 entry["R_H"] = float(lv.levels[-1])
                 entry["R_H_minus_1"] = float(lv.levels[-2])
                 entry.update({k: _proportion(masks[k].sum(), n) for k in CLASSES})
+                entry["bad_critical_levels"] = _levels_hit(c["risk_exact"], masks, lv.levels)
                 ax_h.axvline(lv.levels[-1], color="k", lw=0.8, ls="--")
             bound = c.get("bound_levels")
             if bound is not None and "risk_exact" in c:
@@ -239,6 +247,7 @@ def fig_six_settings(exp, cells, rows, fig_dir: Path, formats) -> dict[str, Any]
                 entry["levels_bound"]["cut"] = (1 + risk_levels.LEVEL_TOL) * bound.levels[-1]
                 entry["levels_bound"]["bad_levels"] = "R_0" if deep else f"R_0..R_{bound.width - 1}"
                 entry.update({k: _proportion(masks[k].sum(), len(ok)) for k in CLASSES})
+                entry["bad_critical_levels"] = _levels_hit(c["risk_exact"], masks, bound.levels)
                 ax_h.axvline(bound.levels[-1], color="0.5", lw=0.8, ls=":")
             for groups, ref in c.get("bias_references", {}).items():
                 masks = classify_bias(ref, c["diverged"])
