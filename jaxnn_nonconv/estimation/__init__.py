@@ -9,6 +9,9 @@
   saturated) at initialization (:func:`first_layer_frozen_estimate`), the frozen neurons of
   ``clip`` nets at any depth (:func:`frozen_counts_of_params`, the ``train`` criteria
   ``frozen_at_init`` / ``frozen_at_end``) and their bound (:func:`any_frozen_bound`).
+* :mod:`~jaxnn_nonconv.estimation._bias_reference`: per-run reference risks of cells that train
+  only some groups (:func:`bias_references`, :class:`BiasReference`): the lowest exact risk found
+  over the trainable coordinates, the frozen ones at the run's values.
 * :mod:`~jaxnn_nonconv.estimation._criteria`: P(failure) of trained nets by each criterion
   (:func:`failure_after_training`, :class:`FailureEstimate`).
 * :mod:`~jaxnn_nonconv.estimation._on_data`: inactivity on a data set's points, per trial
@@ -22,6 +25,12 @@
 """
 
 from jaxnn_nonconv.estimation import _empirical_levels as empirical_levels, _levels as levels
+from jaxnn_nonconv.estimation._bias_reference import (
+    BiasReference as BiasReference,
+    bias_references as bias_references,
+    first_layer_frozen as first_layer_frozen,
+    trainable_index as trainable_index,
+)
 from jaxnn_nonconv.estimation._counting import (
     DEFAULT_CHUNK as DEFAULT_CHUNK,
     counts_at_init as counts_at_init,
@@ -60,11 +69,13 @@ from jaxnn_nonconv.estimation._training import (
 
 __all__ = [
     "DEFAULT_CHUNK",
+    "BiasReference",
     "FailureEstimate",
     "InitSummary",
     "Tally",
     "TrainFailure",
     "any_frozen_bound",
+    "bias_references",
     "counts_at_init",
     "counts_of_params",
     "counts_on_data",
@@ -73,6 +84,7 @@ __all__ = [
     "empirical_levels",
     "estimate_at_init",
     "failure_after_training",
+    "first_layer_frozen",
     "first_layer_frozen_counts",
     "first_layer_frozen_estimate",
     "frozen_counts_of_params",
@@ -84,4 +96,5 @@ __all__ = [
     "require_hidden",
     "summarize",
     "train_failure",
+    "trainable_index",
 ]

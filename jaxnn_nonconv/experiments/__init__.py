@@ -5,6 +5,9 @@
 * :mod:`~jaxnn_nonconv.experiments._spec`: experiment files (``experiments/*.toml``), their cells,
   and :func:`run_experiment` (resumable: re-run to continue, ask for more trials to grow).
 * :mod:`~jaxnn_nonconv.experiments._splitting`: splitting sweeps inside experiments.
+* :mod:`~jaxnn_nonconv.experiments._bias`: per-run reference risks of the stored cells that train
+  only some groups (:func:`~jaxnn_nonconv.experiments._bias.compute_bias_references`), cached in
+  ``DIR/levels`` for the report.
 * :mod:`store <jaxnn_nonconv.experiments._store>`: the crash-safe results directory (atomic
   chunk files, a manifest, a lock), knowing nothing of training.
 * :mod:`~jaxnn_nonconv.experiments._export`: a run directory as one table, one row per trial

@@ -60,8 +60,23 @@ def test_six_settings_tiny_run_reports(tmp_path):
     )
     exp = dataclasses.replace(exp, sweep=(("setting", tiny),), trials=3, chunk_size=4, levels=None)
     out = experiments.run_experiment(exp, tmp_path / "six", progress=False)
+    # Per-run references (both the cell's groups and b2 alone), stored, then read by the report.
+    from jaxnn_nonconv.experiments import _bias
+
+    paths = _bias.compute_bias_references(out, starts=1, maxiter=30)
+    paths += _bias.compute_bias_references(out, starts=1, maxiter=30, trainable=("b2",))
+    assert [p.name for p in paths] == ["bias-cell-000-b1_b2.json", "bias-cell-000-b2.json"]
+    both, b2 = (_bias.load_bias_reference(out, 0, g) for g in (("b1", "b2"), ("b2",)))
+    det = store.ResultStore(out, store.read_manifest(out)).load("cell-000-inactive")
+    np.testing.assert_allclose(both.end, det["risk_exact"], rtol=1e-12)
+    assert np.all(both.best <= both.end) and np.all(both.best <= both.local)
+    np.testing.assert_array_equal(b2.end, both.end)  # the same end points
+    assert np.all(b2.best <= b2.end) and b2.trainable == ("b2",)
     summary = report.report(out, formats=("png",))
     assert summary["complete"]
+    refs = summary["extra"]["cells"][0]["bias_reference"]
+    assert sorted(refs) == ["b1_b2", "b2"]
+    assert all(sum(r[k]["count"] for k in _six.BIAS_CLASSES) == 3 for r in refs.values())
     assert summary["figures"] == [
         "figures/six_settings_2.png",
         "figures/six_settings_2_distance.png",
@@ -116,3 +131,96 @@ def test_classes_cover_every_run_once():
     total = sum(masks[k].astype(int) for k in _six.CLASSES)
     assert np.all(total == 1)
     assert not np.any(masks["at_R_H"] & diverged)
+
+
+def test_bounded_classes_against_the_definition():
+    """:func:`_six.classify_bounded` against a loop over runs and levels: above ``1.1 R_K``
+    only, a bad critical value is some ``R_k`` (deep: ``R_0``) within ``tol_k``."""
+    rng = np.random.default_rng(2)
+    levels = [1.0, 0.4, 0.1, 0.05]
+    tol = [0.06, 0.03, 0.005, 0.005]  # tolerances(levels): 0.1 min(gap, level)
+    risk = np.concatenate([rng.uniform(0.0, 1.2, 400), [0.4, 1.0, 0.055, 0.0551, 0.1049]])
+    diverged = np.zeros(risk.size, bool)
+    diverged[:20] = True
+    for deep in (False, True):
+        masks = _six.classify_bounded(risk, diverged, levels, deep)
+        total = sum(masks[k].astype(int) for k in _six.CLASSES)
+        assert np.all(total == 1) and not masks["at_R_H"].any() and not masks["good_band"].any()
+        for m, r in enumerate(risk):
+            if diverged[m]:
+                assert masks["between"][m]
+                continue
+            if r <= 1.1 * levels[-1]:  # (1 + LEVEL_TOL) R_K
+                assert masks["unclassified"][m], r
+                continue
+            ks = [0] if deep else range(len(levels))
+            bad = any(abs(r - levels[k]) <= tol[k] + 1e-15 for k in ks)
+            assert masks["bad_critical"][m] == bad and masks["between"][m] == (not bad), r
+
+
+def test_deep_and_wider_nets_realize_narrower_ones():
+    """The two facts behind the bounds: a ``[1, k, 1]`` net is a ``[1, k+1, 1]`` net with a dead
+    neuron, and a ``[1, l_1, l_2, 1]`` net with ``l_1 > k`` (one first-layer neuron dead) realizes
+    it on the box (second layer: one neuron holding the shallow output plus a constant that keeps
+    it positive); exact risks agree to float64 rounding."""
+    from jaxnn_nonconv.core import problems
+    from jaxnn_nonconv.exact import risk as exact_risk
+
+    problem = problems.Problem("x^2+2x", ((0.0, 1.0),)).validate()
+    rng = np.random.default_rng(5)
+    k = 3
+    w1, b1, v = (rng.normal(size=k) for _ in range(3))
+    c = rng.normal()
+    shallow = np.concatenate([w1, b1, v, [c]])
+    wider = np.concatenate([w1, [1.0], b1, [-2.0], v, [rng.normal()], [c]])  # dead: x - 2 < 0
+    l1, l2 = k + 2, 3
+    shift = np.abs(v).sum() * (np.abs(w1).max() + np.abs(b1).max()) + abs(c) + 1.0
+    W1 = np.concatenate([w1, [1.0, 0.5]]).reshape(l1, 1)
+    B1 = np.concatenate([b1, [-2.0, -0.7]])  # neuron k dead on [0, 1], neuron k+1 moving
+    W2 = np.zeros((l2, l1))
+    W2[0, :k] = v  # the other second-layer neurons: weight 0, bias -1 (dead)
+    B2 = np.array([c + shift, -1.0, -1.0])
+    W3, B3 = np.array([[1.0, 7.0, -3.0]]), np.array([-shift])
+    deep = np.concatenate([W1.ravel(), B1, W2.ravel(), B2, W3.ravel(), B3])
+    r = [
+        exact_risk.risks_of_params(t[None], a, problem)[0][0]
+        for t, a in ((shallow, (1, k, 1)), (wider, (1, k + 1, 1)), (deep, (1, l1, l2, 1)))
+    ]
+    np.testing.assert_allclose(r, r[0], rtol=1e-12)
+
+
+def test_bound_levels_reads_the_narrower_cache(tmp_path):
+    """``bound_levels``: a deep cell and a shallow cell wider than ``max_width`` get the cached
+    levels of the problem, truncated to ``min(max_width, l_1 - 1)``; fully trained narrow cells,
+    masked cells and cells of another problem get none."""
+    from jaxnn_nonconv.estimation import levels as risk_levels
+    from jaxnn_nonconv.experiments.report import _levels as report_levels
+
+    exp = experiments.load(PATH)
+    settings, max_width = experiments._spec.level_settings(exp)
+    by = {c["setting"]["label"]: exp.cell_config(c) for c in exp.cells()}
+    problem = by["6: [1,50,50,1] SGD"].problem
+    fake = risk_levels.RiskLevels(
+        problem={},
+        settings={},
+        levels=tuple(1.0 / (k + 1) ** 4 for k in range(max_width + 1)),
+        spread=(0.0,) * (max_width + 1),
+        best=((0.0,),) * (max_width + 1),
+        affine=0.5,
+        params=((0.0,),) * max_width,
+        wall_s=(0.0,) * (max_width + 1),
+    )
+    path = (
+        tmp_path
+        / experiments.LEVELS_DIR
+        / f"levels-{risk_levels.cache_key(problem, settings)}.json"
+    )
+    path.parent.mkdir()
+    path.write_text(json.dumps(fake.to_dict()))
+    for label, width in (("6: [1,50,50,1] Adam", max_width), ("5: Xavier-like H=20", max_width)):
+        got = report_levels.bound_levels(exp, by[label], tmp_path)
+        assert got is not None and got.width == width and got.levels == fake.levels[: width + 1]
+    for label in ("4: He H=8", "5: Xavier-like H=5", "1: relu b1 H=100", "3: N(0,1) sin(3x) H=8"):
+        assert report_levels.bound_levels(exp, by[label], tmp_path) is None
+    narrow = dataclasses.replace(by["6: [1,50,50,1] SGD"], arch=(1, 4, 50, 1))
+    assert report_levels.bound_levels(exp, narrow, tmp_path).width == 3  # l_1 - 1

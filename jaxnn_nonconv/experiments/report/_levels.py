@@ -37,6 +37,34 @@ def cell_levels(exp: experiments.Experiment, cfg, out_dir: str | Path):
     )
 
 
+def bound_levels(exp: experiments.Experiment, cfg, out_dir: str | Path):
+    """Cached levels ``R_0..R_K`` of a fully trained ReLU cell *without* its own levels, or ``None``.
+
+    For a shallow cell wider than ``levels.max_width`` or a deep cell ``[1, l_1, ..., 1]``, the
+    levels of the same problem found for narrower shallow cells bound its unknown ones (docs/
+    theory.md sec. 3c): ``R_k`` is nonincreasing in ``k``, so ``R_H <= R_(H-1) <= R_K <= R_K(found)``
+    for ``K < H``, and a deep net with ``l_1 > K`` (even with one dead first-layer neuron)
+    realizes every ``[1, K, 1]`` net on the box. ``K`` is the largest cached width with
+    ``K <= min(max_width, l_1 - 1)``; used by :func:`jaxnn_nonconv.experiments.report._six.classify_bounded`.
+    """
+    if (
+        exp.levels is None
+        or cfg.activation != "relu"
+        or getattr(cfg, "trainable", None) is not None
+    ):
+        return None
+    if not exact_risk.supported(cfg.problem, cfg.activation, cfg.arch):
+        return None
+    settings, max_width = experiments.level_settings(exp)
+    if len(cfg.arch) == 3 and cfg.arch[1] <= max_width:
+        return None  # the cell's own levels R_0..R_H (cell_levels)
+    for k in range(min(max_width, cfg.arch[1] - 1), 0, -1):
+        found = risk_levels.cached(cfg.problem, k, settings, Path(out_dir) / experiments.LEVELS_DIR)
+        if found is not None:
+            return found
+    return None
+
+
 def level_stats(c: dict) -> dict[str, Any]:
     """``not_global`` (Wilson ``ci``), level counts and ``R_H`` of one cell with exact risks.
 

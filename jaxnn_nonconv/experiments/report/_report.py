@@ -28,7 +28,7 @@ import numpy as np
 
 from jaxnn_nonconv import engine, stats
 from jaxnn_nonconv.core import data as datasets, problems
-from jaxnn_nonconv.experiments import _spec as experiments, _store as store
+from jaxnn_nonconv.experiments import _bias as bias, _spec as experiments, _store as store
 from jaxnn_nonconv.experiments.report import (
     _data_driven as report_data,
     _levels as report_levels,
@@ -65,8 +65,26 @@ def load_cells(out_dir: str | Path) -> tuple[dict, experiments.Experiment, list[
             arrays["risk"] = np.where(np.isfinite(exact), exact, arrays["risk"])
         cfg = exp.cell_config(values)
         levels = report_levels.cell_levels(exp, cfg, out_dir)
-        cells.append({"index": i, "values": values, "cfg": cfg, "levels": levels, **arrays})
+        bound = report_levels.bound_levels(exp, cfg, out_dir)
+        cells.append(
+            {"index": i, "values": values, "cfg": cfg, "levels": levels, **arrays}
+            | ({} if bound is None else {"bound_levels": bound})
+            | _bias_references(out_dir, i, cfg)
+        )
     return manifest, exp, cells
+
+
+def _bias_references(out_dir, i: int, cfg) -> dict[str, Any]:
+    """``{"bias_references": {"b1_b2": ref, "b2": ref, ...}}`` stored for cell ``i``, or ``{}``."""
+    if not bias.eligible(cfg):
+        return {}
+    groups = cfg.trainable
+    subsets = [
+        tuple(g for j, g in enumerate(groups) if (m >> j) & 1) for m in range(1, 2 ** len(groups))
+    ]
+    refs = {"_".join(s): bias.load_bias_reference(out_dir, i, s) for s in subsets}
+    refs = {k: v for k, v in refs.items() if v is not None}
+    return {"bias_references": refs} if refs else {}
 
 
 def proportion(k: int, n: int) -> dict[str, Any]:

@@ -15,6 +15,24 @@ Where the levels ``R_0 > ... > R_H`` exist (fully trained shallow ReLU cells wit
 better than any net with an inactive neuron can be), at a *bad critical value* (within ``tol_k`` of
 a level ``R_k``, ``k < H``), or *between* upper levels (not converged to a level); diverged runs
 count as between. Fractions with 95% intervals (Wilson ``ci``, Clopper-Pearson next to it).
+
+Fully trained ReLU cells without their own levels (a shallow width ``H`` above
+``levels.max_width``, or a deep net) get the levels ``R_0..R_K`` of narrower shallow cells of the
+same problem as bounds (:func:`jaxnn_nonconv.experiments.report._levels.bound_levels`,
+:func:`classify_bounded`): ``R_K(found) >= R_K >= R_(H-1) >= R_H``, so a run above
+``R_K(found) + tol_K`` is neither at ``R_H`` nor in the good band; it is at a bad critical value
+when within ``tol_k`` of ``R_k`` (shallow: any ``k < K``; deep: ``R_0`` only, the one level known
+to be a critical value of the deep class), else between; runs at or below that cut are
+*unclassified*.
+
+Cells that train only some groups (settings 1, 2) have no levels: each run solves its own problem
+(its frozen weights are random). Where ``DIR/levels`` holds per-run references
+(:func:`jaxnn_nonconv.experiments._bias.compute_bias_references`: ``best``, an upper bound on the
+run's global minimum, and ``local``, the critical value L-BFGS-B reaches from the run's end
+point), :func:`classify_bias` puts each run *at the best found* (within ``LEVEL_TOL`` of
+``best``), at a *bad critical value* (above that, its risk within ``LEVEL_TOL`` of ``local``:
+converged; split by whether the polished point has a frozen neuron) or *between* (not
+converged); there is no good band without levels.
 """
 
 from __future__ import annotations
@@ -27,7 +45,7 @@ import numpy as np
 from jaxnn_nonconv import engine, stats
 from jaxnn_nonconv.estimation import levels as risk_levels
 
-CLASSES = ("at_R_H", "good_band", "bad_critical", "between")
+CLASSES = ("at_R_H", "good_band", "bad_critical", "between", "unclassified")
 
 
 def _proportion(k: int, n: int) -> dict[str, Any]:
@@ -39,7 +57,7 @@ def classify_runs(risk_exact: np.ndarray, diverged: np.ndarray, levels) -> dict[
 
     >>> out = classify_runs(np.array([0.1, 0.12, 0.5, 0.8, 0.3]), np.zeros(5, bool), [1.0, 0.5, 0.1])
     >>> [out[k].astype(int).tolist() for k in CLASSES]
-    [[1, 0, 0, 0, 0], [0, 1, 0, 0, 1], [0, 0, 1, 0, 0], [0, 0, 0, 1, 0]]
+    [[1, 0, 0, 0, 0], [0, 1, 0, 0, 1], [0, 0, 1, 0, 0], [0, 0, 0, 1, 0], [0, 0, 0, 0, 0]]
     """
     lv = np.asarray(levels, np.float64)
     tol = risk_levels.tolerances(lv)
@@ -50,7 +68,93 @@ def classify_runs(risk_exact: np.ndarray, diverged: np.ndarray, levels) -> dict[
     bad = (cls["level"] >= 0) & (cls["level"] < h) & ~at
     upper = lv[h - 1] - tol[h - 1] if h >= 1 else np.inf
     good = ~at & ~bad & (r < upper)
-    return {"at_R_H": at, "good_band": good, "bad_critical": bad, "between": ~(at | good | bad)}
+    none = np.zeros(r.shape, bool)
+    between = ~(at | good | bad)
+    return {"at_R_H": at, "good_band": good, "bad_critical": bad, "between": between} | {
+        "unclassified": none
+    }
+
+
+def classify_bounded(
+    risk_exact: np.ndarray, diverged: np.ndarray, levels, deep: bool
+) -> dict[str, np.ndarray]:
+    """Masks of :data:`CLASSES` for a cell whose own levels are unknown, from ``R_0..R_K(found)``.
+
+    Args:
+      risk_exact: ``(M,)`` exact final risks.
+      diverged: ``(M,)`` diverged runs (counted as between, as in :func:`classify_runs`).
+      levels: ``R_0..R_K`` found for ``[1, k, 1]`` nets, ``K`` below the cell's first width.
+      deep: a deep cell: only ``R_0`` counts as a bad critical value.
+
+    Returns:
+      Disjoint masks covering every run; ``at_R_H`` and ``good_band`` are all ``False`` (no run
+      above ``(1 + LEVEL_TOL) R_K(found)`` can be in them, and the others are ``unclassified``).
+
+    >>> lv, dv = [1.0, 0.5, 0.1], np.zeros(5, bool)
+    >>> out = classify_bounded(np.array([0.105, 0.3, 0.5, 1.0, 0.05]), dv, lv, deep=False)
+    >>> [out[k].astype(int).tolist() for k in CLASSES[2:]]
+    [[0, 0, 1, 1, 0], [0, 1, 0, 0, 0], [1, 0, 0, 0, 1]]
+    >>> classify_bounded(np.array([0.5, 1.0]), np.zeros(2, bool), lv, deep=True)["bad_critical"]
+    array([False,  True])
+    """
+    lv = np.asarray(levels, np.float64)
+    tol = risk_levels.tolerances(lv)
+    dv = np.asarray(diverged, bool)
+    r = np.where(dv, np.nan, np.asarray(risk_exact, np.float64))
+    # A run at R_H, in the good band or at R_k (K < k < H) has risk <= (1 + LEVEL_TOL) R_k
+    # for some k >= K (tolerances never exceed LEVEL_TOL times the level), so <= this cut.
+    cut = (1 + risk_levels.LEVEL_TOL) * lv[-1]
+    unclassified = r <= cut  # NaN (diverged, overflowed): False, so between
+    near = np.abs(r[:, None] - lv[None, :]) <= tol[None, :]
+    bad = ~unclassified & (near[:, 0] if deep else near.any(axis=1))
+    none = np.zeros(r.shape, bool)
+    return {"at_R_H": none, "good_band": none.copy(), "bad_critical": bad} | {
+        "between": ~(bad | unclassified),
+        "unclassified": unclassified,
+    }
+
+
+BIAS_CLASSES = ("at_best", "bad_critical_frozen", "bad_critical_moving", "between")
+
+
+def classify_bias(ref, diverged: np.ndarray, frac: float = risk_levels.LEVEL_TOL):
+    """Masks of :data:`BIAS_CLASSES` (disjoint, covering every run) from per-run references.
+
+    Args:
+      ref: a :class:`~jaxnn_nonconv.estimation.BiasReference` (``end``, ``best``, ``local``,
+        ``frozen_local``).
+      diverged: ``(M,)`` diverged runs (between).
+      frac: relative tolerance: ``end <= (1 + frac) best`` is at the best found, and
+        ``|end - local| <= frac local`` is converged.
+
+    Returns:
+      ``{name: (M,) bool}``.
+
+    >>> from types import SimpleNamespace as NS
+    >>> ref = NS(end=np.array([1.05, 2.0, 2.0, 3.0]), best=np.ones(4),
+    ...          local=np.array([1.0, 1.9, 2.0, 2.0]), frozen_local=np.array([0, 1, 0, 1]))
+    >>> out = classify_bias(ref, np.zeros(4, bool))
+    >>> [np.flatnonzero(out[k]).tolist() for k in BIAS_CLASSES]
+    [[0], [1], [2], [3]]
+    """
+    end = np.where(np.asarray(diverged, bool), np.nan, np.asarray(ref.end, np.float64))
+    best, local = np.asarray(ref.best, np.float64), np.asarray(ref.local, np.float64)
+    at = end <= (1 + frac) * best
+    converged = ~at & (np.abs(end - local) <= frac * local)
+    frozen = np.asarray(ref.frozen_local) > 0
+    return {
+        "at_best": at,
+        "bad_critical_frozen": converged & frozen,
+        "bad_critical_moving": converged & ~frozen,
+        "between": ~(at | converged),
+    }
+
+
+def _levels_hit(risk_exact, masks, levels) -> dict[str, int]:
+    """``{"R_k": runs}`` over the bad-critical runs, by the level within tolerance."""
+    hit = risk_levels.classify_levels(np.asarray(risk_exact, np.float64), levels)["level"]
+    ks, counts = np.unique(hit[masks["bad_critical"]], return_counts=True)
+    return {f"R_{k}": int(n) for k, n in zip(ks, counts)}
 
 
 def rms_distance_to_last(param_traj: np.ndarray, diverged: np.ndarray | None = None) -> np.ndarray:
@@ -133,7 +237,27 @@ def fig_six_settings(exp, cells, rows, fig_dir: Path, formats) -> dict[str, Any]
                 entry["R_H"] = float(lv.levels[-1])
                 entry["R_H_minus_1"] = float(lv.levels[-2])
                 entry.update({k: _proportion(masks[k].sum(), n) for k in CLASSES})
+                entry["bad_critical_levels"] = _levels_hit(c["risk_exact"], masks, lv.levels)
                 ax_h.axvline(lv.levels[-1], color="k", lw=0.8, ls="--")
+            bound = c.get("bound_levels")
+            if bound is not None and "risk_exact" in c:
+                deep = len(cfg.arch) > 3
+                masks = classify_bounded(c["risk_exact"], c["diverged"], bound.levels, deep)
+                entry["levels_bound"] = {"K": bound.width, "R_K_found": float(bound.levels[-1])}
+                entry["levels_bound"]["cut"] = (1 + risk_levels.LEVEL_TOL) * bound.levels[-1]
+                entry["levels_bound"]["bad_levels"] = "R_0" if deep else f"R_0..R_{bound.width - 1}"
+                entry.update({k: _proportion(masks[k].sum(), len(ok)) for k in CLASSES})
+                entry["bad_critical_levels"] = _levels_hit(c["risk_exact"], masks, bound.levels)
+                ax_h.axvline(bound.levels[-1], color="0.5", lw=0.8, ls=":")
+            for groups, ref in c.get("bias_references", {}).items():
+                masks = classify_bias(ref, c["diverged"])
+                ratio = np.asarray(ref.end) / np.asarray(ref.best)
+                entry.setdefault("bias_reference", {})[groups] = {
+                    "starts": ref.starts,
+                    "maxiter": ref.maxiter,
+                    "end_over_best_quantiles": np.quantile(ratio, [0.05, 0.5, 0.95]).tolist(),
+                    "frozen_at_end": _proportion((np.asarray(ref.frozen_end) > 0).sum(), len(ok)),
+                } | {k: _proportion(masks[k].sum(), len(ok)) for k in BIAS_CLASSES}
             table.append(entry)
         ax_h.set_xscale("log")
         ax_h.set_xlabel("final risk (exact where available; dashed: R_H)")
