@@ -18,7 +18,8 @@ whole box; when unsure the status is unknown and estimates are bracketed (docs/d
   sign-dead rows, the fixed probe sample.
 * :mod:`~jaxnn_nonconv.detector._first_layer`: the first layer's exact maximum and its
   rounding-aware inactive/active tests.
-* :mod:`~jaxnn_nonconv.detector._linear_bounds`: backward linear bounds (CROWN), sound in floats.
+* :mod:`~jaxnn_nonconv.detector._linear_bounds`: backward linear bounds (CROWN), sound in floats,
+  optionally from prior bounds, and with optimizable lower slopes (alpha-CROWN).
 * :mod:`~jaxnn_nonconv.detector._vertices`: the exact layer-2 maximum in ``d = 2`` by vertex
   enumeration.
 * :mod:`~jaxnn_nonconv.detector._bab`: branch and bound on sub-boxes, on a fixed budget.
@@ -70,7 +71,11 @@ from jaxnn_nonconv.detector._intervals import (
     sample_points as sample_points,
     sign_dead as sign_dead,
 )
-from jaxnn_nonconv.detector._linear_bounds import crown_bounds as crown_bounds
+from jaxnn_nonconv.detector._linear_bounds import (
+    adaptive_slopes as adaptive_slopes,
+    crown_bounds as crown_bounds,
+    crown_upper as crown_upper,
+)
 from jaxnn_nonconv.detector._on_data import (
     DataCounts as DataCounts,
     classify_on_data as classify_on_data,
@@ -95,6 +100,7 @@ __all__ = [
     "DataCounts",
     "DetectorSettings",
     "Status",
+    "adaptive_slopes",
     "capacities",
     "classify_activation",
     "classify_deep",
@@ -102,6 +108,7 @@ __all__ = [
     "classify_on_data",
     "counts",
     "crown_bounds",
+    "crown_upper",
     "data_bounds",
     "dead_inputs_closure",
     "decide",

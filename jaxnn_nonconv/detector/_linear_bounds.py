@@ -21,7 +21,13 @@ upper bound of ``h_{m-1}``), added with the coefficients' absolute values. The r
 product and sum of the backward pass is covered by widening the result by ``3 gamma_total`` times
 the sum of the absolute values of all terms (``gamma``: :func:`jaxnn_nonconv.core.rounding_gamma`,
 ``2 (n + 2) eps``, generous, as in the IBP code). Intermediate bounds are also intersected with
-interval bounds.
+interval bounds and, when given, with prior bounds (those of a box containing this one, e.g. the
+parent in input splitting): an intersection of sound bounds is sound.
+
+:func:`crown_upper` reruns the backward pass for chosen neurons with each row's own lower slopes
+(alpha-CROWN, Xu et al., arXiv 2011.13824): since the intercept is the exact maximum for any
+slope and the rounding is covered the same way, the bound is sound for every slope, so the slopes
+can be optimized freely.
 """
 
 from __future__ import annotations
@@ -49,12 +55,15 @@ class Bounds(NamedTuple):
     corner: tuple[jax.Array, ...]
 
 
-def _relu_lines(mu: jax.Array, low: jax.Array, up: jax.Array):
+def _relu_lines(mu: jax.Array, low: jax.Array, up: jax.Array, alpha: jax.Array | None = None):
     """Per row and neuron, a valid line ``nu y + tau >= mu relu(y)`` on ``[low, up]``.
 
     Args:
       mu: ``(r, n)`` coefficients on ``relu(y)``.
       low, up: ``(n,)`` sound bounds of ``y``.
+      alpha: optional ``(r, n)`` lower slopes of the unstable neurons for the rows' ``mu < 0``
+        entries (CROWN's 0 or 1 without); any value gives a valid line, since ``tau`` is the
+        exact maximum whatever the slope.
 
     Returns:
       ``(nu, tau, mag)``, each ``(r, n)``: slope, intercept, and a bound on the magnitude of the
@@ -66,7 +75,9 @@ def _relu_lines(mu: jax.Array, low: jax.Array, up: jax.Array):
     chord = jnp.clip(jnp.where(low >= 0, 1.0, jnp.where(up <= 0, 0.0, chord)), 0.0, 1.0)
     lower_slope = jnp.where(up > -low, 1.0, 0.0)  # CROWN's adaptive lower line
     lower_slope = jnp.where(low >= 0, 1.0, jnp.where(up <= 0, 0.0, lower_slope))
-    nu = jnp.where(mu >= 0, mu * chord[None, :], mu * lower_slope[None, :])
+    if alpha is not None:
+        lower_slope = jnp.where(low >= 0, 1.0, jnp.where(up <= 0, 0.0, alpha))
+    nu = jnp.where(mu >= 0, mu * chord[None, :], mu * jnp.atleast_2d(lower_slope))
     # The max of mu relu(y) - nu y over [low, up] is at low, 0 or up (a kink at 0 only).
     pts = jnp.stack([low, jnp.clip(jnp.zeros_like(low), low, up), up])  # (3, n)
     vals = mu[None] * jax.nn.relu(pts)[:, None, :] - nu[None] * pts[:, None, :]  # (3, r, n)
@@ -76,9 +87,9 @@ def _relu_lines(mu: jax.Array, low: jax.Array, up: jax.Array):
     return nu, tau, mag
 
 
-def _relax(rows, const, mag, low, up, w, b, noise, h_max):
+def _relax(rows, const, mag, low, up, w, b, noise, h_max, alpha=None):
     """One backward step: ``rows . relu(y_m) <= (nu W_m) h_{m-1} + const`` (see ``_backward``)."""
-    nu, tau, tmag = _relu_lines(rows, low, up)
+    nu, tau, tmag = _relu_lines(rows, low, up, alpha)
     const = const + jnp.sum(tau, axis=1) + nu @ b + jnp.abs(nu) @ noise
     # ``|nu| |W| h_max`` covers the rounding of ``nu @ w`` as seen by the later terms.
     mag = (
@@ -150,11 +161,17 @@ def _start_rows(w, b, e, h_max):
     return rows, const, mag
 
 
-def _deep_scan(hidden, lows, ups, noise, lo, hi, gamma_total):
+def _tighten(low, up, p_low, p_up):
+    """``[low, up]`` intersected with the prior ``[p_low, p_up]`` (a NaN prior is ignored)."""
+    return jnp.where(p_low > low, p_low, low), jnp.where(p_up < up, p_up, up)
+
+
+def _deep_scan(hidden, lows, ups, noise, lo, hi, gamma_total, p_lows, p_ups):
     """Layers ``3..L`` of equal width ``n`` as one ``lax.scan`` (compile time independent of L).
 
-    ``lows``, ``ups``, ``noise`` hold layers 1 and 2; returns the bounds of layers ``3..L`` and
-    their corners, stacked ``(L - 2, n)`` and ``(L - 2, n, d)``.
+    ``lows``, ``ups``, ``noise`` hold layers 1 and 2; ``p_lows``, ``p_ups`` the prior bounds of
+    layers ``3..L``, stacked ``(L - 2, n)``; returns the bounds of layers ``3..L`` and their
+    corners, stacked ``(L - 2, n)`` and ``(L - 2, n, d)``.
     """
     n = hidden[1][0].shape[0]
     n_layers = len(hidden)
@@ -169,7 +186,7 @@ def _deep_scan(hidden, lows, ups, noise, lo, hi, gamma_total):
 
     def layer(carry, xs):
         dlow, dup, dnoise = carry
-        k, w, b = xs
+        k, w, b, p_low, p_up = xs
         h_up = jax.nn.relu(dup[k - 1])
         i_low, i_up, e = _interval(w, b, jax.nn.relu(dlow[k - 1]), h_up, h_up, dt)
         rows, const, mag = _start_rows(w, b, e, h_up)
@@ -197,15 +214,21 @@ def _deep_scan(hidden, lows, ups, noise, lo, hi, gamma_total):
         bound, corner = _at_input(rows, const, mag, lo, hi, gamma_total)
         i_up = jnp.minimum(i_up, bound[:n])
         i_low = jnp.maximum(i_low, -bound[n:])
+        i_low, i_up = _tighten(i_low, i_up, p_low, p_up)
         carry = (dlow.at[k].set(i_low), dup.at[k].set(i_up), dnoise.at[k].set(e))
         return carry, (i_low, i_up, corner[:n])
 
     ks = jnp.arange(3, n_layers + 1)
-    _, out = jax.lax.scan(layer, (dlow, dup, dnoise), (ks, ws, bs))
+    _, out = jax.lax.scan(layer, (dlow, dup, dnoise), (ks, ws, bs, p_lows, p_ups))
     return out
 
 
-def crown_bounds(params: nets.Params, lo: jax.Array, hi: jax.Array) -> Bounds:
+def crown_bounds(
+    params: nets.Params,
+    lo: jax.Array,
+    hi: jax.Array,
+    prior: tuple[tuple[jax.Array, ...], tuple[jax.Array, ...]] | None = None,
+) -> Bounds:
     """Sound lower and upper bounds of every hidden pre-activation of one network over a box.
 
     Layer 1 gets its exact interval (the corner formula) widened by rounding; layer ``k >= 2``
@@ -214,10 +237,19 @@ def crown_bounds(params: nets.Params, lo: jax.Array, hi: jax.Array) -> Bounds:
     hidden layers ``3..L`` of one width run as a ``lax.scan`` with an inner ``fori_loop``, so
     compile time does not grow with depth.
 
+    With ``prior``, each layer's bounds are intersected with the prior ones before the later
+    layers are relaxed on them, so every later bound is at least as tight. Sound when the prior
+    bounds hold for the float network on a box containing ``[lo, hi]`` (e.g. the bounds of a
+    parent box, as in input splitting); both then contain every float pre-activation on the box,
+    so their intersection does too. A NaN or infinite prior bound changes nothing.
+
     Args:
       params: one network, ``((W_1, b_1), ..., (W_{L+1}, b_{L+1}))`` (the output layer is
         ignored).
       lo, hi: ``(d,)`` box bounds, ``lo <= hi``, of the parameters' dtype.
+      prior: optional ``(lower, upper)``, per hidden layer ``(l_k,)`` arrays (the fields of a
+        :class:`Bounds`), sound bounds of the pre-activations over a box containing
+        ``[lo, hi]``.
 
     Returns:
       A :class:`Bounds`.
@@ -230,6 +262,11 @@ def crown_bounds(params: nets.Params, lo: jax.Array, hi: jax.Array) -> Bounds:
     >>> b = crown_bounds(params, jnp.array([0.0]), jnp.array([1.0]))
     >>> [round(float(v), 4) for v in (b.lower[1][0], b.upper[1][0])]
     [-0.5, 0.5]
+    >>> parent = crown_bounds(params, jnp.array([-1.0]), jnp.array([1.0]))
+    >>> b = crown_bounds(params, jnp.array([0.0]), jnp.array([0.25]),
+    ...                  (parent.lower, parent.upper))  # [0, 0.25] lies in [-1, 1]
+    >>> [round(float(v), 4) for v in (b.lower[1][0], b.upper[1][0])]
+    [0.25, 0.5]
     """
     hidden = params[:-1]
     dt = hidden[0][0].dtype
@@ -242,6 +279,12 @@ def crown_bounds(params: nets.Params, lo: jax.Array, hi: jax.Array) -> Bounds:
     h_max = big_x
     # Hidden layers 3..L of one width run as a scan (compile time independent of depth).
     scan = len(hidden) >= 4 and len(set(widths[1:])) == 1
+    if prior is None:
+        p_lows = tuple(jnp.full(n, -jnp.inf, dt) for n in widths)
+        p_ups = tuple(jnp.full(n, jnp.inf, dt) for n in widths)
+    else:
+        p_lows = tuple(jnp.asarray(v, dt) for v in prior[0])
+        p_ups = tuple(jnp.asarray(v, dt) for v in prior[1])
     for k, (w, b) in enumerate(hidden[:2] if scan else hidden):
         i_low, i_up, e = _interval(w, b, h_low, h_up, h_max, dt)
         if k == 0:
@@ -255,6 +298,7 @@ def crown_bounds(params: nets.Params, lo: jax.Array, hi: jax.Array) -> Bounds:
             i_up = jnp.minimum(i_up, bound[:n])
             i_low = jnp.maximum(i_low, -bound[n:])
             corner = corner2[:n]
+        i_low, i_up = _tighten(i_low, i_up, p_lows[k], p_ups[k])
         lows.append(i_low)
         ups.append(i_up)
         noise.append(e)
@@ -262,8 +306,110 @@ def crown_bounds(params: nets.Params, lo: jax.Array, hi: jax.Array) -> Bounds:
         h_low, h_up = jax.nn.relu(i_low), jax.nn.relu(i_up)
         h_max = h_up
     if scan:
-        s_low, s_up, s_corner = _deep_scan(hidden, lows, ups, noise, lo, hi, gamma_total)
+        s_low, s_up, s_corner = _deep_scan(
+            hidden,
+            lows,
+            ups,
+            noise,
+            lo,
+            hi,
+            gamma_total,
+            jnp.stack(p_lows[2:]),
+            jnp.stack(p_ups[2:]),
+        )
         lows.extend(s_low[i] for i in range(s_low.shape[0]))
         ups.extend(s_up[i] for i in range(s_up.shape[0]))
         corners.extend(s_corner[i] for i in range(s_corner.shape[0]))
     return Bounds(tuple(lows), tuple(ups), tuple(corners))
+
+
+def adaptive_slopes(lower: tuple[jax.Array, ...], upper: tuple[jax.Array, ...]):
+    """CROWN's lower slopes per hidden layer: 1 where ``u > -l``, else 0 (``(l_k,)`` each).
+
+    The starting point of optimized slopes (:func:`crown_upper`); any slope is sound there.
+
+    Args:
+      lower, upper: per hidden layer, bounds of the pre-activations (fields of :class:`Bounds`).
+
+    Returns:
+      A tuple of ``(l_k,)`` arrays of 0.0 and 1.0.
+    """
+    return tuple(jnp.where(u > -lw, 1.0, 0.0).astype(u.dtype) for lw, u in zip(lower, upper))
+
+
+def crown_upper(
+    params: nets.Params,
+    lo: jax.Array,
+    hi: jax.Array,
+    bounds: tuple[tuple[jax.Array, ...], tuple[jax.Array, ...]],
+    layer: jax.Array,
+    index: jax.Array,
+    slopes: tuple[jax.Array, ...] | None = None,
+) -> jax.Array:
+    """Sound upper bounds of chosen neurons over a box, given bounds of every neuron on it.
+
+    Target ``r`` is neuron ``index[r]`` of hidden layer ``layer[r]`` (0-based). One backward pass
+    from the last hidden layer down: a target's row enters at its layer as in
+    :func:`crown_bounds` (``W`` row, bias, rounding), earlier it is zero, which adds nothing. The
+    relaxation of each unstable ReLU below a target uses the row's own lower slope
+    ``slopes[m][r]`` where given (alpha-CROWN's optimizable slopes, Xu et al., arXiv 2011.13824);
+    any slope gives a valid line because the intercept is the exact maximum (see
+    ``_relu_lines``), and the rounding is covered exactly as in :func:`crown_bounds`, so the
+    result is sound for every ``slopes`` and is a differentiable function of them.
+
+    Args:
+      params: one network, ``((W_1, b_1), ..., (W_{L+1}, b_{L+1}))``.
+      lo, hi: ``(d,)`` the box, of the parameters' dtype.
+      bounds: ``(lower, upper)``, per hidden layer ``(l_k,)``: sound bounds of the
+        pre-activations on the box (e.g. from :func:`crown_bounds`).
+      layer, index: ``(r,)`` integer targets.
+      slopes: optional, per hidden layer ``(r, l_k)`` lower slopes (CROWN's adaptive choice
+        without; see :func:`adaptive_slopes`).
+
+    Returns:
+      ``(r,)`` upper bounds of the targets' pre-activations over the box (float network).
+
+    >>> params = ((jnp.array([[1.0], [-1.0]]), jnp.array([0.0, 0.0])),
+    ...           (jnp.array([[-1.0, -1.0]]), jnp.array([0.5])),
+    ...           (jnp.ones((1, 1)), jnp.zeros(1)))
+    >>> lo, hi = jnp.array([-1.0]), jnp.array([1.0])
+    >>> b = crown_bounds(params, lo, hi)
+    >>> u = crown_upper(params, lo, hi, (b.lower, b.upper), jnp.array([1, 0]), jnp.array([0, 1]))
+    >>> [round(float(v), 3) for v in u]  # 0.5 - |x| <= 0.5 (plus rounding); x <= 1
+    [0.5, 1.0]
+    """
+    hidden = params[:-1]
+    dt = hidden[0][0].dtype
+    lo, hi = lo.astype(dt), hi.astype(dt)
+    lower, upper = bounds
+    big_x = jnp.maximum(jnp.abs(lo), jnp.abs(hi))
+    widths = [w.shape[0] for w, _ in hidden]
+    gamma_total = rounding_gamma(sum(widths) + lo.shape[0] + 4 * len(hidden) + 4, dt)
+    h_maxs = [big_x] + [jax.nn.relu(u) for u in upper[:-1]]
+    noise = [_interval(w, b, h, h, h, dt)[2] for (w, b), h in zip(hidden, h_maxs)]
+    r = layer.shape[0]
+    rows = jnp.zeros((r, widths[-1]), dt)
+    const = jnp.zeros(r, dt)
+    mag = jnp.zeros(r, dt)
+    for m in range(len(hidden) - 1, -1, -1):
+        w, b = hidden[m]
+        j = jnp.clip(index, 0, w.shape[0] - 1)
+        start, c0, m0 = _start_rows(w[j], b[j], noise[m][j], h_maxs[m])
+        enter = layer == m
+        rows = jnp.where(enter[:, None], rows + start[:r], rows)
+        const = jnp.where(enter, const + c0[:r], const)
+        mag = jnp.where(enter, mag + m0[:r], mag)
+        if m > 0:
+            alpha = None if slopes is None else slopes[m - 1]
+            rows, const, mag = _relax(
+                rows,
+                const,
+                mag,
+                lower[m - 1],
+                upper[m - 1],
+                *hidden[m - 1],
+                noise[m - 1],
+                h_maxs[m - 1],
+                alpha,
+            )
+    return _at_input(rows, const, mag, lo, hi, gamma_total)[0]

@@ -3,7 +3,8 @@
 Against brute force (the float network evaluated with NumPy on 10^5 points of the box): no
 neuron certified inactive is ever ``> 0``, every witness lies in the box and is ``> 0`` there. A
 neuron positive only on a tiny part of the box is found active or left undecided, never inactive.
-Budget 0 is the old behaviour.
+Budget 0 is the old behaviour. Bounds inherited from the parent sub-box and optimized lower slopes
+(``alpha_steps``) tighten what the plain splitting leaves, and agree with brute force.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from jaxnn_nonconv import cli, detector, models
 from jaxnn_nonconv.core import nets
@@ -130,3 +132,45 @@ def test_cli_flag(tmp_path, capsys):
     )
     assert cli.main(["check", m, "--box=-1:1", "--bab-boxes", "0", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["detector"]["bab_boxes"] == 0
+
+
+def brute_force_agrees(params, pj, lo, hi, new, n=100_000):
+    """No certified-inactive neuron ``> 0`` on ``n`` uniform points; witnesses in the box, ``> 0``."""
+    x = np.random.default_rng(0).uniform(lo, hi, (n, lo.size))
+    z = preacts(params, x)
+    inactive, active = new.upper <= 0, new.value > 0
+    assert not np.any(inactive & active)
+    assert np.all(z[:, inactive] <= 0)
+    for j in np.flatnonzero(active):
+        p = new.point[j]
+        assert np.all((p >= lo) & (p <= hi))
+        z_p = np.concatenate(nets.hidden_preactivations(pj, jnp.asarray(p[None, :])), axis=1)
+        assert z_p[0, j] > 0
+
+
+def test_inherited_bounds_tighten_what_stays_open_and_agree_with_brute_force():
+    params = random_net(4, (3, 10, 10, 10, 10, 10, 10, 1))
+    pj = tuple((jnp.asarray(w), jnp.asarray(b)) for w, b in params)
+    lo, hi = np.full(3, -1.0, np.float32), np.full(3, 1.0, np.float32)
+    st, info = nothing_known(params)
+    old, s_old = split.refine(pj, lo, hi, st, info, 512, inherit=False)
+    new, s_new = split.refine(pj, lo, hi, st, info, 512)
+    assert s_new.inactive >= s_old.inactive and s_new.active >= s_old.active
+
+    def left(i):  # the positive bound mass of the neurons still undecided
+        return float(np.sum(np.maximum(i.upper, 0)[(i.value <= 0) & (i.upper > 0)]))
+
+    assert 0 < left(new) < 0.75 * left(old)  # measured: 0.089 vs 0.181
+    brute_force_agrees(params, pj, lo, hi, new)
+
+
+@pytest.mark.slow  # compiles the slope optimization
+def test_optimized_slopes_decide_what_plain_crown_left_open():
+    params = random_net(2, (2, 12, 12, 12, 12, 1))
+    pj = tuple((jnp.asarray(w), jnp.asarray(b)) for w, b in params)
+    lo, hi = np.full(2, -1.0, np.float32), np.full(2, 1.0, np.float32)
+    st, info = nothing_known(params)
+    _, plain = split.refine(pj, lo, hi, st, info, 256)
+    new, alpha = split.refine(pj, lo, hi, st, info, 256, alpha_steps=6)
+    assert alpha.inactive > plain.inactive  # measured: 9 vs 7 of 48
+    brute_force_agrees(params, pj, lo, hi, new)
