@@ -462,8 +462,9 @@ def test_cli_estimate_does_not_depend_on_chunk_size(cli_json):
 )
 def test_shared_draw_program_draws_each_family_s_nets(init, zero_bias, scale):
     """The estimates draw a family's nets with its kind's shared program (spreads and the
-    zero-bias switch as arguments): bit for bit what a program of that family alone draws (``engine.init_trial_stacks`` compiled
-    for it, as the training does; an eager, op-by-op evaluation may differ in the last bit)."""
+    zero-bias switch as arguments): bit for bit what a program of that family alone draws
+    (``engine.init_trial_stacks`` compiled for it, as the training does; an eager, op-by-op
+    evaluation may differ in the last bit)."""
     from jaxnn_nonconv.estimation import _counting
 
     cfg = engine.TrainConfig(
