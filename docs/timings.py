@@ -46,6 +46,14 @@ COMMANDS = {
 CONFIGS = sorted(p.stem for p in (REPO / "experiments").glob("*.toml"))
 for _name in CONFIGS:
     COMMANDS[f"quick.{_name}"] = ["run", f"experiments/{_name}.toml", "--out", f"{{tmp}}/{_name}"]
+# The gradient-flow config is run by its own module, not by ``jaxnn-nonconv run``.
+COMMANDS["quick.gradient_flow"] = [
+    "-m",
+    "jaxnn_nonconv.flow",
+    "experiments/gradient_flow.toml",
+    "--out",
+    "{tmp}/gradient_flow",
+]
 
 # The per-call cost of models.make_monitor's jitted function, after compilation (docs/your-model.md).
 MONITOR = """
@@ -102,9 +110,11 @@ def measure(name: str) -> dict:
         return {**json.loads(r["stdout"]), "command": "models.make_monitor(box)(params)"}
     with tempfile.TemporaryDirectory() as tmp:
         args = [a.replace("{tmp}", tmp) for a in COMMANDS[name]]
-        r = _run([sys.executable, "-m", "jaxnn_nonconv.cli", *args])
+        module = [] if args[0] == "-m" else ["-m", "jaxnn_nonconv.cli"]
+        r = _run([sys.executable, *module, *args])
+    shown_command = " ".join(COMMANDS[name]).replace("{tmp}/", "runs/")
     entry = {
-        "command": "jaxnn-nonconv " + " ".join(COMMANDS[name]).replace("{tmp}/", "runs/"),
+        "command": ("python " if module == [] else "jaxnn-nonconv ") + shown_command,
         "cpu_s": r["cpu_s"],
         "wall_s": r["wall_s"],
         "load_before": r["load_before"],
