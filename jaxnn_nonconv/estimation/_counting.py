@@ -56,7 +56,7 @@ def _compiled_init_draws(cfg: engine.TrainConfig) -> Any:
     (the same numbers as a program per family: tested); the random draws are most of its compile
     time, so ``advise`` compiles three draw programs for its 14 rows, not six."""
     kind = inits.draw_kind(cfg.init)
-    if kind not in _KIND_INIT:  # width_power: no single spread, a program of its own
+    if kind == "width_power":  # no single spread, no zero-bias switch: a program of its own
         return _draws_program(cfg)
     spreads = None
     if kind == "rai":  # no spread: init_scale multiplies the normal part inside the program
@@ -72,7 +72,7 @@ def _compiled_init_draws(cfg: engine.TrainConfig) -> Any:
     return functools.partial(_draws_program(shared), spreads=spreads, zero_bias=zero_bias)
 
 
-_KIND_INIT = {"uniform": "pytorch", "normal": "normal", "rai": "rai"}  # a family per kind
+_KIND_INIT = {"uniform": "pytorch", "normal": "normal"}  # the family that stands for its kind
 
 
 @functools.lru_cache(maxsize=32)

@@ -70,12 +70,7 @@ def compute_bias_references(
     """
     out_dir = Path(out_dir)
     manifest = store.read_manifest(out_dir)
-    exp = spec.Experiment(
-        **{
-            **manifest["config"],
-            "sweep": tuple((k, tuple(v)) for k, v in manifest["config"]["sweep"].items()),
-        }
-    )
+    exp = spec.Experiment.from_dict(manifest["config"])
     st = store.ResultStore(out_dir, manifest)
     done = set(st.parts())
     written = []

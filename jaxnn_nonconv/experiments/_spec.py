@@ -145,6 +145,11 @@ class Experiment:
             **({} if self.data is None else {"data": self.data, "data_dir": self.data_dir}),
         }
 
+    @classmethod
+    def from_dict(cls, config: dict) -> Experiment:
+        """The inverse of :meth:`to_dict` (e.g. a run directory's ``manifest["config"]``)."""
+        return cls(**{**config, "sweep": tuple((k, tuple(v)) for k, v in config["sweep"].items())})
+
 
 def load(path: str | Path, full: bool = False) -> Experiment:
     """Read and validate an experiment file; ``full`` applies its ``[full]`` overrides.

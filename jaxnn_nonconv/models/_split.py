@@ -289,9 +289,9 @@ def _refine(params, lo, hi, info, open_idx, run, t0):
     # Every leaf keeps all its bounds: its children start from them (prior bounds).
     root = [np.broadcast_to(v, (leaf_lo.shape[0], v.size)) for v in (info.lower, info.upper)]
     leaf_l, leaf_u = bound(leaf_lo, leaf_hi, *root)
-    leaf_ub = leaf_u[:, open_idx]
     while True:
         # Close what is decided; drop the leaves where every open neuron is <= 0.
+        leaf_ub = leaf_u[:, open_idx]  # the open neurons' upper bounds on each leaf
         worst = leaf_ub.max(axis=0) if leaf_ub.shape[0] else np.full(open_idx.size, -np.inf)
         is_act = value[open_idx] > 0
         is_ina = ~is_act & (worst <= 0)
@@ -331,15 +331,13 @@ def _refine(params, lo, hi, info, open_idx, run, t0):
         c_lo, c_hi = np.concatenate([p_lo, b_lo]), np.concatenate([a_hi, p_hi])
         p_l, p_u = leaf_l[pick], leaf_u[pick]
         c_l, c_u = bound(c_lo, c_hi, np.concatenate([p_l, p_l]), np.concatenate([p_u, p_u]))
-        c_ub = c_u[:, open_idx]  # <= the parent's bound: the prior's upper bound is intersected
         rest = np.ones(leaf_ub.shape[0], bool)
         rest[pick] = False
         leaf_lo = np.concatenate([leaf_lo[rest], c_lo])
         leaf_hi = np.concatenate([leaf_hi[rest], c_hi])
-        leaf_ub = np.concatenate([leaf_ub[rest], c_ub])
         leaf_l = np.concatenate([leaf_l[rest], c_l])
         leaf_u = np.concatenate([leaf_u[rest], c_u])
         rounds += 1
     new = info._replace(upper=upper, value=value, point=point.astype(info.point.dtype))
-    stats = SplitStats(opened, n_ina, n_act, rounds, int(leaf_ub.shape[0]), bounded, elapsed)
+    stats = SplitStats(opened, n_ina, n_act, rounds, int(leaf_u.shape[0]), bounded, elapsed)
     return new, stats

@@ -43,12 +43,7 @@ FORMATS = ("png", "svg")
 def load_cells(out_dir: str | Path) -> tuple[dict, experiments.Experiment, list[dict[str, Any]]]:
     """``(manifest, experiment, cells)``; each cell holds its ``values``, ``cfg`` and arrays."""
     manifest = store.read_manifest(out_dir)
-    exp = experiments.Experiment(
-        **{
-            **manifest["config"],
-            "sweep": tuple((k, tuple(v)) for k, v in manifest["config"]["sweep"].items()),
-        }
-    )
+    exp = experiments.Experiment.from_dict(manifest["config"])
     st = store.ResultStore(Path(out_dir), manifest)
     done = set(st.parts())
     cells = []
