@@ -11,7 +11,7 @@ PYTHON ?= python3
 WORKERS ?= 2
 DIST := --dist loadscope
 
-.PHONY: venv demo test test-slow lint format bench bench-gpu docs docs-outputs docs-timings clean
+.PHONY: venv demo test test-extended test-slow lint format bench bench-gpu docs docs-outputs docs-timings clean
 
 venv: $(STAMP)
 
@@ -29,6 +29,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n $(WORKERS) $(DIST) --durations=10
+
+# The tests left out of `make test` for time (tests/extended_tier.py names each one's fast cover);
+# CI runs them after `make test`.
+test-extended: $(STAMP)
+	$(PY) -m pytest -q -n $(WORKERS) $(DIST) -m extended --durations=10
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -n $(WORKERS) $(DIST) -m slow

@@ -32,6 +32,28 @@ jax.config.update("jax_num_cpu_devices", 4)
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest's own hook deselects by marker
+def pytest_collection_modifyitems(config, items):
+    """Mark the tests of ``tests/extended_tier.py`` ``extended``, and refuse a stale entry: a moved
+    test or a cover that a collected file no longer has, or a cover outside the default suite."""
+    from tests.extended_tier import EXTENDED, stale_entries
+
+    for item in items:
+        listed = item.nodeid in EXTENDED or item.nodeid.split("::")[0] in EXTENDED
+        if listed and not item.get_closest_marker("slow"):  # a slow test stays in make test-slow
+            item.add_marker(pytest.mark.extended)
+    if any("::" in arg for arg in config.args):
+        return  # a run of single tests: their files were not collected whole
+    problems = stale_entries(
+        {
+            item.nodeid: any(item.get_closest_marker(m) for m in ("slow", "extended"))
+            for item in items
+        }
+    )
+    if problems:
+        raise pytest.UsageError("tests/extended_tier.py: " + "; ".join(problems))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _one_device_by_default():
     """The package's runs use one of the 4 simulated devices unless a test asks for them all

@@ -424,3 +424,18 @@ def test_every_module_is_in_its_table_of_contents(name):
         if p.stem not in ("__init__", "__main__") and f"{name}.{p.stem}" not in doc
     ]
     assert not missing, f"{name}/__init__.py does not list {missing}"
+
+
+def test_extended_tier_entries_are_checked_against_the_collected_tests():
+    from tests.extended_tier import stale_entries
+
+    tier = {"tests/a.py::test_big[2]": "tests/a.py::test_big[1]", "tests/b.py": "tests/a.py::t"}
+    collected = {"tests/a.py::test_big[1]": False, "tests/a.py::test_big[2]": True}
+    assert stale_entries(collected, tier) == ["no test tests/a.py::t"]
+    collected["tests/a.py::test_big[1]"] = True
+    assert "the cover tests/a.py::test_big[1] of tests/a.py::test_big[2] is not in the default suite" in (
+        stale_entries(collected, tier)
+    )
+    assert stale_entries({}, {"tests/a.py::x": "tests/b.py"}) == [
+        "the cover of tests/a.py::x is a file, not one test: tests/b.py"
+    ]
