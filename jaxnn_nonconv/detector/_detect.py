@@ -462,7 +462,7 @@ def _make_detector(
                 params, lo, hi, sample, probe=probe, settings=settings, refine=False
             )
 
-        st = jax.vmap(one)(params_batch)
+        st = _map_nets(one, params_batch)
         deep_nd = mode == "crown" or (mode == "exact" and d > 1)
         if deep_nd and detect_nd.uses_bab(mode, len(params_batch) - 1):
             # Branch and bound only on the networks with undecided neurons (see detect_nd).
@@ -479,6 +479,22 @@ def _make_detector(
         return jax.vmap(counts)(st, trials)
 
     return jax.jit(detect)
+
+
+CPU_BATCH = 32  # networks classified at once on a CPU (see _map_nets)
+
+
+def _map_nets(fn, params_batch):
+    """``jax.vmap(fn)(params_batch)``; on a CPU in groups of :data:`CPU_BATCH` networks.
+
+    Each network is evaluated at every sample and probe point (1088 points at ``d = 10``): vmapped
+    over a whole chunk, those pre-activations are hundreds of MB that stream through memory, while
+    a CPU gains nothing from the wider batch, and a group fits in its caches (twice as fast at
+    2000 networks). An accelerator keeps the one vmap. Each network's result is the same.
+    """
+    if jax.default_backend() != "cpu":
+        return jax.vmap(fn)(params_batch)
+    return jax.lax.map(fn, params_batch, batch_size=CPU_BATCH)
 
 
 def detect_flat(

@@ -20,6 +20,31 @@ REFINE_SHARES = (16, 512)  # branch and bound runs on 1/16 of a batch's trials a
 # 1/512 when that many are left: the cost follows the number of hard networks
 
 
+def refine_groups(m: int, backend: str | None = None) -> tuple[int, ...]:
+    """Sizes of the groups of networks that :func:`refine` bounds at a time, for a batch of ``m``.
+
+    On an accelerator, ``ceil(m / 16)`` and ``ceil(m / 512)`` (:data:`REFINE_SHARES`): the lanes
+    of a group run in parallel, so large groups finish the hard networks in few passes. On a CPU
+    the lanes run one after another, so a large group only adds its padding lanes and the rounds
+    of its slowest network, and a second size compiles branch and bound twice (most of the
+    detector's compile time): there only the small size is used. A network's result does not
+    depend on its group (tested).
+
+    Args:
+      m: networks in the batch.
+      backend: ``cpu``, ``gpu``, ...; default ``jax.default_backend()``.
+
+    Returns:
+      The sizes, ascending.
+
+    >>> refine_groups(2000, "gpu"), refine_groups(2000, "cpu"), refine_groups(3, "gpu")
+    ((4, 125), (4,), (1,))
+    """
+    backend = jax.default_backend() if backend is None else backend
+    groups = sorted({max(1, -(-m // share)) for share in REFINE_SHARES})
+    return tuple(groups[:1] if backend == "cpu" else groups)
+
+
 def _start_pool(d: int) -> int:
     return 2**d if d <= 5 else 1
 
@@ -128,8 +153,9 @@ def refine(
     """Second stage of :func:`classify_deep` on a batch, run only on networks that need it.
 
     Networks with an undecided deep neuron are gathered ``ceil(M / 16)`` at a time, or
-    ``ceil(M / 512)`` when no more are left (:data:`REFINE_SHARES`), and branch and bound runs on
-    them (a ``while_loop`` over such groups), so the cost follows the number of hard networks.
+    ``ceil(M / 512)`` when no more are left (on a CPU always ``ceil(M / 512)``:
+    :func:`refine_groups`), and branch and bound runs on them (a ``while_loop`` over such
+    groups), so the cost follows the number of hard networks.
     Each network's result is the same as with ``classify_deep(..., refine=True)``, whatever the
     batch.
 
@@ -152,7 +178,7 @@ def refine(
     ins = jnp.concatenate(inactive[1:], axis=1)  # (M, N)
     act = jnp.concatenate(active[1:], axis=1)
     m = ins.shape[0]
-    groups = sorted({max(1, -(-m // share)) for share in REFINE_SHARES})
+    groups = refine_groups(m)
     todo = jnp.any(~ins & ~act, axis=1)
     if events_only:  # a net whose two events are decided needs no branch and bound
         some_dead = jnp.any(jnp.concatenate(inactive, axis=1), axis=1)

@@ -290,6 +290,42 @@ def test_trial_counts_do_not_depend_on_trials_or_chunk_size_deep(cfg):
     check_trial_counts_independent(cfg)
 
 
+def test_detector_in_cpu_groups_equals_one_vmap():
+    """On a CPU the detector classifies the networks in groups (``lax.map``, the last one short:
+    100 = 3 * 32 + 4) to keep the per-point pre-activations in cache; every trial's counts are
+    those of one vmap over all of them, as an accelerator runs it (``ibp``: no branch and bound,
+    cheap to compile)."""
+    arch, box = (3, 8, 8, 1), ((-0.2, 0.3), (0.0, 1.0), (-1.0, 0.5))
+    settings = detector.DetectorSettings(mode="ibp", grid=2)
+    rng = np.random.default_rng(3)
+    batch = tuple(
+        (
+            jnp.asarray(rng.uniform(-0.6, 0.6, (100, n_out, n_in)), jnp.float32),
+            jnp.asarray(rng.uniform(-0.6, 0.6, (100, n_out)), jnp.float32),
+        )
+        for n_in, n_out in zip(arch[:-1], arch[1:], strict=True)
+    )
+    trials = jnp.arange(100)
+    got = detector.make_detector(box, settings)(batch, trials)
+    lo, hi = (np.array(v, np.float32) for v in zip(*box, strict=True))
+    sample = jnp.asarray(detector.sample_points(lo, hi), jnp.float32)
+    probe = jnp.asarray(detector.probe_points(lo, hi), jnp.float32)
+
+    @jax.jit
+    def one_vmap(batch):
+        st = jax.vmap(
+            lambda p: detector.classify_neurons(
+                p, jnp.asarray(lo), jnp.asarray(hi), sample, probe=probe, settings=settings
+            )
+        )(batch)
+        return jax.vmap(detector.counts)(st, trials)
+
+    want = one_vmap(batch)
+    for name, value in want._asdict().items():
+        np.testing.assert_array_equal(getattr(got, name), value, err_msg=name)
+    assert np.asarray(got.unknown).sum() > 0 and np.asarray(got.inactive).sum() > 0
+
+
 @pytest.mark.parametrize("seed", [0, 7, 2**32 + 5])
 def test_counts_at_init_are_those_of_train_init_params(seed):
     """Trial i's initial net is ``engine.init_trial_params(cfg, engine.trial_key(seed, i))``,
