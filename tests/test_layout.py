@@ -433,8 +433,9 @@ def test_extended_tier_entries_are_checked_against_the_collected_tests():
     collected = {"tests/a.py::test_big[1]": False, "tests/a.py::test_big[2]": True}
     assert stale_entries(collected, tier) == ["no test tests/a.py::t"]
     collected["tests/a.py::test_big[1]"] = True
-    assert "the cover tests/a.py::test_big[1] of tests/a.py::test_big[2] is not in the default suite" in (
-        stale_entries(collected, tier)
+    assert (
+        "the cover tests/a.py::test_big[1] of tests/a.py::test_big[2] is not in the default suite"
+        in (stale_entries(collected, tier))
     )
     assert stale_entries({}, {"tests/a.py::x": "tests/b.py"}) == [
         "the cover of tests/a.py::x is a file, not one test: tests/b.py"
