@@ -90,16 +90,21 @@ class SplitStats(NamedTuple):
     seconds: float
 
 
+def _per_layer(params, lower, upper):
+    """Flat ``(N,)`` bounds of every hidden neuron as per-layer tuples (the inverse of
+    ``neurons._flat``), as :func:`jaxnn_nonconv.detector.crown_bounds` takes them."""
+    cuts = np.cumsum([w.shape[0] for w, _ in params[:-2]])
+    return tuple(jnp.split(lower, cuts)), tuple(jnp.split(upper, cuts))
+
+
 @jax.jit
 def _bound(params, clo, chi, plow, pup):
     """Lower and upper bounds ``(C, N)`` of every hidden pre-activation on each leaf, given sound
     prior bounds ``plow, pup: (C, N)`` on a box containing it (the parent's), and the corners
     ``(C, N, d)`` maximizing each neuron's linear upper bound."""
-    cuts = np.cumsum([w.shape[0] for w, _ in params[:-2]])
 
     def one(cell):
-        prior = (tuple(jnp.split(cell[2], cuts)), tuple(jnp.split(cell[3], cuts)))
-        b = detector.crown_bounds(params, cell[0], cell[1], prior)
+        b = detector.crown_bounds(params, cell[0], cell[1], _per_layer(params, cell[2], cell[3]))
         return neurons._flat(b.lower), neurons._flat(b.upper), jnp.concatenate(b.corner, axis=0)
 
     lower, upper, corner = jax.vmap(one)((clo, chi, plow, pup))
@@ -114,11 +119,10 @@ def _alpha_bound(params, clo, chi, plow, pup, layer, index, steps: int):
     neuron on the leaf: ``steps`` projected sign-gradient steps on the slopes from CROWN's choice,
     the smallest bound seen kept (every one is sound, see
     :func:`jaxnn_nonconv.detector.crown_upper`); NaN counts as ``+inf``."""
-    cuts = np.cumsum([w.shape[0] for w, _ in params[:-2]])
     r = layer.shape[0]
 
     def one(a, b, lw, u):
-        bounds = (tuple(jnp.split(lw, cuts)), tuple(jnp.split(u, cuts)))
+        bounds = _per_layer(params, lw, u)
         start = detector.adaptive_slopes(*bounds)
         slopes = tuple(jnp.broadcast_to(v, (r, v.shape[0])) for v in start)
 
@@ -199,8 +203,9 @@ def refine(
       max_leaves: the pool stops growing at this size (the run then ends).
       alpha_steps: optimization steps of the open neurons' lower slopes on each sub-box (0: CROWN's
         slopes only).
-      inherit: bound each sub-box from its parent's bounds of every neuron (``False``: from
-        nothing, the earlier behaviour, kept for comparison).
+      inherit: bound each sub-box from its parent's bounds of every neuron (``False``: each
+        sub-box from nothing, kept for comparison; unlike the code before inheritance, a child's
+        bound is then not capped by its parent's).
 
     Returns:
       ``(info, stats)``: ``info`` with upper bound ``min(upper, largest leaf bound)`` for the
@@ -262,19 +267,19 @@ def _refine(params, lo, hi, info, open_idx, run, t0):
         bounded += clo.shape[0]
         if not inherit:
             plow, pup = np.full(plow.shape, -np.inf, dt), np.full(pup.shape, np.inf, dt)
+        if alpha_steps > 0:  # the targets: the open neurons, padded to a power of two
+            rows = _pad(open_idx, max(16, 1 << int(open_idx.size - 1).bit_length()))
+            k = np.searchsorted(offsets, rows, side="right") - 1
         lows, ups = [], []
         for s in range(0, clo.shape[0], size):
             a, b = clo[s : s + size], chi[s : s + size]
             args = [_pad(v[s : s + size], size) for v in (clo, chi, plow, pup)]
-            args2 = args[:2]
             lw, u, c = _bound(params, *(jnp.asarray(v) for v in args))
             n = a.shape[0]
             if alpha_steps > 0:
-                rows = _pad(open_idx, max(16, 1 << int(open_idx.size - 1).bit_length()))
-                k = np.searchsorted(offsets, rows, side="right") - 1
                 ua = _alpha_bound(
                     params,
-                    *(jnp.asarray(v) for v in (*args2, lw, u, k, rows - offsets[k])),
+                    *(jnp.asarray(v) for v in (*args[:2], lw, u, k, rows - offsets[k])),
                     alpha_steps,
                 )
                 u = u.at[:, open_idx].min(ua[:, : open_idx.size])
